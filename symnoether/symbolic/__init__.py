@@ -1,0 +1,1 @@
+"""The SymPy half of symnoether. Nothing under this package imports jax."""

@@ -1,0 +1,522 @@
+"""Symmetry groups: Lie algebras of point transformations, given by their generators.
+
+A generator is a vector field xi_a(q) on configuration space; its lift to TQ is
+X_a = xi_a . d/dq + (dxi_a/dq qdot) . d/dqdot. Generator and axis names follow one scheme:
+axis k of a block is `x{k}`; e.g. `rotation_x0x1` (charge `angular_momentum_x0x1`),
+`translation_x2` (charge `momentum_x2`), `translation_t` (charge `p_t`),
+`lorentz_boost_x0x1` (charge `boost_x0x1`).
+"""
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sympy
+from sympy.polys.domains import QQ
+from sympy.polys.matrices import DomainMatrix
+
+from ..errors import SpecError, SymmetryError
+from .coordinates import Coordinates
+from .exact import is_zero, random_points, rational_matrix
+from .names import name_problems
+
+__all__ = [
+    "Action",
+    "SymmetryGroup",
+    "from_generators",
+    "lorentz",
+    "rotations",
+    "translations",
+]
+
+_KINDS = ("translation", "coordinate_translation", "rotation", "lorentz", "custom")
+
+
+@dataclass(frozen=True)
+class Action:
+    """How one factor of a group acts, kept for the classical invariant route.
+
+    **Attributes:**
+
+    - `kind`: one of `"translation"` (same shift of every block), `"coordinate_translation"`
+      (shift of single coordinates), `"rotation"` (SO(d) or O(d) on blocks), `"lorentz"`
+      (SO(p, q) on blocks) or `"custom"` (anything else: only the general route applies).
+    - `blocks`: the blocks acted on. `coordinates`: the coordinates shifted.
+    - `metric`: the diagonal of eta for rotations and Lorentz groups.
+    - `reflections`: whether the group includes reflections (O rather than SO).
+    """
+
+    kind: str
+    blocks: tuple[str, ...] = ()
+    coordinates: tuple[str, ...] = ()
+    metric: tuple[int, ...] = ()
+    reflections: bool = False
+
+    def __post_init__(self):
+        if self.kind not in _KINDS:
+            raise ValueError(f"unknown action kind {self.kind!r}; expected one of {_KINDS}")
+
+
+@dataclass(frozen=True)
+class SymmetryGroup:
+    """A finite-dimensional Lie algebra of point symmetries, closed under the bracket.
+
+    Build it with [`translations`][], [`rotations`][], [`lorentz`][], [`from_generators`][]
+    and products `G1 * G2`. Construction checks closure and raises [`SymmetryError`][]
+    when the bracket of two generators leaves their span.
+
+    **Attributes:**
+
+    - `coordinates`: the [`Coordinates`][] it acts on.
+    - `generators`: K tuples of n SymPy expressions, the components xi_a(q).
+    - `names`: the K generator names. `charge_names`: the K Noether charge names.
+    - `name`: a readable name of the group, e.g. `"SO(3)"`.
+    - `actions`: how each factor acts (see [`Action`][]).
+    - `structure_constants`: `{(a, b): (c_1..c_K)}` with [xi_a, xi_b] = sum_c c_c xi_c,
+      for every pair a < b whose bracket is non-zero.
+    """
+
+    coordinates: Coordinates
+    generators: tuple[tuple[sympy.Expr, ...], ...]
+    names: tuple[str, ...]
+    charge_names: tuple[str, ...]
+    name: str
+    actions: tuple[Action, ...] = ()
+    structure_constants: Mapping[tuple[int, int], tuple[sympy.Rational, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self):
+        generators = tuple(tuple(sympy.sympify(c) for c in xi) for xi in self.generators)
+        object.__setattr__(self, "generators", generators)
+        object.__setattr__(self, "names", tuple(self.names))
+        object.__setattr__(self, "charge_names", tuple(self.charge_names))
+        object.__setattr__(self, "actions", tuple(self.actions))
+        _raise_if(self._problems())
+        object.__setattr__(self, "structure_constants", _structure_constants(self))
+
+    def __hash__(self):
+        return hash((self.coordinates, self.generators, self.names))
+
+    def _problems(self) -> list[str]:
+        c = self.coordinates
+        problems = []
+        if len(self.names) != len(self.generators) or len(self.charge_names) != len(self.names):
+            problems.append("names, charge_names and generators must have the same length")
+        for kind, names in (("generator", self.names), ("charge", self.charge_names)):
+            for name in names:
+                problems += name_problems(name, f"{kind} name")
+            for dup in sorted({n for n in names if names.count(n) > 1}):
+                problems.append(
+                    f"{kind} name {dup!r} appears twice; when combining groups acting on "
+                    "different blocks, pass label=... to a constructor to tell them apart"
+                )
+        for name, xi in zip(self.names, self.generators):
+            if len(xi) != c.n:
+                problems.append(f"generator {name!r} has {len(xi)} components, expected {c.n}")
+            unknown = set().union(*(e.free_symbols for e in xi)) - set(c.q)
+            if unknown:
+                problems.append(
+                    f"generator {name!r} mentions {sorted(map(str, unknown))}, which are not "
+                    f"coordinates (the coordinates are {c.names}); a point symmetry xi(q) "
+                    "may depend on the coordinates only"
+                )
+        return problems
+
+    @property
+    def K(self) -> int:
+        """The number of generators."""
+        return len(self.generators)
+
+    def lift(self, a: int) -> tuple[sympy.Expr, ...]:
+        """The 2n components of the lifted field X_a on TQ, in the order of `state`."""
+        c = self.coordinates
+        xi = self.generators[a]
+        dxi = tuple(sum(sympy.diff(x, q) * v for q, v in zip(c.q, c.qdot)) for x in xi)
+        return xi + dxi
+
+    def apply(self, a: int, expr: sympy.Expr) -> sympy.Expr:
+        """X_a applied to a function on TQ."""
+        state = self.coordinates.state
+        return sum(x * sympy.diff(expr, s) for x, s in zip(self.lift(a), state))
+
+    def bracket(self, a: int, b: int) -> tuple[sympy.Expr, ...]:
+        """The Lie bracket [xi_a, xi_b]^i = xi_a . d xi_b^i / dq - xi_b . d xi_a^i / dq."""
+        return _bracket(self.coordinates.q, self.generators[a], self.generators[b])
+
+    def is_affine(self, a: int) -> bool:
+        """Whether xi_a(q) is affine in q (rotations, translations, Lorentz: yes)."""
+        q = self.coordinates.q
+        return all(
+            sympy.diff(x, s1, s2) == 0 for x in self.generators[a] for s1 in q for s2 in q
+        )
+
+    def __mul__(self, other: "SymmetryGroup") -> "SymmetryGroup":
+        if not isinstance(other, SymmetryGroup):
+            return NotImplemented
+        if other.coordinates != self.coordinates:
+            raise SpecError(
+                "the two groups act on different coordinates; build both from the same "
+                "Coordinates object",
+                what="product of symmetries",
+            )
+        return SymmetryGroup(
+            coordinates=self.coordinates,
+            generators=self.generators + other.generators,
+            names=self.names + other.names,
+            charge_names=self.charge_names + other.charge_names,
+            name=f"{self.name} x {other.name}",
+            actions=self.actions + other.actions,
+        )
+
+
+def _raise_if(problems: list[str]) -> None:
+    if problems:
+        raise SpecError(problems, what="symmetry")
+
+
+def _bracket(q, xa, xb) -> tuple[sympy.Expr, ...]:
+    return tuple(
+        sympy.expand(
+            sum(xa[j] * sympy.diff(xb[i], q[j]) - xb[j] * sympy.diff(xa[i], q[j])
+                for j in range(len(q)))
+        )
+        for i in range(len(q))
+    )
+
+
+def _structure_constants(group: SymmetryGroup) -> dict:
+    """Structure constants of a closed algebra; `SymmetryError` for a bracket outside it.
+
+    Membership of each bracket in the constant-coefficient span of the generators is
+    decided exactly: on polynomial coefficient vectors over QQ when every field is
+    polynomial (one sparse row reduction for all brackets), else at random rational points
+    followed by a symbolic check of the residual.
+    """
+    K = group.K
+    pairs = list(itertools.combinations(range(K), 2))
+    brackets = {ab: group.bracket(*ab) for ab in pairs}
+    nonzero = [ab for ab in pairs if any(e != 0 for e in brackets[ab])]
+    if not nonzero:
+        return {}
+    targets = [brackets[ab] for ab in nonzero]
+    solutions = _span_coefficients_poly(group, targets)
+    if solutions is None:
+        points = random_points(group.coordinates.q, 2 * K + 6, seed=1)
+        solutions = [_solve_in_span(group.generators, br, points) for br in targets]
+    constants = {}
+    for (a, b), br, coeffs in zip(nonzero, targets, solutions):
+        if coeffs is None or not _is_combination(group, br, coeffs):
+            raise SymmetryError(
+                f"the symmetry {group.name!r} is not closed: the Lie bracket "
+                f"[{group.names[a]}, {group.names[b]}] = {br} is not a constant-coefficient "
+                "combination of the generators. Add the missing generator(s) (the bracket "
+                "above) or remove one of the two."
+            )
+        constants[(a, b)] = coeffs
+    return constants
+
+
+def _is_combination(group, target, coeffs) -> bool:
+    return all(
+        is_zero(target[i] - sum(c * xi[i] for c, xi in zip(coeffs, group.generators) if c))
+        for i in range(group.coordinates.n)
+    )
+
+
+def _coefficient_vector(field_, q) -> dict | None:
+    """{(component, monomial): coefficient} of a polynomial vector field over QQ, or None."""
+    vector = {}
+    for i, expr in enumerate(field_):
+        try:
+            poly = sympy.Poly(expr, *q, domain=QQ)
+        except (sympy.PolynomialError, sympy.CoercionFailed, sympy.GeneratorsNeeded):
+            return None
+        for monom, coeff in poly.terms():
+            if coeff:
+                vector[(i, monom)] = coeff
+    return vector
+
+
+def _span_coefficients_poly(group, targets) -> list | None:
+    """Coefficients of each target in the span of the generators, if all are polynomial."""
+    q = group.coordinates.q
+    vectors = [_coefficient_vector(f, q) for f in group.generators + tuple(targets)]
+    if any(v is None for v in vectors):
+        return None
+    keys = sorted(set().union(*vectors), key=lambda k: (k[0], k[1]))
+    index = {k: r for r, k in enumerate(keys)}
+    rows = {}
+    for col, vector in enumerate(vectors):
+        for key, coeff in vector.items():
+            rows.setdefault(index[key], {})[col] = coeff
+    matrix = DomainMatrix({r: row for r, row in rows.items()}, (len(keys), len(vectors)), QQ)
+    rref, pivots = matrix.rref()
+    rref = rref.to_Matrix()
+    K = group.K
+    solutions = []
+    for t in range(len(targets)):
+        col = K + t
+        if col in pivots:
+            solutions.append(None)
+            continue
+        coeffs = [sympy.Integer(0)] * K
+        for row, pivot in enumerate(pivots):
+            if pivot < K:
+                coeffs[pivot] = sympy.Rational(rref[row, col])
+        solutions.append(tuple(coeffs))
+    return solutions
+
+
+def _solve_in_span(generators, target, points) -> tuple[sympy.Rational, ...] | None:
+    """Constants c with target = sum_k c_k xi_k at the sample points, or None."""
+    rows, rhs = [], []
+    for point in points:
+        columns = rational_matrix([list(xi) for xi in generators], point)
+        values = rational_matrix([list(target)], point)
+        if columns is None or values is None:
+            continue
+        rows += columns.transpose().to_Matrix().tolist()
+        rhs += values.to_Matrix().tolist()[0]
+    if not rows:
+        return None
+    A, y = sympy.Matrix(rows), sympy.Matrix(rhs)
+    try:
+        solution, params = A.gauss_jordan_solve(y)
+    except ValueError:  # inconsistent: the bracket is not in the span
+        return None
+    solution = solution.subs({p: 0 for p in params})
+    return tuple(sympy.Rational(v) for v in solution)
+
+
+def _block_dim(c: Coordinates, blocks: Sequence[str], what: str) -> int:
+    problems = []
+    if isinstance(blocks, str):
+        raise TypeError(f"{what}: blocks must be a list of block names, e.g. [{blocks!r}]")
+    if not blocks:
+        problems.append(f"{what}: no blocks given; name the vector blocks it acts on")
+    for b in blocks:
+        if b not in c.blocks:
+            known = tuple(c.blocks) or "none (declare them with coordinates(..., blocks=...))"
+            problems.append(f"{what}: unknown block {b!r}; the blocks are {known}")
+    if len(set(blocks)) != len(blocks):
+        problems.append(f"{what}: a block is listed twice in {list(blocks)}")
+    _raise_if(problems)
+    dims = {b: len(c.blocks[b]) for b in blocks}
+    if len(set(dims.values())) != 1:
+        raise SpecError(
+            f"{what}: the blocks must have the same length, got {dims}", what="symmetry"
+        )
+    return dims[blocks[0]]
+
+
+def _suffix(label: str | None) -> str:
+    return f"_{label}" if label else ""
+
+
+def translations(
+    c: Coordinates,
+    blocks: Sequence[str] | None = None,
+    *,
+    coordinates: Sequence[str] | None = None,
+    label: str | None = None,
+) -> SymmetryGroup:
+    """Translations: the same shift of every block, or shifts of single coordinates.
+
+    **Arguments:**
+
+    - `c`: the coordinates.
+    - `blocks`: blocks of equal length d; d generators `translation_x{k}` shift axis k of
+      every block at once (charges `momentum_x{k}`, the total momentum).
+    - `coordinates`: instead, single coordinates; one generator `translation_{name}` each
+      (charge `p_{name}`), e.g. time translation of `t`.
+    - `label`: optional suffix of the names, to tell several such groups apart.
+
+    **Returns:**
+
+    A [`SymmetryGroup`][].
+    """
+    if (blocks is None) == (coordinates is None):
+        raise TypeError("translations() takes exactly one of blocks=... or coordinates=...")
+    s = _suffix(label)
+    if coordinates is not None:
+        if isinstance(coordinates, str):
+            raise TypeError(f"coordinates must be a list of names, e.g. [{coordinates!r}]")
+        unknown = [x for x in coordinates if x not in c.names]
+        if unknown or not coordinates:
+            raise SpecError(
+                f"translations: unknown coordinates {unknown or '(none given)'}; the "
+                f"coordinates are {c.names}",
+                what="symmetry",
+            )
+        gens = [tuple(int(n == x) for n in c.names) for x in coordinates]
+        return SymmetryGroup(
+            c, tuple(gens), tuple(f"translation_{x}{s}" for x in coordinates),
+            tuple(f"p_{x}{s}" for x in coordinates),
+            f"T({', '.join(coordinates)})", (Action("coordinate_translation",
+                                                   coordinates=tuple(coordinates)),),
+        )
+    d = _block_dim(c, blocks, "translations")
+    gens = []
+    for k in range(d):
+        axis = {c.block_indices(b)[k] for b in blocks}
+        gens.append(tuple(int(i in axis) for i in range(c.n)))
+    return SymmetryGroup(
+        c, tuple(gens), tuple(f"translation_x{k}{s}" for k in range(d)),
+        tuple(f"momentum_x{k}{s}" for k in range(d)), f"T({d})",
+        (Action("translation", blocks=tuple(blocks)),),
+    )
+
+
+def _pseudo_rotations(
+    c: Coordinates, blocks: Sequence[str], metric: tuple[int, ...], label: str | None
+) -> tuple[list, list, list]:
+    """Generators of SO(eta): for i < j, (A x)_i = -eta_jj x_j, (A x)_j = eta_ii x_i."""
+    gens, names, charges = [], [], []
+    s = _suffix(label)
+    for i, j in itertools.combinations(range(len(metric)), 2):
+        xi = [sympy.Integer(0)] * c.n
+        for b in blocks:
+            block = c.block_indices(b)
+            xi[block[i]] = -metric[j] * c.q[block[j]]
+            xi[block[j]] = metric[i] * c.q[block[i]]
+        gens.append(tuple(xi))
+        if metric[i] == metric[j]:
+            names.append(f"rotation_x{i}x{j}{s}")
+            charges.append(f"angular_momentum_x{i}x{j}{s}")
+        else:
+            names.append(f"lorentz_boost_x{i}x{j}{s}")
+            charges.append(f"boost_x{i}x{j}{s}")
+    return gens, names, charges
+
+
+def rotations(
+    c: Coordinates, blocks: Sequence[str], *, reflections: bool = False, label: str | None = None
+) -> SymmetryGroup:
+    """Rotations SO(d) (or O(d) with `reflections=True`), the same rotation on every block.
+
+    **Arguments:**
+
+    - `c`: the coordinates.
+    - `blocks`: blocks of equal length d >= 2.
+    - `reflections`: include reflections (O(d)); the Lie algebra is the same, but the
+      invariants then exclude the Levi-Civita contractions.
+    - `label`: optional suffix of the names.
+
+    **Returns:**
+
+    A [`SymmetryGroup`][] with generators `rotation_x{i}x{j}` (charges
+    `angular_momentum_x{i}x{j}`) for i < j.
+    """
+    d = _block_dim(c, blocks, "rotations")
+    if d < 2:
+        raise SpecError("rotations need blocks of length >= 2", what="symmetry")
+    metric = (1,) * d
+    gens, names, charges = _pseudo_rotations(c, blocks, metric, label)
+    action = Action("rotation", blocks=tuple(blocks), metric=metric, reflections=reflections)
+    name = f"{'O' if reflections else 'SO'}({d})"
+    return SymmetryGroup(c, tuple(gens), tuple(names), tuple(charges), name, (action,))
+
+
+def lorentz(
+    c: Coordinates,
+    blocks: Sequence[str],
+    *,
+    signature: tuple[int, int],
+    reflections: bool = False,
+    label: str | None = None,
+) -> SymmetryGroup:
+    """Pseudo-orthogonal group SO(p, q) with metric diag(-1 (p times), +1 (q times)).
+
+    **Arguments:**
+
+    - `c`: the coordinates.
+    - `blocks`: blocks of equal length p + q.
+    - `signature`: `(p, q)`, e.g. `(1, 3)` for the Lorentz group of Minkowski space.
+    - `reflections`: include reflections (O(p, q)): no Levi-Civita invariants.
+    - `label`: optional suffix of the names.
+
+    **Returns:**
+
+    A [`SymmetryGroup`][]: rotations within the positive (or negative) axes and boosts
+    `lorentz_boost_x{i}x{j}` (charges `boost_x{i}x{j}`) that mix the two.
+    """
+    if (
+        not isinstance(signature, tuple | list)
+        or len(signature) != 2
+        or not all(isinstance(v, int) and v >= 0 for v in signature)
+    ):
+        raise TypeError(f"signature must be a pair (p, q) of ints >= 0, got {signature!r}")
+    p, q = signature
+    d = _block_dim(c, blocks, "lorentz")
+    if p + q != d or d < 2:
+        raise SpecError(
+            f"lorentz: signature {tuple(signature)} has p + q = {p + q}, but the blocks have "
+            f"length {d}; choose (p, q) with p + q = {d} (and d >= 2)",
+            what="symmetry",
+        )
+    metric = (-1,) * p + (1,) * q
+    gens, names, charges = _pseudo_rotations(c, blocks, metric, label)
+    action = Action("lorentz", blocks=tuple(blocks), metric=metric, reflections=reflections)
+    name = f"{'O' if reflections else 'SO'}({p},{q})"
+    return SymmetryGroup(c, tuple(gens), tuple(names), tuple(charges), name, (action,))
+
+
+def from_generators(
+    c: Coordinates,
+    generators: Iterable[Mapping],
+    *,
+    name: str,
+    names: Sequence[str] | None = None,
+    charge_names: Sequence[str] | None = None,
+) -> SymmetryGroup:
+    """A custom symmetry from its generators, given as coordinate -> xi component maps.
+
+    **Arguments:**
+
+    - `c`: the coordinates.
+    - `generators`: one mapping per generator, from a coordinate (its SymPy symbol or its
+      name) to that component of xi(q); components left out are zero. E.g.
+      `[{x: -y, y: x}]` for rotations about the z axis.
+    - `name`: the group's name; also the generator name when there is one generator, or
+      the prefix `f"{name}_{a}"` of several.
+    - `names`, `charge_names`: optional explicit names (default charge `I_<generator>`).
+
+    **Returns:**
+
+    A [`SymmetryGroup`][] (closure is checked).
+    """
+    problems = name_problems(name, "group name")
+    maps = list(generators)
+    if not maps:
+        problems.append("no generators given; pass a list of coordinate -> component maps")
+    gens = []
+    for a, mapping in enumerate(maps):
+        if not isinstance(mapping, Mapping):
+            problems.append(f"generator {a} is a {type(mapping).__name__}; expected a dict")
+            continue
+        xi = [sympy.Integer(0)] * c.n
+        for key, value in mapping.items():
+            key_name = key if isinstance(key, str) else getattr(key, "name", repr(key))
+            if key_name not in c.names or not (isinstance(key, str) or key in c.q):
+                problems.append(
+                    f"generator {a}: {key!r} is not a coordinate (the coordinates are "
+                    f"{c.names}); use a coordinate symbol from c.q or its name"
+                )
+                continue
+            try:
+                local = dict(zip(c.names, c.q))
+                component = sympy.sympify(value, locals=local)
+                if not isinstance(component, sympy.Expr):
+                    raise TypeError
+                xi[c.index(key_name)] = component
+            except (sympy.SympifyError, TypeError, SyntaxError):
+                problems.append(f"generator {a}: component {value!r} is not a SymPy expression")
+        gens.append(tuple(xi))
+    _raise_if(problems)
+    if names is None:
+        names = [name] if len(gens) == 1 else [f"{name}_{a}" for a in range(len(gens))]
+    if charge_names is None:
+        charge_names = [f"I_{n}" for n in names]
+    return SymmetryGroup(c, tuple(gens), tuple(names), tuple(charge_names), name,
+                         (Action("custom"),))

@@ -1,0 +1,155 @@
+"""A mechanical system: coordinates, symmetry, optional true Lagrangian and parameters."""
+
+import hashlib
+import importlib.util
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy
+
+from ..errors import SpecError, SymmetryError
+from .coordinates import Coordinates
+from .groups import SymmetryGroup
+from .names import name_problems
+
+__all__ = ["System", "load_spec"]
+
+
+@dataclass(frozen=True)
+class System:
+    """A declared mechanical system.
+
+    **Arguments:**
+
+    - `name`: an identifier, e.g. `"kepler"`.
+    - `coordinates`: the [`Coordinates`][].
+    - `symmetry`: the [`SymmetryGroup`][] the network must respect.
+    - `lagrangian`: optional true Lagrangian, a SymPy expression in `coordinates.q`,
+      `coordinates.qdot` and the parameters (used for data, checks and comparisons).
+    - `parameters`: parameter symbol (or name) -> number, e.g. `{r_s: Rational(1, 10)}`.
+      They are substituted exactly wherever the Lagrangian is used.
+    """
+
+    name: str
+    coordinates: Coordinates
+    symmetry: SymmetryGroup
+    lagrangian: sympy.Expr | None = None
+    parameters: Mapping[sympy.Symbol, sympy.Expr] = field(default_factory=dict)
+
+    def __post_init__(self):
+        problems = name_problems(self.name, "system name")
+        if not isinstance(self.coordinates, Coordinates):
+            problems.append(
+                f"coordinates is a {type(self.coordinates).__name__}; expected Coordinates "
+                "from sn.coordinates(...) or sn.particles(...)"
+            )
+        if not isinstance(self.symmetry, SymmetryGroup):
+            problems.append(
+                f"symmetry is a {type(self.symmetry).__name__}; expected a SymmetryGroup "
+                "from sn.rotations(...), sn.translations(...), ... or a product of them"
+            )
+        elif self.symmetry.coordinates != self.coordinates:
+            problems.append("the symmetry acts on other coordinates than the system's")
+        params, param_problems = _parameters(self.parameters)
+        problems += param_problems
+        object.__setattr__(self, "parameters", params)
+        if self.lagrangian is not None and not problems:
+            object.__setattr__(self, "lagrangian", sympy.sympify(self.lagrangian))
+            problems += self._lagrangian_problems()
+        if problems:
+            raise SpecError(problems, what=f"system {self.name!r}")
+
+    def __hash__(self):
+        return hash((self.name, self.symmetry, self.lagrangian))
+
+    def _lagrangian_problems(self) -> list[str]:
+        known = set(self.coordinates.state) | set(self.parameters)
+        unknown = self.lagrangian.free_symbols - known
+        if not unknown:
+            return []
+        return [
+            f"the Lagrangian mentions {sorted(map(str, unknown))}, which are neither "
+            f"coordinates {self.coordinates.names}, velocities nor parameters; use the symbols "
+            "c.q and c.qdot of your coordinates and declare constants in parameters={...}"
+        ]
+
+    @property
+    def true_lagrangian(self) -> sympy.Expr | None:
+        """The Lagrangian with the parameters substituted (exact), or None."""
+        if self.lagrangian is None:
+            return None
+        return self.lagrangian.xreplace(dict(self.parameters))
+
+    def spec_hash(self) -> str:
+        """A short hash of the symbolic content, independent of the hash seed."""
+        parts = [
+            self.name,
+            repr(self.coordinates.names),
+            repr(sorted(self.coordinates.blocks.items())),
+            repr(self.symmetry.names),
+            sympy.srepr(self.symmetry.generators),
+            repr(self.symmetry.actions),
+            sympy.srepr(self.lagrangian),
+            repr(sorted((str(k), sympy.srepr(v)) for k, v in self.parameters.items())),
+        ]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _parameters(parameters) -> tuple[dict, list[str]]:
+    if not isinstance(parameters, Mapping):
+        return {}, [f"parameters is a {type(parameters).__name__}; expected a dict"]
+    params, problems = {}, []
+    for key, value in parameters.items():
+        symbol = sympy.Symbol(key, real=True) if isinstance(key, str) else key
+        if not isinstance(symbol, sympy.Symbol):
+            problems.append(f"parameter {key!r} is not a SymPy symbol or a name")
+            continue
+        problems += name_problems(symbol.name, "parameter name")
+        number = sympy.nsimplify(sympy.sympify(value)) if not isinstance(value, str) else None
+        if number is None or not number.is_number or not number.is_real:
+            problems.append(f"parameter {key!r} = {value!r} is not a real number")
+            continue
+        params[symbol] = number
+    return params, problems
+
+
+def load_spec(path: str | Path) -> System:
+    """Import a spec file (a Python file defining a module-level `system`) and return it.
+
+    **Arguments:**
+
+    - `path`: the spec file.
+
+    **Returns:**
+
+    The [`System`][] it defines. Raises `SpecError` for a missing file, a file that fails
+    to import (the original error is chained) or one without a `system`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"spec file {str(path)!r} does not exist", what="spec")
+    name = f"_symnoether_spec_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except (SpecError, SymmetryError):
+        raise
+    except Exception as error:
+        raise SpecError(
+            f"spec file {str(path)!r} failed to import: {type(error).__name__}: {error}",
+            what="spec",
+        ) from error
+    finally:
+        sys.modules.pop(name, None)
+    system = getattr(module, "system", None)
+    if not isinstance(system, System):
+        raise SpecError(
+            f"spec file {str(path)!r} must define a module-level `system = sn.System(...)`; "
+            f"found {type(system).__name__}",
+            what="spec",
+        )
+    return system
