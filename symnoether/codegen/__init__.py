@@ -1,0 +1,1 @@
+"""The bridge: SymPy expressions -> a JAX module rendered from the templates."""

@@ -1,0 +1,359 @@
+"""Render a verified `System` into a JAX module (the bridge between the two halves).
+
+Logic lives here; `templates/model.py.j2` only lays the strings out. Order comes only
+from the declaration (coordinates, generators, invariants) so the output is byte-identical
+on every machine and every `PYTHONHASHSEED`.
+"""
+
+import importlib.metadata
+import importlib.util
+import os
+import sys
+import tempfile
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import sympy
+
+from ..symbolic.system import System
+from .printer import CodegenError, print_jax
+
+__all__ = ["generate", "render"]
+
+_TEMPLATE = "model.py.j2"
+_DOC_WIDTH = 160
+
+
+@dataclass(frozen=True)
+class Function:
+    """One generated function, as strings for the template."""
+
+    name: str
+    args: str
+    doc: tuple[str, ...]
+    unpack: tuple[str, ...]
+    body: tuple[str, ...]
+    result: str
+
+
+def _templates_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "_templates", here.parent / "templates"):
+        if (candidate / _TEMPLATE).is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"symnoether templates not found next to {here}; reinstall the package "
+        "(`pip install -e .` from the repository, or the wheel)"
+    )
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def _source(expr: sympy.Expr) -> str:
+    text = sympy.sstr(expr, order="lex")
+    return text if len(text) <= _DOC_WIDTH else text[: _DOC_WIDTH - 5] + " ..."
+
+
+def _unpack(system: System, with_qdot: bool) -> tuple[str, ...]:
+    c = system.coordinates
+    comma = "," if c.n == 1 else ""
+    lines = [f"{', '.join(c.names)}{comma} = q"]
+    if with_qdot:
+        lines.append(f"{', '.join(s.name for s in c.qdot)}{comma} = qdot")
+    lines.append("dtype = jnp.result_type(q, qdot)" if with_qdot else "dtype = q.dtype")
+    return tuple(lines)
+
+
+def _cse(exprs: list[sympy.Expr], labels: list[str]) -> tuple[list[str], list[str]]:
+    """Common subexpressions: lines of numbered temporaries and the reduced outputs."""
+    temps, reduced = sympy.cse(
+        exprs, symbols=sympy.numbered_symbols("_t"), order="canonical", list=True
+    )
+    lines = [f"{t.name} = {print_jax(e, output=f'temporary {t.name}')}" for t, e in temps]
+    outputs = [print_jax(e, output=label) for e, label in zip(reduced, labels)]
+    return lines, outputs
+
+
+def _stack(entries: list[tuple[str, str]]) -> list[str]:
+    """`jnp.stack([` with one entry a line, each with a `# name` comment."""
+    return ["jnp.stack(["] + [f"    {code},  # {label}" for code, label in entries] + ["])"]
+
+
+def _array_lines(var: str, shape: tuple[int, ...], found: list) -> list[str]:
+    """Lines assigning the array `var` from its non-zero entries [(index, code, label)]."""
+    if shape == ():
+        code = found[0][1] if found else "0"
+        return [f"{var} = jnp.asarray({code}, dtype=dtype)"]
+    stack = _stack([(code, label) for _, code, label in found])
+    if len(shape) == 1 and len(found) == shape[0]:
+        return [f"{var} = {stack[0]}", *stack[1:-1], f"{stack[-1]}.astype(dtype)"]
+    zeros = f"{var} = jnp.zeros({shape}, dtype=dtype)"
+    if not found:
+        return [zeros]
+    index = tuple(tuple(idx[d] for idx, _, _ in found) for d in range(len(shape)))
+    return [zeros, f"{var}_index = {index}", f"{var} = {var}.at[{var}_index].set({stack[0]}",
+            *stack[1:-1], f"{stack[-1]})"]
+
+
+def _arrays(arrays) -> tuple[list[str], str]:
+    """Body lines and the returned names for arrays sharing one CSE pass.
+
+    Each array is (var, shape, {index: (expr, label)}); zero entries are left out.
+    """
+    exprs, owners = [], []
+    for a, (_, _, entries) in enumerate(arrays):
+        for idx, (expr, label) in entries.items():
+            if expr != 0:
+                exprs.append(expr)
+                owners.append((a, idx, label))
+    lines, codes = _cse(exprs, [f"{arrays[a][0]}{list(idx)}" for a, idx, _ in owners])
+    per_array = [[] for _ in arrays]
+    for (a, idx, label), code in zip(owners, codes):
+        per_array[a].append((idx, code, label))
+    for (var, shape, _), found in zip(arrays, per_array):
+        lines += _array_lines(var, shape, found)
+    return lines, ", ".join(var for var, _, _ in arrays)
+
+
+def _vector(exprs, labels) -> dict:
+    return {(i,): (e, label) for i, (e, label) in enumerate(zip(exprs, labels))}
+
+
+def _function(name, args, doc, unpack, arrays) -> Function:
+    body, result = _arrays(arrays)
+    return Function(name, args, tuple(doc), unpack, tuple(body), result)
+
+
+def _listing(names, exprs) -> list[str]:
+    return [f"{i:>3}  {n} = {_source(e)}" for i, (n, e) in enumerate(zip(names, exprs))]
+
+
+def _invariant_functions(system: System, names, exprs) -> list[Function]:
+    c = system.coordinates
+    n, M = c.n, len(exprs)
+    qn, vn = c.names, [s.name for s in c.qdot]
+    unpack = _unpack(system, with_qdot=True)
+    doc = [f"Invariant scalars S_j(q, qdot), shape (M,) with M = {M}:", ""]
+    doc += _listing(names, exprs)
+    invariants = _function("invariants", "q, qdot", doc, unpack,
+                           [("S", (M,), _vector(exprs, names))])
+    ds_dq, ds_dv, d2s_dv2, mixed = {}, {}, {}, {}
+    for j, (expr, s) in enumerate(zip(exprs, names)):
+        for a in range(n):
+            ds_dq[(j, a)] = (sympy.diff(expr, c.q[a]), f"d {s} / d {qn[a]}")
+            dv = sympy.diff(expr, c.qdot[a])
+            ds_dv[(j, a)] = (dv, f"d {s} / d {vn[a]}")
+            mix = sum(sympy.diff(dv, c.q[b]) * c.qdot[b] for b in range(n))
+            mixed[(j, a)] = (mix, f"sum_b d2 {s} / d {vn[a]} d q_b qdot_b")
+            for b in range(n):
+                d2 = sympy.diff(dv, c.qdot[b])
+                d2s_dv2[(j, a, b)] = (d2, f"d2 {s} / d {vn[a]} d {vn[b]}")
+    doc = [
+        "The invariants and their closed-form derivatives, for the chain-rule acceleration.",
+        "",
+        "Returns (S, dS_dq, dS_dqdot, d2S_dqdot2, d2S_dqdot_dq_qdot) with shapes",
+        f"({M},), ({M}, {n}), ({M}, {n}), ({M}, {n}, {n}), ({M}, {n}):",
+        "dS_dq[j, a] = dS_j/dq_a, dS_dqdot[j, a] = dS_j/dqdot_a,",
+        "d2S_dqdot2[j, a, b] = d2S_j/(dqdot_a dqdot_b),",
+        "d2S_dqdot_dq_qdot[j, a] = sum_b d2S_j/(dqdot_a dq_b) qdot_b.",
+    ]
+    arrays = [("S", (M,), _vector(exprs, names)), ("dS_dq", (M, n), ds_dq),
+              ("dS_dqdot", (M, n), ds_dv), ("d2S_dqdot2", (M, n, n), d2s_dv2),
+              ("d2S_dqdot_dq_qdot", (M, n), mixed)]
+    return [invariants, _function("invariant_derivatives", "q, qdot", doc, unpack, arrays)]
+
+
+def _generator_function(system: System) -> Function:
+    G, c = system.symmetry, system.coordinates
+    doc = [f"The generators xi_a(q) of {G.name}, shape (K, n) = ({G.K}, {c.n}):", ""]
+    doc += [f"{a:>3}  {name} = ({', '.join(_source(x) for x in xi)})"
+            for a, (name, xi) in enumerate(zip(G.names, G.generators))]
+    entries = {(a, i): (x, f"{G.names[a]}: {c.names[i]} component")
+               for a, xi in enumerate(G.generators) for i, x in enumerate(xi)}
+    return _function("generators", "q", doc, _unpack(system, with_qdot=False),
+                     [("xi", (G.K, c.n), entries)])
+
+
+def _true_functions(system: System) -> list[Function]:
+    from ..symbolic.mechanics import euler_lagrange, solve_acceleration
+    from ..symbolic.noether import energy, noether_charges
+
+    c, L = system.coordinates, system.true_lagrangian
+    n, unpack = c.n, _unpack(system, with_qdot=True)
+    accel_names = [f"{s.name}dot" for s in c.qdot]
+    functions = [_function("lagrangian", "q, qdot", ["The true Lagrangian:", "",
+                           f"L = {_source(L)}"], unpack, [("L", (), {(): (L, "L")})])]
+    mass, rhs = euler_lagrange(system, L)
+    if all(not e.free_symbols for e in mass) or n <= 4:
+        qddot = solve_acceleration(system)
+        doc = ["qddot from the Euler-Lagrange equations, solved in closed form by SymPy:", ""]
+        doc += _listing(accel_names, qddot)
+        functions.append(_function("acceleration", "q, qdot", doc, unpack,
+                                   [("qddot", (n,), _vector(qddot, accel_names))]))
+    else:
+        functions.append(_solved_acceleration(system, mass, rhs, unpack))
+    charges = noether_charges(system)
+    doc = ["Noether charges of the true Lagrangian, I_a = dL/dqdot . xi_a(q):", ""]
+    doc += _listing(list(charges), list(charges.values()))
+    functions.append(_function("true_charges", "q, qdot", doc, unpack,
+                               [("I", (len(charges),), _vector(charges.values(), charges))]))
+    E = energy(system)
+    functions.append(_function("true_energy", "q, qdot", ["Energy of the true Lagrangian:",
+                               "", f"E = {_source(E)}"], unpack, [("E", (), {(): (E, "E")})]))
+    return functions
+
+
+def _solved_acceleration(system: System, mass, rhs, unpack) -> Function:
+    c = system.coordinates
+    n = c.n
+    doc = ["qddot from the Euler-Lagrange equations d2L/dqdot2 qddot = rhs, with the mass",
+           "matrix and rhs = dL/dq - (d2L/dqdot dq) qdot in closed form, solved by LU."]
+    entries = {(a, b): (mass[a, b], f"d2L / d {c.qdot[a]} d {c.qdot[b]}")
+               for a in range(n) for b in range(n)}
+    rhs_names = [f"rhs {name}" for name in c.names]
+    f = _function("acceleration", "q, qdot", doc, unpack,
+                  [("mass", (n, n), entries), ("rhs", (n,), _vector(list(rhs), rhs_names))])
+    return Function(f.name, f.args, f.doc, f.unpack, f.body, "jnp.linalg.solve(mass, rhs)")
+
+
+def _py_tuple(names) -> str:
+    names = [f'"{name}"' for name in names]
+    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
+
+
+def _module_context(system: System, invariants, report, force: bool) -> dict:
+    import symnoether
+
+    G = system.symmetry
+    functions = _invariant_functions(system, invariants.names, invariants.exprs)
+    functions.append(_generator_function(system))
+    has_lagrangian = system.lagrangian is not None
+    true_functions = _true_functions(system) if has_lagrangian else []
+    failures = [] if report is None else [
+        f"{ch.name}: {ch.detail}" for ch in report.checks if not ch.passed
+    ]
+    return {
+        "version": symnoether.__version__,
+        "system": system.name,
+        "spec_hash": system.spec_hash(),
+        "verified": report is not None and report.ok,
+        "forced": force and bool(failures),
+        "failures": failures,
+        "coordinates": _py_tuple(system.coordinates.names),
+        "velocities": _py_tuple(s.name for s in system.coordinates.qdot),
+        "invariant_names": _py_tuple(invariants.names),
+        "complete": invariants.certificate.complete,
+        "generator_names": _py_tuple(G.names),
+        "charge_names": _py_tuple(G.charge_names),
+        "linear": repr(tuple(G.is_affine(a) for a in range(G.K))),
+        "parameters": "{" + ", ".join(f'"{k.name}": {float(v)!r}' for k, v in sorted(
+            system.parameters.items(), key=lambda kv: kv[0].name)) + "}",
+        "has_lagrangian": has_lagrangian,
+        "functions": functions,
+        "true_functions": true_functions,
+    }
+
+
+def render(system: System, *, invariants=None, report=None, force: bool = False) -> str:
+    """The source of the generated module for `system` (nothing is written or verified).
+
+    **Arguments:**
+
+    - `system`: the [`System`][].
+    - `invariants`: an `InvariantSet` to use; derived when None.
+    - `report`: the `VerificationReport` to record in the header, if any.
+    - `force`: record that the module was generated although checks failed.
+
+    **Returns:**
+
+    The module source, a str.
+    """
+    if invariants is None:
+        from ..symbolic.invariants import derive_invariants
+
+        invariants = derive_invariants(system)
+    context = _module_context(system, invariants, report, force)
+    return _environment().get_template(_TEMPLATE).render(**context)
+
+
+def generate(
+    system: System, path: str | os.PathLike | None = None, *, invariants=None,
+    force: bool = False,
+) -> types.ModuleType:
+    """Verify `system`, generate its JAX module, write it atomically and import it.
+
+    **Arguments:**
+
+    - `system`: the [`System`][].
+    - `path`: where to write the module; None keeps it in memory only.
+    - `invariants`: an `InvariantSet` (e.g. user candidates); derived when None.
+    - `force`: write even when a verification check fails (the header records it).
+
+    **Returns:**
+
+    The imported module (see docs/GENERATED_MODULE.md for what it provides).
+    """
+    from ..symbolic.invariants import derive_invariants
+    from ..symbolic.verify import verify
+
+    if not isinstance(system, System):
+        raise TypeError(f"generate() takes a System, got {type(system).__name__}")
+    if invariants is None:
+        invariants = derive_invariants(system)
+    report = verify(system, invariants=invariants)
+    if not report.ok and not force:
+        failed = "\n".join(f"  - {ch.name}: {ch.detail}" for ch in report.checks if not ch.passed)
+        raise CodegenError(
+            f"system {system.name!r} failed verification, so no module was written:\n{failed}\n"
+            "Fix the declaration, or pass force=True (`--force`) to generate anyway; the "
+            "module's header then records the failed checks."
+        )
+    source = render(system, invariants=invariants, report=report, force=force)
+    if path is None:
+        return _load_source(source, system)
+    path = Path(path)
+    _write_atomic(path, source)
+    return load_module(path)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_source(source: str, system: System) -> types.ModuleType:
+    name = f"symnoether_generated_{system.name}_{system.spec_hash()}"
+    module = types.ModuleType(name)
+    module.__dict__["__source__"] = source
+    exec(compile(source, f"<symnoether generated: {system.name}>", "exec"), module.__dict__)
+    sys.modules[name] = module
+    return module
+
+
+def load_module(path: str | os.PathLike) -> types.ModuleType:
+    """Import a generated module file (no SymPy needed)."""
+    path = Path(path).resolve()
+    name = f"symnoether_generated_{path.stem}_{abs(hash(str(path))) % 10**8}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
