@@ -1,0 +1,187 @@
+"""The `symnoether` command: derive, verify, generate, train, evaluate, demo.
+
+Exit codes: 0 success; 1 a verification check failed (or training diverged); 2 bad input
+(a spec, config or data file that cannot be used), with a message that says how to fix it.
+"""
+
+import argparse
+import sys
+
+from .errors import SpecError, SymmetryError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class BadInput(Exception):
+    """A user error to report in one message, with exit code 2."""
+
+
+def _load(spec: str):
+    from .symbolic.system import load_spec
+
+    try:
+        return load_spec(spec)
+    except (SpecError, SymmetryError) as error:
+        raise BadInput(str(error)) from error
+
+
+def _print_system(system) -> None:
+    c, G = system.coordinates, system.symmetry
+    print(f"system      {system.name}")
+    print(f"coordinates {', '.join(c.names)}")
+    for block, members in c.blocks.items():
+        print(f"  block {block}: ({', '.join(members)})")
+    print(f"symmetry    {G.name}, {G.K} generator(s)")
+    for name, xi in zip(G.names, G.generators):
+        print(f"  {name}: xi = ({', '.join(map(str, xi))})")
+
+
+def cmd_derive(args) -> int:
+    """Print coordinates, generators, invariants with their certificate, and charges."""
+    from .symbolic.invariants import derive_invariants
+    from .symbolic.noether import energy, noether_charges
+
+    system = _load(args.spec)
+    _print_system(system)
+    inv = derive_invariants(system)
+    cert = inv.certificate
+    print(f"invariants  {len(inv.exprs)} ({inv.route} route)")
+    for name, expr in zip(inv.names, inv.exprs):
+        print(f"  {name} = {expr}")
+    print("certificate")
+    print(f"  invariant: {cert.invariant}")
+    print(f"  rank of dS/d(q, qdot): {cert.rank} (expected 2n - r = {cert.expected_rank}, "
+          f"orbit dimension r = {cert.orbit_dimension})")
+    print(f"  complete: {cert.complete}")
+    for note in cert.notes:
+        print(f"  note: {note}")
+    if system.lagrangian is not None:
+        print("noether charges of the true Lagrangian")
+        for name, expr in noether_charges(system).items():
+            print(f"  {name} = {expr}")
+        print(f"  energy = {energy(system)}")
+    return EXIT_OK
+
+
+def cmd_verify(args) -> int:
+    """Run every verification check; exit 0 when all pass, 1 when one fails."""
+    from .symbolic.verify import verify
+
+    report = verify(_load(args.spec))
+    print(report)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_generate(args) -> int:
+    """Verify and generate the JAX module of a spec."""
+    from .codegen.generate import generate
+    from .codegen.printer import CodegenError
+
+    system = _load(args.spec)
+    try:
+        generate(system, args.output, force=args.force)
+    except CodegenError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def cmd_train(args) -> int:
+    """Generate the module into a run folder, make or load data, and train."""
+    from .pipeline import prepare_run, train_models
+
+    run = prepare_run(
+        args.spec, args.out, config_path=args.config, data_path=args.data, resume=args.resume
+    )
+    train_models(run, variants=args.models, resume=args.resume)
+    print(f"run folder: {args.out}")
+    return EXIT_OK
+
+
+def cmd_evaluate(args) -> int:
+    """Roll out the trained models, write metrics.json and plots."""
+    from .pipeline import evaluate_run_folder
+
+    evaluate_run_folder(args.run_dir, steps=args.steps, dt=args.dt)
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    """The main job, end to end, on the default example (Kepler)."""
+    from .pipeline import run_demo
+
+    return run_demo(spec=args.spec, out=args.out, budget=args.budget)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symnoether",
+        description="Symmetries -> invariant Lagrangian networks with exact Noether charges.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("derive", help="print invariants, charges and the certificate")
+    p.add_argument("spec", help="spec file defining `system`")
+    p.set_defaults(func=cmd_derive)
+    p = sub.add_parser("verify", help="prove closure, invariance and conservation")
+    p.add_argument("spec")
+    p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("generate", help="write the JAX module of a spec")
+    p.add_argument("spec")
+    p.add_argument("-o", "--output", required=True, help="the module file to write")
+    p.add_argument("--force", action="store_true",
+                   help="write even if a check fails (recorded in the header)")
+    p.set_defaults(func=cmd_generate)
+    p = sub.add_parser("train", help="train invariant and unconstrained networks")
+    p.add_argument("spec")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--config", help="JSON file of training settings")
+    p.add_argument("--data", help=".npz with q, qdot, qddot (default: made from the true "
+                   "Lagrangian)")
+    p.add_argument("--models", default="invariant,unconstrained",
+                   help="comma-separated variants to train (invariant, unconstrained)")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", help="metrics.json and plots for a run folder")
+    p.add_argument("run_dir")
+    p.add_argument("--steps", type=int, default=None, help="rollout steps")
+    p.add_argument("--dt", type=float, default=None, help="rollout time step")
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("demo", help="the main job, end to end, on the Kepler example")
+    p.add_argument("--spec", default=None, help="spec file (default: examples/kepler/spec.py)")
+    p.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--smoke", dest="budget", action="store_const", const="smoke",
+                        help="tiny budget, well under a minute (for tests)")
+    budget.add_argument("--full", dest="budget", action="store_const", const="full",
+                        help="the reference budget: 2500 epochs x 100 steps (hours)")
+    p.set_defaults(func=cmd_demo, budget="short")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `symnoether` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(__version__)
+        return EXIT_OK
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    if hasattr(args, "models"):
+        args.models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    try:
+        return args.func(args)
+    except (BadInput, SpecError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

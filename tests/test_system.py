@@ -1,0 +1,93 @@
+import textwrap
+
+import pytest
+import sympy
+
+import symnoether as sn
+
+
+def _kepler():
+    c = sn.coordinates("x y z", blocks={"x": ["x", "y", "z"]})
+    X, V = sympy.Matrix(c.q), sympy.Matrix(c.qdot)
+    return c, sn.rotations(c, ["x"]), V.dot(V) / 2 + 1 / sympy.sqrt(X.dot(X))
+
+
+def test_system_with_parameters_substitutes_exactly():
+    c, G, L = _kepler()
+    k = sympy.Symbol("k", positive=True)
+    system = sn.System("kepler", c, G, lagrangian=k * L, parameters={k: 0.5})
+    assert system.parameters == {k: sympy.Rational(1, 2)}
+    assert k not in system.true_lagrangian.free_symbols
+    assert sympy.simplify(system.true_lagrangian - L / 2) == 0
+
+
+def test_spec_hash_is_stable_and_sensitive():
+    c, G, L = _kepler()
+    a = sn.System("kepler", c, G, lagrangian=L)
+    assert a.spec_hash() == sn.System("kepler", c, G, lagrangian=L).spec_hash()
+    assert a.spec_hash() != sn.System("kepler", c, G, lagrangian=2 * L).spec_hash()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"name": "bad name"}, "not a Python identifier"),
+        ({"lagrangian": sympy.Symbol("w")}, "mentions \\['w'\\]"),
+        ({"coordinates": "x y z"}, "expected Coordinates"),
+        ({"symmetry": None}, "expected a SymmetryGroup"),
+        ({"parameters": {"k": "fast"}}, "not a real number"),
+        ({"parameters": {"for": 1}}, "keyword"),
+        ({"parameters": [1]}, "expected a dict"),
+    ],
+)
+def test_system_validation(kwargs, match):
+    c, G, L = _kepler()
+    args = {"name": "kepler", "coordinates": c, "symmetry": G, "lagrangian": L, **kwargs}
+    with pytest.raises(sn.SpecError, match=match):
+        sn.System(**args)
+
+
+def test_symmetry_on_other_coordinates_is_refused():
+    c, G, L = _kepler()
+    other = sn.coordinates("u v w", blocks={"x": ["u", "v", "w"]})
+    with pytest.raises(sn.SpecError, match="other coordinates"):
+        sn.System("kepler", other, G)
+
+
+def test_load_spec_round_trip(tmp_path):
+    path = tmp_path / "spec.py"
+    path.write_text(textwrap.dedent("""
+        import sympy
+        import symnoether as sn
+        c = sn.coordinates("x y", blocks={"x": ["x", "y"]})
+        system = sn.System("osc", c, sn.rotations(c, ["x"]),
+                           lagrangian=sum(v**2 for v in c.qdot) / 2 - sum(x**2 for x in c.q) / 2)
+    """))
+    system = sn.load_spec(path)
+    assert system.name == "osc" and system.symmetry.name == "SO(2)"
+
+
+@pytest.mark.parametrize(
+    "source, match",
+    [
+        ("x = 1\n", "must define a module-level `system"),
+        ("raise RuntimeError('boom')\n", "failed to import: RuntimeError: boom"),
+        ("import symnoether as sn\nsn.coordinates('x x')\n", "declared twice"),
+    ],
+)
+def test_load_spec_errors(tmp_path, source, match):
+    path = tmp_path / "spec.py"
+    path.write_text(source)
+    with pytest.raises(sn.SpecError, match=match):
+        sn.load_spec(path)
+
+
+def test_load_spec_missing_file(tmp_path):
+    with pytest.raises(sn.SpecError, match="does not exist"):
+        sn.load_spec(tmp_path / "nope.py")
+
+
+@pytest.mark.parametrize("name", ["kepler", "schwarzschild", "two_particles"])
+def test_examples_load(name):
+    system = sn.load_spec(f"examples/{name}/spec.py")
+    assert system.lagrangian is not None
