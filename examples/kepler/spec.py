@@ -19,4 +19,6 @@ system = sn.System(
     coordinates=c,
     symmetry=sn.rotations(c, blocks=["x"], reflections=REFLECTIONS),
     lagrangian=v.dot(v) / 2 + 1 / sympy.sqrt(x.dot(x)),
+    # A bound, eccentric orbit (energy -0.275, period about 15) slightly out of the xy plane.
+    initial_state=((1.0, 0.0, 0.0), (0.0, 1.2, 0.1)),
 )

@@ -23,4 +23,6 @@ system = sn.System(
     symmetry=sn.translations(c, coordinates=["t"]) * sn.rotations(c, blocks=["x"]),
     lagrangian=-f * tdot**2 + V.dot(V) + (r_s / r) / f * X.dot(V) ** 2 / r2,
     parameters={r_s: sympy.Rational(1, 10)},
+    # A bound, precessing orbit at r = 1 (ten Schwarzschild radii).
+    initial_state=((0.0, 1.0, 0.0, 0.0), (1.0, 0.0, 0.25, 0.02)),
 )

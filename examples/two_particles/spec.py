@@ -26,4 +26,9 @@ system = sn.System(
     symmetry=sn.translations(c, blocks=["x1", "x2"]) * sn.rotations(c, blocks=["x1", "x2"]),
     lagrangian=m1 / 2 * v1.dot(v1) + m2 / 2 * v2.dot(v2) - (-mu / 2 * r2 + kappa / 4 * r2**2),
     parameters={m1: 1, m2: sympy.Rational(4, 5), mu: 1, kappa: 1},
+    # Separation near the potential minimum r = 1, with some rotation in every plane.
+    initial_state=(
+        [0.6, 0.1, 0.05, 0.0][:DIM] + [-0.5, 0.0, -0.05, 0.1][:DIM],
+        [0.0, 0.5, 0.1, -0.1][:DIM] + [0.1, -0.6, 0.0, 0.1][:DIM],
+    ),
 )

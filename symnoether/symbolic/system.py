@@ -30,6 +30,8 @@ class System:
       `coordinates.qdot` and the parameters (used for data, checks and comparisons).
     - `parameters`: parameter symbol (or name) -> number, e.g. `{r_s: Rational(1, 10)}`.
       They are substituted exactly wherever the Lagrangian is used.
+    - `initial_state`: optional `(q0, qdot0)`, two sequences of n numbers: the initial
+      condition of the training trajectory and of evaluation rollouts.
     """
 
     name: str
@@ -37,6 +39,7 @@ class System:
     symmetry: SymmetryGroup
     lagrangian: sympy.Expr | None = None
     parameters: Mapping[sympy.Symbol, sympy.Expr] = field(default_factory=dict)
+    initial_state: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     def __post_init__(self):
         problems = name_problems(self.name, "system name")
@@ -55,6 +58,7 @@ class System:
         params, param_problems = _parameters(self.parameters)
         problems += param_problems
         object.__setattr__(self, "parameters", params)
+        problems += self._initial_state_problems()
         if self.lagrangian is not None and not problems:
             object.__setattr__(self, "lagrangian", sympy.sympify(self.lagrangian))
             problems += self._lagrangian_problems()
@@ -63,6 +67,21 @@ class System:
 
     def __hash__(self):
         return hash((self.name, self.symmetry, self.lagrangian))
+
+    def _initial_state_problems(self) -> list[str]:
+        if self.initial_state is None:
+            return []
+        n = self.coordinates.n if isinstance(self.coordinates, Coordinates) else None
+        try:
+            q0, qdot0 = self.initial_state
+            state = (tuple(float(v) for v in q0), tuple(float(v) for v in qdot0))
+        except (TypeError, ValueError):
+            return ["initial_state must be a pair (q0, qdot0) of sequences of numbers"]
+        if n is not None and (len(state[0]) != n or len(state[1]) != n):
+            return [f"initial_state has {len(state[0])} and {len(state[1])} values; "
+                    f"expected {n} each (one per coordinate {self.coordinates.names})"]
+        object.__setattr__(self, "initial_state", state)
+        return []
 
     def _lagrangian_problems(self) -> list[str]:
         known = set(self.coordinates.state) | set(self.parameters)
