@@ -1,0 +1,134 @@
+"""Timings of the symbolic pipeline, one function per stage, for every example and case.
+
+Run: `.venv/bin/python benchmarks/bench_symbolic.py [--repeat N] [--stage NAME ...]`
+
+Each timing is the median of N runs, with SymPy's cache cleared before each run (so the
+numbers are what a fresh `symnoether derive` pays, not a warm cache). To add a stage, write
+`def bench_<stage>(system) -> None` doing the work and register it in `STAGES`, with its
+targets in seconds (case name -> target) if any.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import sympy
+from sympy.core.cache import clear_cache
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import symnoether as sn  # noqa: E402
+from symnoether.symbolic.invariants import derive_invariants  # noqa: E402
+
+# --- systems ----------------------------------------------------------------------------
+
+
+def _example(name: str, dim: int | None = None) -> Callable[[], sn.System]:
+    def load() -> sn.System:
+        if dim is not None:
+            os.environ["SYMNOETHER_DIM"] = str(dim)
+        return sn.load_spec(ROOT / "examples" / name / "spec.py")
+
+    return load
+
+
+def _particles(n: int, dim: int, translate: bool = True) -> Callable[[], sn.System]:
+    def build() -> sn.System:
+        c = sn.particles(n, dim=dim)
+        group = sn.rotations(c, list(c.blocks))
+        if translate:
+            group = sn.translations(c, list(c.blocks)) * group
+        return sn.System(name=f"particles_{n}_{dim}d", coordinates=c, symmetry=group)
+
+    return build
+
+
+def _screw() -> sn.System:
+    c = sn.coordinates("x y z")
+    x, y, _ = c.q
+    group = sn.from_generators(c, [{x: -y, y: x, "z": 1}], name="screw")
+    return sn.System(name="screw", coordinates=c, symmetry=group)
+
+
+# name -> (builder, derive_invariants keyword arguments)
+CASES: dict[str, tuple[Callable[[], sn.System], dict]] = {
+    "kepler": (_example("kepler"), {}),
+    "schwarzschild": (_example("schwarzschild"), {}),
+    "two_particles_2d": (_example("two_particles", 2), {}),
+    "two_particles_3d": (_example("two_particles", 3), {}),
+    "two_particles_4d": (_example("two_particles", 4), {}),
+    "general: SO(3), one particle 3D": (_particles(1, 3, translate=False), {"route": "general"}),
+    "general: T x SO(2), three particles 2D": (_particles(3, 2), {"route": "general"}),
+    "general: T x SO(4), two particles 4D": (_example("two_particles", 4), {"route": "general"}),
+    "general: screw motion (incomplete)": (_screw, {"route": "general"}),
+}
+
+
+# --- stages -----------------------------------------------------------------------------
+
+
+def bench_derive(system: sn.System, **kwargs) -> None:
+    """derive_invariants with its certificate."""
+    derive_invariants(system, **kwargs)
+
+
+# stage name -> (function, targets in seconds by case name)
+STAGES: dict[str, tuple[Callable, dict[str, float]]] = {
+    "derive": (
+        bench_derive,
+        {
+            "kepler": 1.0,
+            "schwarzschild": 1.0,
+            "two_particles_2d": 1.0,
+            "two_particles_3d": 1.0,
+            "two_particles_4d": 1.0,
+            "general: T x SO(4), two particles 4D": 2.0,
+            "general: SO(3), one particle 3D": 2.0,
+            "general: T x SO(2), three particles 2D": 10.0,
+        },
+    ),
+}
+
+
+# --- driver -----------------------------------------------------------------------------
+
+
+def time_stage(fn: Callable, system: sn.System, kwargs: dict, repeat: int) -> float:
+    """The median wall time of `fn(system, **kwargs)` over `repeat` cold-cache runs."""
+    times = []
+    for _ in range(repeat):
+        clear_cache()
+        start = time.perf_counter()
+        fn(system, **kwargs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--stage", action="append", choices=sorted(STAGES))
+    args = parser.parse_args(argv)
+    failed = 0
+    print(f"sympy {sympy.__version__}, python {sys.version.split()[0]}, median of {args.repeat}")
+    for stage in args.stage or list(STAGES):
+        fn, targets = STAGES[stage]
+        print(f"\n{stage}:")
+        for case, (build, kwargs) in CASES.items():
+            seconds = time_stage(fn, build(), kwargs, args.repeat)
+            target = targets.get(case)
+            verdict = "" if target is None else (
+                f"  (target {target:g} s: {'ok' if seconds <= target else 'SLOW'})"
+            )
+            failed += target is not None and seconds > target
+            print(f"  {case:<42} {seconds:8.3f} s{verdict}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,227 @@
+"""The classical invariants of translations, rotations and Lorentz groups acting on blocks.
+
+Translations are removed by differences, then the remaining vectors are contracted with the
+metric and, for groups without reflections, with the Levi-Civita symbol (the first
+fundamental theorem of invariant theory for SO(p, q) and O(p, q)).
+"""
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import sympy
+
+from ..coordinates import Coordinates, velocity_name
+from ..groups import Action, SymmetryGroup
+
+__all__ = ["ClassicalUnsupported", "classical_invariants"]
+
+_LEIBNIZ_MAX = 5  # up to this dimension the determinant is written as its Leibniz sum
+
+
+class ClassicalUnsupported(Exception):
+    """The group's structure is outside the classical route; the message says why."""
+
+
+@dataclass(frozen=True)
+class _Vector:
+    """A named vector of SymPy expressions transforming under a rotation or Lorentz group."""
+
+    name: str
+    components: tuple[sympy.Expr, ...]
+
+
+def classical_invariants(group: SymmetryGroup) -> tuple[list[sympy.Expr], list[str]]:
+    """The classical invariant scalars of `group`, in a deterministic order, and their names.
+
+    The set, in this order:
+
+    1. coordinates in no acted-on block: each q_i unless it is translated (e.g. `t`), then
+       each qdot_i (e.g. `tdot`), in declaration order;
+    2. blocks translated but not rotated: the components of their differences (`x12_0`),
+       then their velocity components;
+    3. per rotation or Lorentz action, in declaration order, the vectors of its blocks
+       (positions, then velocities, each in block declaration order): every contraction
+       a . eta . b for a <= b (named `a_b`), then, unless the group has reflections, the
+       Levi-Civita contraction of every d-subset of vectors in order (`eps_a_b_c`).
+
+    A translation of blocks B1..Bk (as listed in `translations(...)`) keeps the differences
+    B1 - Bi for i >= 2, named `x12` for x1 - x2 (blocks named prefix + one digit), else
+    `d_B1_Bi`; the position of B1 itself is dropped. Velocities are always translation
+    invariant.
+
+    The set holds every contraction, so it can be functionally redundant (e.g. two particles
+    in 2D: nine invariants of rank five); the certificate reports the rank.
+
+    **Arguments:**
+
+    - `group`: a [`SymmetryGroup`][] built from `translations`, `rotations` and `lorentz`.
+
+    **Returns:**
+
+    `(exprs, names)`. Raises `ClassicalUnsupported` for any other structure (custom
+    generators, overlapping blocks, translations that mix rotated and unrotated blocks).
+    """
+    c = group.coordinates
+    _check_structure(group)
+    translated = _translation_reference(group.actions)
+    shifted = {x for a in group.actions if a.kind == "coordinate_translation"
+               for x in a.coordinates}
+    rotations = [a for a in group.actions if a.kind in ("rotation", "lorentz")]
+    acted = [b for b in c.blocks if b in translated or any(b in r.blocks for r in rotations)]
+    taken = _taken_names(c)
+    positions = {b: _position(c, b, translated, taken) for b in acted}
+    out = _scalars(c, acted, shifted)
+    unrotated = [b for b in acted if not any(b in r.blocks for r in rotations)]
+    out += _components(c, unrotated, positions)
+    for action in rotations:
+        blocks = [b for b in acted if b in action.blocks]
+        vectors = [positions[b] for b in blocks if positions[b] is not None]
+        vectors += [_Vector(velocity_name(b), c.block_velocity(b)) for b in blocks]
+        out += _contractions(vectors, action)
+    return [e for _, e in out], _unique(out, c)
+
+
+def _check_structure(group: SymmetryGroup) -> None:
+    actions = group.actions
+    if not actions:
+        raise ClassicalUnsupported("the group records no actions (it was built directly)")
+    if any(a.kind == "custom" for a in actions):
+        raise ClassicalUnsupported("it has custom generators (from_generators)")
+    blocks = list(dict.fromkeys(b for a in actions for b in a.blocks))
+    _check_disjoint(group.coordinates, blocks)
+    _check_one_action_each(actions)
+    _check_translations_rotate_together(actions)
+    _check_shifts_outside_blocks(group.coordinates, actions, blocks)
+
+
+def _check_one_action_each(actions) -> None:
+    for kinds in (("translation",), ("rotation", "lorentz")):
+        counted = [b for a in actions if a.kind in kinds for b in a.blocks]
+        twice = sorted({b for b in counted if counted.count(b) > 1})
+        if twice:
+            raise ClassicalUnsupported(f"blocks {twice} are acted on by two {kinds[0]}s")
+
+
+def _check_translations_rotate_together(actions) -> None:
+    for t in (a for a in actions if a.kind == "translation"):
+        for r in (a for a in actions if a.kind in ("rotation", "lorentz")):
+            inside = set(t.blocks) & set(r.blocks)
+            if inside and inside != set(t.blocks):
+                raise ClassicalUnsupported(
+                    f"the translation of {list(t.blocks)} mixes blocks rotated by "
+                    f"{list(r.blocks)} with others, so their differences are not vectors"
+                )
+
+
+def _check_shifts_outside_blocks(c: Coordinates, actions, blocks) -> None:
+    in_blocks = {x for b in blocks for x in c.blocks[b]}
+    for a in actions:
+        both = sorted(set(a.coordinates) & in_blocks)
+        if a.kind == "coordinate_translation" and both:
+            raise ClassicalUnsupported(
+                f"coordinates {both} are shifted on their own but also belong to a block "
+                "acted on as a vector"
+            )
+
+
+def _check_disjoint(c: Coordinates, blocks: list[str]) -> None:
+    for b1, b2 in itertools.combinations(blocks, 2):
+        if set(c.blocks[b1]) & set(c.blocks[b2]):
+            raise ClassicalUnsupported(f"blocks {b1!r} and {b2!r} share coordinates")
+
+
+def _translation_reference(actions: tuple[Action, ...]) -> dict[str, str]:
+    """block -> the reference block (first listed) of the translation acting on it."""
+    return {b: a.blocks[0] for a in actions if a.kind == "translation" for b in a.blocks}
+
+
+def _taken_names(c: Coordinates) -> set[str]:
+    return set(c.names) | {velocity_name(n) for n in c.names} | set(c.blocks) | {
+        velocity_name(b) for b in c.blocks
+    }
+
+
+def _position(c, block, translated, taken) -> _Vector | None:
+    if block not in translated:
+        return _Vector(block, c.block(block))
+    ref = translated[block]
+    if ref == block:
+        return None
+    name = _difference_name(ref, block, taken)
+    taken.add(name)
+    return _Vector(name, tuple(a - b for a, b in zip(c.block(ref), c.block(block))))
+
+
+def _difference_name(ref: str, other: str, taken: set[str]) -> str:
+    """`x12` for x1 - x2 (same prefix, one-digit indices), else `d_x1_x2`; never a taken name."""
+    m1, m2 = re.fullmatch(r"(\D+)(\d)", ref), re.fullmatch(r"(\D+)(\d)", other)
+    name = f"d_{ref}_{other}"
+    if m1 and m2 and m1.group(1) == m2.group(1):
+        name = f"{m1.group(1)}{m1.group(2)}{m2.group(2)}"
+    if name in taken:
+        name = f"d_{ref}_{other}"
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _scalars(c: Coordinates, acted: list[str], shifted: set[str]) -> list[tuple]:
+    in_blocks = {x for b in acted for x in c.blocks[b]}
+    free = [i for i, name in enumerate(c.names) if name not in in_blocks]
+    out = [(c.names[i], c.q[i]) for i in free if c.names[i] not in shifted]
+    return out + [(c.qdot[i].name, c.qdot[i]) for i in free]
+
+
+def _components(c: Coordinates, blocks: list[str], positions: dict) -> list[tuple]:
+    out = []
+    for b in blocks:
+        if positions[b] is not None:
+            out += [(f"{positions[b].name}_{k}", e) for k, e in enumerate(positions[b].components)]
+    for b in blocks:
+        out += [(v.name, v) for v in c.block_velocity(b)]
+    return out
+
+
+def _contractions(vectors: list[_Vector], action: Action) -> list[tuple]:
+    eta = action.metric
+    out = [
+        (f"{u.name}_{v.name}", _dot(u.components, v.components, eta))
+        for u, v in itertools.combinations_with_replacement(vectors, 2)
+    ]
+    if not action.reflections:
+        out += [
+            ("eps_" + "_".join(v.name for v in subset), _det([v.components for v in subset]))
+            for subset in itertools.combinations(vectors, len(eta))
+        ]
+    return out
+
+
+def _dot(u, v, eta) -> sympy.Expr:
+    return sympy.Add(*[g * a * b for g, a, b in zip(eta, u, v)])
+
+
+def _det(columns) -> sympy.Expr:
+    """det[v_1 ... v_d], the Levi-Civita contraction eps_{i1..id} v_1^i1 ... v_d^id."""
+    d = len(columns)
+    if d > _LEIBNIZ_MAX:
+        return sympy.expand(sympy.Matrix(columns).T.det(method="berkowitz"))
+    terms = []
+    for perm in itertools.permutations(range(d)):
+        inversions = sum(1 for i, j in itertools.combinations(range(d), 2) if perm[i] > perm[j])
+        product = sympy.Mul(*[columns[k][perm[k]] for k in range(d)])
+        terms.append(-product if inversions % 2 else product)
+    return sympy.Add(*terms)
+
+
+def _unique(named: list[tuple[str, sympy.Expr]], c: Coordinates) -> list[str]:
+    """The names made unique: a clash (e.g. from underscores in block names, or with a
+    coordinate or velocity name for another quantity) gets `_2`, `_3`, ..."""
+    state = {s.name: s for s in c.state}
+    out: list[str] = []
+    for name, expr in named:
+        candidate, k = name, 2
+        while candidate in out or (candidate in state and expr != state[candidate]):
+            candidate, k = f"{name}_{k}", k + 1
+        out.append(candidate)
+    return out

@@ -1,0 +1,151 @@
+"""derive_invariants: the invariant scalar set of a system's symmetry, with its certificate."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import sympy
+
+from ...errors import SpecError, SymmetryError
+from ..names import name_problems
+from ..system import System
+from .candidates import prepare_candidates
+from .certificate import Certificate, build_certificate, orbit_dimension
+from .classical import ClassicalUnsupported, classical_invariants
+from .general import general_invariants
+
+__all__ = ["InvariantSet", "derive_invariants"]
+
+_ROUTES = ("classical", "general", "user")
+
+
+@dataclass(frozen=True)
+class InvariantSet:
+    """Invariant scalars S_1..S_M on TQ, their names, how they were found and their proof.
+
+    **Attributes:**
+
+    - `exprs`: the M SymPy expressions in `coordinates.q` and `coordinates.qdot`.
+    - `names`: M unique identifiers (they name the outputs of the generated code).
+    - `route`: `"classical"`, `"general"` or `"user"`.
+    - `certificate`: the [`Certificate`][] of invariance and completeness.
+    """
+
+    exprs: tuple[sympy.Expr, ...]
+    names: tuple[str, ...]
+    route: str
+    certificate: Certificate
+
+    def __post_init__(self):
+        object.__setattr__(self, "exprs", tuple(sympy.sympify(e) for e in self.exprs))
+        object.__setattr__(self, "names", tuple(self.names))
+        problems = []
+        if len(self.exprs) != len(self.names):
+            problems.append(f"{len(self.exprs)} expressions but {len(self.names)} names")
+        for name in self.names:
+            problems += name_problems(name, "invariant name")
+        if len(set(self.names)) != len(self.names):
+            problems.append(f"invariant names are not unique: {self.names}")
+        if self.route not in _ROUTES:
+            problems.append(f"route must be one of {_ROUTES}, got {self.route!r}")
+        if not isinstance(self.certificate, Certificate):
+            problems.append(f"certificate is a {type(self.certificate).__name__}")
+        if problems:
+            raise SpecError(problems, what="invariant set")
+
+    def __len__(self) -> int:
+        return len(self.exprs)
+
+
+def derive_invariants(
+    system: System,
+    *,
+    route: str = "auto",
+    candidates: Sequence | Mapping | None = None,
+    max_degree: int = 4,
+    require_complete: bool = False,
+) -> InvariantSet:
+    """Derive the invariant scalars of a system's symmetry and certify them.
+
+    **Arguments:**
+
+    - `system`: the [`System`][].
+    - `route`: `"classical"` (contractions of vectors after removing translations; for
+      translations, rotations and Lorentz groups), `"general"` (polynomial invariants of
+      any polynomial or rational generators, degree by degree) or `"auto"`: classical when
+      the group's structure allows it, else general.
+    - `candidates`: instead, your own invariants (a list of expressions or a dict
+      name -> expression); they are certified like derived ones (route `"user"`).
+    - `max_degree`: the largest polynomial degree the general route tries.
+    - `require_complete`: raise [`SymmetryError`][] unless the set is invariant and
+      functionally complete.
+
+    **Returns:**
+
+    An [`InvariantSet`][]. The classical route's order and names are documented in
+    `classical_invariants` (e.g. Kepler: `x_x`, `x_xdot`, `xdot_xdot`); the general route
+    names its invariants `s1`, `s2`, ... by position.
+    """
+    _check_arguments(system, route, candidates, max_degree)
+    if candidates is not None:
+        exprs, names = prepare_candidates(system, candidates)
+        used, notes = "user", []
+    else:
+        exprs, names, used, notes = _derive(system, route, max_degree)
+    certificate = build_certificate(system, exprs, names, notes)
+    result = InvariantSet(tuple(exprs), tuple(names), used, certificate)
+    if require_complete and not certificate.complete:
+        raise SymmetryError(_incomplete_message(system, result))
+    return result
+
+
+def _derive(system: System, route: str, max_degree: int) -> tuple[list, list, str, list]:
+    """(exprs, names, route used, notes) of the classical or the general route."""
+    notes = []
+    if route in ("auto", "classical"):
+        try:
+            return (*classical_invariants(system.symmetry), "classical", notes)
+        except ClassicalUnsupported as why:
+            if route == "classical":
+                raise SymmetryError(
+                    f"the classical invariant route does not apply to {system.symmetry.name!r}:"
+                    f" {why}. Use route='general' (or 'auto')."
+                ) from None
+            notes.append(f"general route: the classical route does not apply ({why})")
+    expected = 2 * system.coordinates.n - orbit_dimension(system)
+    exprs, names, general_notes = general_invariants(
+        system, max_degree=max_degree, expected_rank=expected
+    )
+    return exprs, names, "general", notes + general_notes
+
+
+def _check_arguments(system, route, candidates, max_degree) -> None:
+    if not isinstance(system, System):
+        raise TypeError(f"system must be a System, got {type(system).__name__}")
+    routes = ("auto",) + _ROUTES
+    if route not in routes:
+        raise ValueError(f"route must be one of {routes}, got {route!r}")
+    if route == "user" and candidates is None:
+        raise ValueError("route='user' needs candidates=[...] (your invariant expressions)")
+    if candidates is not None and route not in ("auto", "user"):
+        raise ValueError(f"candidates=... are certified as given; route={route!r} conflicts")
+    if isinstance(max_degree, bool) or not isinstance(max_degree, int) or max_degree < 1:
+        raise ValueError(f"max_degree must be an int >= 1, got {max_degree!r}")
+
+
+def _incomplete_message(system: System, result: InvariantSet) -> str:
+    cert = result.certificate
+    n = system.coordinates.n
+    lines = [
+        f"the invariants of system {system.name!r} ({result.route} route, "
+        f"{len(result)} scalars) are not a certified complete set: "
+        f"invariant={cert.invariant}, rank {cert.rank} found, expected 2n - r = {2 * n} - "
+        f"{cert.orbit_dimension} = {cert.expected_rank}."
+    ]
+    lines += [f"  - {note}" for note in cert.notes]
+    lines.append(
+        "To fix: raise max_degree, pass the missing (e.g. non-polynomial) invariants as "
+        "candidates=[...], or accept the set with require_complete=False."
+    )
+    return "\n".join(lines)
+
+
