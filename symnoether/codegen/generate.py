@@ -65,12 +65,16 @@ def _source(expr: sympy.Expr) -> str:
     return text if len(text) <= _DOC_WIDTH else text[: _DOC_WIDTH - 5] + " ..."
 
 
-def _unpack(system: System, with_qdot: bool) -> tuple[str, ...]:
+def _used_unpack(system: System, with_qdot: bool, used: set) -> tuple[str, ...]:
+    """Unpacking lines with unused names replaced by `_` (ruff flags unused names)."""
     c = system.coordinates
-    comma = "," if c.n == 1 else ""
-    lines = [f"{', '.join(c.names)}{comma} = q"]
-    if with_qdot:
-        lines.append(f"{', '.join(s.name for s in c.qdot)}{comma} = qdot")
+    groups = [("q", c.q)] + ([("qdot", c.qdot)] if with_qdot else [])
+    lines = []
+    for source, symbols in groups:
+        names = [s.name if s in used else "_" for s in symbols]
+        if any(name != "_" for name in names):
+            comma = "," if len(names) == 1 else ""
+            lines.append(f"{', '.join(names)}{comma} = {source}")
     lines.append("dtype = jnp.result_type(q, qdot)" if with_qdot else "dtype = q.dtype")
     return tuple(lines)
 
@@ -130,8 +134,11 @@ def _vector(exprs, labels) -> dict:
     return {(i,): (e, label) for i, (e, label) in enumerate(zip(exprs, labels))}
 
 
-def _function(name, args, doc, unpack, arrays) -> Function:
+def _function(name, args, doc, system, arrays) -> Function:
     body, result = _arrays(arrays)
+    used = set().union(*(sympy.sympify(e).free_symbols
+                         for _, _, entries in arrays for e, _ in entries.values()))
+    unpack = _used_unpack(system, "qdot" in args, used)
     return Function(name, args, tuple(doc), unpack, tuple(body), result)
 
 
@@ -143,10 +150,9 @@ def _invariant_functions(system: System, names, exprs) -> list[Function]:
     c = system.coordinates
     n, M = c.n, len(exprs)
     qn, vn = c.names, [s.name for s in c.qdot]
-    unpack = _unpack(system, with_qdot=True)
     doc = [f"Invariant scalars S_j(q, qdot), shape (M,) with M = {M}:", ""]
     doc += _listing(names, exprs)
-    invariants = _function("invariants", "q, qdot", doc, unpack,
+    invariants = _function("invariants", "q, qdot", doc, system,
                            [("S", (M,), _vector(exprs, names))])
     ds_dq, ds_dv, d2s_dv2, mixed = {}, {}, {}, {}
     for j, (expr, s) in enumerate(zip(exprs, names)):
@@ -171,7 +177,7 @@ def _invariant_functions(system: System, names, exprs) -> list[Function]:
     arrays = [("S", (M,), _vector(exprs, names)), ("dS_dq", (M, n), ds_dq),
               ("dS_dqdot", (M, n), ds_dv), ("d2S_dqdot2", (M, n, n), d2s_dv2),
               ("d2S_dqdot_dq_qdot", (M, n), mixed)]
-    return [invariants, _function("invariant_derivatives", "q, qdot", doc, unpack, arrays)]
+    return [invariants, _function("invariant_derivatives", "q, qdot", doc, system, arrays)]
 
 
 def _generator_function(system: System) -> Function:
@@ -181,7 +187,7 @@ def _generator_function(system: System) -> Function:
             for a, (name, xi) in enumerate(zip(G.names, G.generators))]
     entries = {(a, i): (x, f"{G.names[a]}: {c.names[i]} component")
                for a, xi in enumerate(G.generators) for i, x in enumerate(xi)}
-    return _function("generators", "q", doc, _unpack(system, with_qdot=False),
+    return _function("generators", "q", doc, system,
                      [("xi", (G.K, c.n), entries)])
 
 
@@ -190,31 +196,31 @@ def _true_functions(system: System) -> list[Function]:
     from ..symbolic.noether import energy, noether_charges
 
     c, L = system.coordinates, system.true_lagrangian
-    n, unpack = c.n, _unpack(system, with_qdot=True)
+    n = c.n
     accel_names = [f"{s.name}dot" for s in c.qdot]
     functions = [_function("lagrangian", "q, qdot", ["The true Lagrangian:", "",
-                           f"L = {_source(L)}"], unpack, [("L", (), {(): (L, "L")})])]
+                           f"L = {_source(L)}"], system, [("L", (), {(): (L, "L")})])]
     mass, rhs = euler_lagrange(system, L)
     if all(not e.free_symbols for e in mass) or n <= 4:
         qddot = solve_acceleration(system)
         doc = ["qddot from the Euler-Lagrange equations, solved in closed form by SymPy:", ""]
         doc += _listing(accel_names, qddot)
-        functions.append(_function("acceleration", "q, qdot", doc, unpack,
+        functions.append(_function("acceleration", "q, qdot", doc, system,
                                    [("qddot", (n,), _vector(qddot, accel_names))]))
     else:
-        functions.append(_solved_acceleration(system, mass, rhs, unpack))
+        functions.append(_solved_acceleration(system, mass, rhs))
     charges = noether_charges(system)
     doc = ["Noether charges of the true Lagrangian, I_a = dL/dqdot . xi_a(q):", ""]
     doc += _listing(list(charges), list(charges.values()))
-    functions.append(_function("true_charges", "q, qdot", doc, unpack,
+    functions.append(_function("true_charges", "q, qdot", doc, system,
                                [("I", (len(charges),), _vector(charges.values(), charges))]))
     E = energy(system)
     functions.append(_function("true_energy", "q, qdot", ["Energy of the true Lagrangian:",
-                               "", f"E = {_source(E)}"], unpack, [("E", (), {(): (E, "E")})]))
+                               "", f"E = {_source(E)}"], system, [("E", (), {(): (E, "E")})]))
     return functions
 
 
-def _solved_acceleration(system: System, mass, rhs, unpack) -> Function:
+def _solved_acceleration(system: System, mass, rhs) -> Function:
     c = system.coordinates
     n = c.n
     doc = ["qddot from the Euler-Lagrange equations d2L/dqdot2 qddot = rhs, with the mass",
@@ -222,14 +228,14 @@ def _solved_acceleration(system: System, mass, rhs, unpack) -> Function:
     entries = {(a, b): (mass[a, b], f"d2L / d {c.qdot[a]} d {c.qdot[b]}")
                for a in range(n) for b in range(n)}
     rhs_names = [f"rhs {name}" for name in c.names]
-    f = _function("acceleration", "q, qdot", doc, unpack,
+    f = _function("acceleration", "q, qdot", doc, system,
                   [("mass", (n, n), entries), ("rhs", (n,), _vector(list(rhs), rhs_names))])
     return Function(f.name, f.args, f.doc, f.unpack, f.body, "jnp.linalg.solve(mass, rhs)")
 
 
 def _py_tuple(names) -> str:
     names = [f'"{name}"' for name in names]
-    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
+    return f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"  # () when empty
 
 
 def _module_context(system: System, invariants, report, force: bool) -> dict:

@@ -311,7 +311,10 @@ def _block_dim(c: Coordinates, blocks: Sequence[str], what: str) -> int:
 
 
 def _suffix(label: str | None) -> str:
-    return f"_{label}" if label else ""
+    if label is None:
+        return ""
+    _raise_if(name_problems(label, "label"))
+    return f"_{label}"
 
 
 def translations(
