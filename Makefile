@@ -19,7 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-	$(BIN)/symnoether demo --smoke --out runs/ci-smoke
+	$(BIN)/symnoether demo --smoke
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

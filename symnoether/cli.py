@@ -96,7 +96,13 @@ def cmd_train(args) -> int:
     run = prepare_run(
         args.spec, args.out, config_path=args.config, data_path=args.data, resume=args.resume
     )
-    train_models(run, variants=args.models, resume=args.resume)
+    from .numeric.train import TrainingDivergedError
+
+    try:
+        train_models(run, variants=args.models, resume=args.resume)
+    except TrainingDivergedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     print(f"run folder: {args.out}")
     return EXIT_OK
 
@@ -105,7 +111,7 @@ def cmd_evaluate(args) -> int:
     """Roll out the trained models, write metrics.json and plots."""
     from .pipeline import evaluate_run_folder
 
-    evaluate_run_folder(args.run_dir, steps=args.steps, dt=args.dt)
+    evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt)
     return EXIT_OK
 
 
@@ -147,12 +153,12 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="metrics.json and plots for a run folder")
     p.add_argument("run_dir")
-    p.add_argument("--steps", type=int, default=None, help="rollout steps")
-    p.add_argument("--dt", type=float, default=None, help="rollout time step")
+    p.add_argument("--t-final", type=float, default=None, help="rollout length (default 100)")
+    p.add_argument("--dt", type=float, default=None, help="rollout time step (default 0.01)")
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("demo", help="the main job, end to end, on the Kepler example")
     p.add_argument("--spec", default=None, help="spec file (default: examples/kepler/spec.py)")
-    p.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
+    p.add_argument("--out", default=None, help="run folder (default: runs/demo-<budget>)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--smoke", dest="budget", action="store_const", const="smoke",
                         help="tiny budget, well under a minute (for tests)")
