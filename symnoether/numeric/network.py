@@ -1,0 +1,248 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward annotations)
+"""The Lagrangian network: $L = f(S(q, \\dot q))$ with $S$ the generated invariant layer."""
+
+import math
+from collections.abc import Callable
+from types import ModuleType
+from typing import Literal
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int, PRNGKeyArray, Scalar
+
+from .dynamics import (
+    SOLVERS,
+    Solver,
+    acceleration as autodiff_acceleration,
+    check_float_dtype,
+    condition_number,
+    count_ill_conditioned,
+    solve_mass_matrix,
+    velocity_hessian,
+)
+
+__all__ = ["ACTIVATIONS", "INITS", "LagrangianNetwork", "check_module"]
+
+# By name, for configuration files. No ReLU: its second derivative vanishes, which makes
+# d2L/dqdot2 singular.
+ACTIVATIONS: dict[str, Callable] = {
+    "softplus": jax.nn.softplus,
+    "tanh": jnp.tanh,
+    "sigmoid": jax.nn.sigmoid,
+    "silu": jax.nn.silu,
+    "gelu": jax.nn.gelu,
+}
+INITS: tuple[str, ...] = ("default", "reference")
+
+# What the network needs from a generated module (docs/GENERATED_MODULE.md).
+_REQUIRED = (
+    "COORDINATE_NAMES",
+    "INVARIANT_NAMES",
+    "CHARGE_NAMES",
+    "invariants",
+    "invariant_derivatives",
+    "generators",
+    "noether_charges",
+    "energy",
+)
+
+
+def check_module(module: ModuleType, *, need_lagrangian: bool = False) -> ModuleType:
+    """Check that `module` provides the generated-module contract, or raise a `TypeError`.
+
+    **Arguments:**
+
+    - `module`: a generated module (docs/GENERATED_MODULE.md).
+    - `need_lagrangian`: also require the true-Lagrangian functions (`acceleration`, ...).
+
+    **Returns:**
+
+    `module`, unchanged.
+    """
+    if not isinstance(module, ModuleType):
+        raise TypeError(
+            f"expected a generated Python module (from `sn.generate` or `load_module`), "
+            f"got {type(module).__name__}"
+        )
+    required = _REQUIRED + (("lagrangian", "acceleration") if need_lagrangian else ())
+    missing = [name for name in required if not hasattr(module, name)]
+    if need_lagrangian and not getattr(module, "HAS_LAGRANGIAN", False):
+        missing.append("HAS_LAGRANGIAN = True")
+    if missing:
+        raise TypeError(
+            f"module {module.__name__!r} does not follow the generated-module contract: "
+            f"missing {', '.join(missing)}. Regenerate it with `sn.generate` (a true "
+            "Lagrangian is needed for data generation)."
+        )
+    return module
+
+
+def _reference_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
+    # Cranmer et al. (2020), `custom_init` of their LNN code: zero biases, weights
+    # N(0, sigma^2) with sigma = c / sqrt(n), n = max(fan_in, fan_out), c = 2.2 for the
+    # first layer, 0.58 * i for hidden layer i and n for the output layer (sigma = sqrt(n),
+    # which is also what Mueller's reference code uses for its output layer).
+    layers = mlp.layers
+    keys = jax.random.split(key, len(layers))
+    weights = []
+    for i, (layer, k) in enumerate(zip(layers, keys, strict=True)):
+        n = max(layer.weight.shape)
+        factor = n if i == len(layers) - 1 else (2.2 if i == 0 else 0.58 * i)
+        sigma = factor / math.sqrt(n)
+        weights.append(sigma * jax.random.normal(k, layer.weight.shape, layer.weight.dtype))
+    mlp = eqx.tree_at(lambda m: [layer.weight for layer in m.layers], mlp, weights)
+    biases = [layer.bias for layer in mlp.layers if layer.bias is not None]
+    return eqx.tree_at(
+        lambda m: [layer.bias for layer in m.layers if layer.bias is not None],
+        mlp,
+        [jnp.zeros_like(bias) for bias in biases],
+    )
+
+
+class LagrangianNetwork(eqx.Module):
+    """A Lagrangian neural network, invariant under a symmetry group by construction.
+
+    With `invariant=True`, $L(q, \\dot q) = f(S_1, \\dots, S_M)$ where $S$ are the
+    invariants of the generated module and $f$ an MLP; every such $L$ conserves the Noether
+    charges of the module's symmetry exactly, whatever the weights. With `invariant=False`,
+    $L = f(q, \\dot q)$: the unconstrained baseline, same API.
+    """
+
+    mlp: eqx.nn.MLP
+    module: ModuleType = eqx.field(static=True)
+    invariant: bool = eqx.field(static=True)
+    solver: Solver = eqx.field(static=True)
+    max_condition: float | None = eqx.field(static=True)
+
+    def __init__(
+        self,
+        module: ModuleType,
+        *,
+        invariant: bool = True,
+        width: int = 128,
+        depth: int = 2,
+        activation: Callable = jax.nn.softplus,
+        init: Literal["default", "reference"] = "default",
+        dtype=jnp.float32,
+        solver: Solver = "solve",
+        max_condition: float | None = None,
+        key: PRNGKeyArray,
+    ):
+        """**Arguments:**
+
+        - `module`: the generated module (`sn.generate`, `load_module`).
+        - `invariant`: feed the MLP the invariants (`True`) or `concatenate(q, qdot)`.
+        - `width`, `depth`: `depth` hidden layers of `width` units.
+        - `activation`: a twice-differentiable activation (see `ACTIVATIONS`).
+        - `init`: `"default"` (Equinox's) or `"reference"` (Cranmer et al.'s LNN
+            initialisation; see `_reference_init`).
+        - `dtype`: of the parameters; float64 needs `jax_enable_x64`.
+        - `solver`: the mass-matrix solve, see `solve_mass_matrix`.
+        - `max_condition`: if given, `acceleration` raises (`eqx.error_if`) on states whose
+            mass matrix is singular or worse conditioned; costs an SVD per state.
+        - `key`: a JAX random key for the initial weights.
+        """
+        self.module = check_module(module)
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; expected one of {INITS}")
+        if solver not in SOLVERS:
+            raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
+        if width < 1 or depth < 0:
+            raise ValueError(f"need width >= 1 and depth >= 0, got width={width}, depth={depth}")
+        n = len(module.COORDINATE_NAMES)
+        in_size = len(module.INVARIANT_NAMES) if invariant else 2 * n
+        init_key, reference_key = jax.random.split(key)
+        # The output bias is left out: a constant shift of L changes no dynamics.
+        mlp = eqx.nn.MLP(
+            in_size, "scalar", width, depth, activation, use_final_bias=False,
+            dtype=check_float_dtype(dtype), key=init_key,
+        )  # fmt: skip
+        self.mlp = _reference_init(mlp, reference_key) if init == "reference" else mlp
+        self.invariant = invariant
+        self.solver = solver
+        self.max_condition = max_condition
+
+    @property
+    def dtype(self) -> jnp.dtype:
+        """The dtype of the parameters."""
+        return self.mlp.layers[0].weight.dtype
+
+    def __call__(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
+        """The learned Lagrangian $L(q, \\dot q)$ of one state (batch with `jax.vmap`)."""
+        if self.invariant:
+            return self.mlp(self.module.invariants(q, qdot))
+        return self.mlp(jnp.concatenate([q, qdot]))
+
+    def _mlp_derivatives(self, s: Float[Array, " m"]) -> tuple[Array, Array]:
+        # Forward-over-reverse on the M-input MLP: M tangents through one gradient pass
+        # give the M x M Hessian, and the gradient comes along as the primal output.
+        def gradient_twice(x):
+            g = jax.grad(self.mlp)(x)
+            return g, g
+
+        hessian, gradient = jax.jacfwd(gradient_twice, has_aux=True)(s)
+        return gradient, hessian
+
+    def _euler_lagrange(self, q: Array, qdot: Array) -> tuple[Array, Array]:
+        # The chain rule of docs/GENERATED_MODULE.md: returns (d2L/dqdot2, rhs) where
+        # rhs = dL/dq - (d2L/dqdot dq) qdot.
+        s, ds_dq, ds_dqdot, d2s_dqdot2, d2s_mixed = self.module.invariant_derivatives(q, qdot)
+        grad_f, hess_f = self._mlp_derivatives(s)
+        h_ds_dqdot = hess_f @ ds_dqdot
+        hessian = ds_dqdot.T @ h_ds_dqdot + jnp.tensordot(grad_f, d2s_dqdot2, axes=1)
+        mixed = h_ds_dqdot.T @ (ds_dq @ qdot) + grad_f @ d2s_mixed
+        return hessian, ds_dq.T @ grad_f - mixed
+
+    def acceleration(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, " n"]:
+        """The acceleration $\\ddot q$ of one state from the Euler-Lagrange equations.
+
+        The invariant network uses the chain rule through the module's closed-form
+        `invariant_derivatives`, so autodiff only sees the small MLP; the unconstrained one
+        uses `dynamics.acceleration`.
+        """
+        if not self.invariant:
+            return autodiff_acceleration(
+                self, q, qdot, solver=self.solver, max_condition=self.max_condition
+            )
+        hessian, rhs = self._euler_lagrange(q, qdot)
+        return solve_mass_matrix(hessian, rhs, solver=self.solver, max_condition=self.max_condition)
+
+    def velocity_hessian(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Array:
+        """The mass matrix $\\partial^2 L / \\partial \\dot q^2$ of one state, `(n, n)`."""
+        if self.invariant:
+            return self._euler_lagrange(q, qdot)[0]
+        return velocity_hessian(self, q, qdot)
+
+    def hessian_condition(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
+        """The condition number of the mass matrix of one state (`inf` if singular)."""
+        return condition_number(self.velocity_hessian(q, qdot))
+
+    def count_ill_conditioned(
+        self,
+        q: Float[Array, "batch n"],
+        qdot: Float[Array, "batch n"],
+        *,
+        max_condition: float | None = None,
+    ) -> Int[Array, ""]:
+        """Count the states of a batch whose mass matrix is singular or badly conditioned.
+
+        **Arguments:**
+
+        - `q`, `qdot`: a batch of states.
+        - `max_condition`: threshold, default `dynamics.default_max_condition(dtype)`.
+
+        **Returns:**
+
+        The number of ill-conditioned states (an integer array; `int(...)` it).
+        """
+        hessians = jax.vmap(self.velocity_hessian)(q, qdot)
+        return count_ill_conditioned(hessians, max_condition=max_condition)
+
+    def charges(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, " k"]:
+        """The Noether charges $I_a = \\partial L/\\partial \\dot q \\cdot \\xi_a(q)$."""
+        return self.module.noether_charges(self, q, qdot)
+
+    def energy(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
+        """The energy $E = \\dot q \\cdot \\partial L/\\partial \\dot q - L$."""
+        return self.module.energy(self, q, qdot)

@@ -1,0 +1,287 @@
+"""Run folders: a training configuration, the data and one trained model per variant.
+
+```
+RUN_DIR/module.py         the generated module used (written by the CLI)
+RUN_DIR/data.npz          training data
+RUN_DIR/run.json          run-wide settings: system, spec hash, variants, configuration
+RUN_DIR/models/<variant>/config.json, checkpoint.eqx, checkpoint.json, losses.csv
+```
+
+The variants are `"invariant"` (the network sees the invariants) and `"unconstrained"` (it
+sees `q` and `qdot`). Both start from the same seed and see the same batches.
+"""
+
+import dataclasses
+import hashlib
+import importlib.util
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import equinox as eqx
+import jax
+import numpy as np
+from jaxtyping import PRNGKeyArray
+
+from .checkpoint import load_checkpoint, read_losses, write_json
+from .data import Dataset, save_data
+from .dynamics import SOLVERS
+from .network import ACTIVATIONS, INITS, LagrangianNetwork, check_module
+from .train import make_optimizer, train
+
+__all__ = ["VARIANTS", "Run", "TrainConfig", "load_module", "load_run", "train_run"]
+
+VARIANTS: dict[str, bool] = {"invariant": True, "unconstrained": False}
+_INTS = ("width", "depth", "epochs", "steps_per_epoch", "batch_size", "seed", "checkpoint_every")
+_FLOATS = ("learning_rate", "final_learning_rate", "dt", "sample_every", "t_final", "noise")
+_CHOICES = {
+    "activation": tuple(ACTIVATIONS),
+    "init": INITS,
+    "dtype": ("float32", "float64"),
+    "solver": SOLVERS,
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of a training run: network, optimiser, data generation and seed.
+
+    The defaults are the reference's set-up (Mueller 2023): 2 hidden layers of 128 softplus
+    units, Adam with cosine decay from 1e-3 to 1e-5, 2500 epochs of 100 steps of 128
+    samples; data from one RK4 trajectory (dt 0.01) sampled every 0.1 with noise 1e-3.
+    """
+
+    width: int = 128
+    depth: int = 2
+    activation: str = "softplus"
+    init: str = "default"
+    dtype: str = "float32"
+    solver: str = "solve"
+    epochs: int = 2500
+    steps_per_epoch: int = 100
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    final_learning_rate: float = 1e-5
+    seed: int = 0
+    checkpoint_every: int = 1
+    dt: float = 0.01
+    sample_every: float = 0.1
+    t_final: float = 1000.0
+    noise: float = 1e-3
+
+    def __post_init__(self):
+        types = [
+            f"{name} must be an integer, got {getattr(self, name)!r}"
+            for name in _INTS
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int)
+        ] + [
+            f"{name} must be a number, got {getattr(self, name)!r}"
+            for name in _FLOATS
+            if isinstance(getattr(self, name), bool)
+            or not isinstance(getattr(self, name), int | float)
+        ]
+        if types:
+            raise TypeError("invalid training configuration:\n" + _bullets(types))
+        values = self._value_problems()
+        if values:
+            raise ValueError("invalid training configuration:\n" + _bullets(values))
+
+    def _value_problems(self) -> list[str]:
+        problems = [
+            f"{name} must be one of {choices}, got {getattr(self, name)!r}"
+            for name, choices in _CHOICES.items()
+            if getattr(self, name) not in choices
+        ]
+        positive = [n for n in _INTS + _FLOATS if n not in ("depth", "seed", "noise")]
+        problems += [
+            f"{n} must be > 0, got {getattr(self, n)}" for n in positive if getattr(self, n) <= 0
+        ]
+        problems += [
+            f"{n} must be >= 0, got {getattr(self, n)}"
+            for n in ("depth", "seed", "noise")
+            if getattr(self, n) < 0
+        ]
+        return problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-compatible dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, settings: dict[str, Any]) -> "TrainConfig":
+        """Build from a dict; missing keys take their defaults, unknown keys are an error."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown training setting(s) {unknown}; the known ones are {sorted(known)}"
+            )
+        return cls(**settings)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> "TrainConfig":
+        """Read a JSON configuration file (an object of settings; missing ones default)."""
+        try:
+            settings = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{str(path)!r} is not valid JSON: {error}") from error
+        if not isinstance(settings, dict):
+            raise ValueError(f"{str(path)!r} must hold a JSON object of settings, got {settings!r}")
+        return cls.from_dict(settings)
+
+    def to_file(self, path: str | os.PathLike) -> Path:
+        """Write the settings as JSON, atomically."""
+        return write_json(path, self.to_dict())
+
+    def make_network(
+        self, module: ModuleType, *, invariant: bool = True, key: PRNGKeyArray
+    ) -> LagrangianNetwork:
+        """A `LagrangianNetwork` for `module` with this configuration's architecture."""
+        return LagrangianNetwork(
+            module, invariant=invariant, width=self.width, depth=self.depth,
+            activation=ACTIVATIONS[self.activation], init=self.init, dtype=self.dtype,
+            solver=self.solver, key=key,
+        )  # fmt: skip
+
+
+def _bullets(problems: list[str]) -> str:
+    return "\n".join(f"  - {p}" for p in problems)
+
+
+def load_module(path: str | os.PathLike) -> ModuleType:
+    """Import a generated module from its file (no SymPy needed).
+
+    **Arguments:**
+
+    - `path`: a `.py` file written by `sn.generate`.
+
+    **Returns:**
+
+    The module, checked against the generated-module contract. It is not added to
+    `sys.modules`, so loading several runs' modules never clashes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no generated module at {str(path)!r}; run `symnoether generate`")
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(f"symnoether_generated_{digest}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return check_module(module)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A trained run folder, as `load_run` or `train_run` give it.
+
+    **Fields:** `run_dir`, `module` (the generated module), `config` (`TrainConfig`),
+    `models` (variant -> trained `LagrangianNetwork`), `losses` (variant -> mean loss per
+    epoch).
+    """
+
+    run_dir: Path
+    module: ModuleType
+    config: TrainConfig
+    models: dict[str, LagrangianNetwork]
+    losses: dict[str, np.ndarray]
+
+
+def _check_variants(variants) -> tuple[str, ...]:
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or not variants:
+        raise ValueError(
+            f"variants must be a non-empty subset of {tuple(VARIANTS)}, got {variants}"
+        )
+    return tuple(variants)
+
+
+def train_run(
+    run_dir: str | os.PathLike,
+    module: ModuleType,
+    data: Dataset,
+    config: TrainConfig,
+    *,
+    variants: tuple[str, ...] = ("invariant", "unconstrained"),
+    resume: bool = False,
+    progress: bool = True,
+) -> Run:
+    """Train each variant into `RUN_DIR/models/<variant>/`.
+
+    **Arguments:**
+
+    - `run_dir`: the run folder (created if needed); `module.py` is the CLI's to write.
+    - `module`: the generated module.
+    - `data`: the training data, saved to `RUN_DIR/data.npz` (kept as it is when resuming).
+    - `config`: the `TrainConfig`.
+    - `variants`: which of `"invariant"`, `"unconstrained"` to train.
+    - `resume`: continue each variant from its checkpoint, if it has one.
+    - `progress`: print a line per epoch.
+
+    **Returns:**
+
+    The `Run`.
+    """
+    run_dir = Path(run_dir)
+    variants = _check_variants(variants)
+    (run_dir / "models").mkdir(parents=True, exist_ok=True)
+    if not (resume and (run_dir / "data.npz").exists()):
+        save_data(run_dir / "data.npz", data)
+    info = {"system": module.SYSTEM_NAME, "spec_hash": getattr(module, "SPEC_HASH", None),
+            "variants": list(variants), "config": config.to_dict()}  # fmt: skip
+    write_json(run_dir / "run.json", info)
+    init_key, train_key = jax.random.split(jax.random.key(config.seed))
+    models, losses = {}, {}
+    for variant in variants:
+        folder = run_dir / "models" / variant
+        folder.mkdir(exist_ok=True)
+        write_json(folder / "config.json", {"variant": variant, "config": config.to_dict()})
+        model = config.make_network(module, invariant=VARIANTS[variant], key=init_key)
+        models[variant], losses[variant] = train(
+            model, data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+            batch_size=config.batch_size, learning_rate=config.learning_rate,
+            final_learning_rate=config.final_learning_rate, checkpoint_dir=folder,
+            checkpoint_every=config.checkpoint_every, resume=resume, progress=progress,
+            key=train_key,
+        )  # fmt: skip
+    return Run(run_dir, module, config, models, losses)
+
+
+def _load_model(folder: Path, module: ModuleType) -> tuple[LagrangianNetwork, TrainConfig]:
+    settings = json.loads((folder / "config.json").read_text())
+    config = TrainConfig.from_dict(settings["config"])
+    skeleton = config.make_network(
+        module, invariant=VARIANTS[settings["variant"]], key=jax.random.key(0)
+    )
+    total = config.epochs * config.steps_per_epoch
+    optimizer = make_optimizer(config.learning_rate, config.final_learning_rate, total)
+    opt_state = optimizer.init(eqx.filter(skeleton, eqx.is_inexact_array))
+    return load_checkpoint(folder, skeleton, opt_state).model, config
+
+
+def load_run(run_dir: str | os.PathLike) -> Run:
+    """Load a run folder written by `train_run` (see the module docstring for its layout).
+
+    **Arguments:**
+
+    - `run_dir`: the run folder.
+
+    **Returns:**
+
+    The `Run`, each model rebuilt from its `config.json` and filled from its checkpoint.
+    Variants without a checkpoint yet are left out.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "run.json").is_file():
+        raise FileNotFoundError(f"{str(run_dir)!r} is not a run folder: no run.json")
+    module = load_module(run_dir / "module.py")
+    info = json.loads((run_dir / "run.json").read_text())
+    models, losses = {}, {}
+    for variant in _check_variants(info["variants"]):
+        folder = run_dir / "models" / variant
+        if (folder / "checkpoint.eqx").exists():
+            models[variant], _ = _load_model(folder, module)
+            losses[variant] = read_losses(folder).astype(models[variant].dtype)
+    return Run(run_dir, module, TrainConfig.from_dict(info["config"]), models, losses)

@@ -1,0 +1,347 @@
+"""Training: Adam with cosine decay on the mean squared error of accelerations.
+
+The steps of an epoch run inside one jitted `lax.scan`; batches are drawn inside the scan
+(uniformly, with replacement) from data held on the device. Epoch `e` uses the key
+`jax.random.fold_in(key, e)`, so a run resumed from its checkpoint after epoch `e` gives
+bit-identical parameters to an uninterrupted one. With several devices the batch is split
+across them (data parallel, parameters replicated); see docs/TRAINING.md.
+"""
+
+import functools
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jaxtyping import Array, PRNGKeyArray, PyTree
+
+from .checkpoint import (
+    CHECKPOINT,
+    append_loss,
+    load_checkpoint,
+    read_losses,
+    save_checkpoint,
+    truncate_losses,
+)
+from .data import Dataset
+from .network import LagrangianNetwork
+
+__all__ = ["TrainResult", "TrainingDivergedError", "make_optimizer", "train"]
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is left untouched.
+
+    **Attributes:** `epoch` (1-based, the epoch that diverged), `step` (the global step of
+    the first non-finite loss), `checkpoint` (the folder of the last good checkpoint, or
+    `None`).
+    """
+
+    def __init__(self, message: str, *, epoch: int, step: int, checkpoint: Path | None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+        self.checkpoint = checkpoint
+
+
+class TrainResult(NamedTuple):
+    """What `train` returns: the trained `model` and the mean loss of every epoch (`losses`,
+    a NumPy array in the model's dtype, including epochs done before a resume)."""
+
+    model: LagrangianNetwork
+    losses: np.ndarray
+
+
+@functools.lru_cache(maxsize=16)
+def make_optimizer(
+    learning_rate: float, final_learning_rate: float, total_steps: int
+) -> optax.GradientTransformation:
+    """Adam whose learning rate decays along a cosine from `learning_rate` to
+    `final_learning_rate` over `total_steps` steps (the reference's schedule).
+
+    Cached: the same settings give the same optimiser, so compiled epochs are reused.
+    """
+    schedule = optax.cosine_decay_schedule(
+        learning_rate, max(total_steps, 1), alpha=final_learning_rate / learning_rate
+    )
+    return optax.adam(schedule)
+
+
+def _epoch_lengths(epochs: int | None, steps: int | None, steps_per_epoch: int) -> list[int]:
+    if (epochs is None) == (steps is None):
+        raise ValueError("give exactly one of `epochs` and `steps` (total optimiser steps)")
+    if steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
+    total = steps if steps is not None else epochs * steps_per_epoch
+    if total < 1:
+        raise ValueError(f"need at least one step, got epochs={epochs}, steps={steps}")
+    full, rest = divmod(total, steps_per_epoch)
+    return [steps_per_epoch] * full + ([rest] if rest else [])
+
+
+def _key_data(key: PRNGKeyArray) -> np.ndarray:
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    return np.asarray(key)
+
+
+def _loss(params: PyTree, static: PyTree, q: Array, qdot: Array, qddot: Array) -> Array:
+    model = eqx.combine(params, static)
+    return jnp.mean((jax.vmap(model.acceleration)(q, qdot) - qddot) ** 2)
+
+
+@eqx.filter_jit
+def _run_epoch(params, opt_state, arrays, key, *, static, optimizer, batch_size, n_steps, sharding):
+    # Module-level and jitted on its static arguments (model skeleton, cached optimiser,
+    # sizes), so that later calls with the same settings, a resume say, skip compilation.
+    # filter_jit rather than jax.jit also makes eqx.error_if messages readable.
+    def step(carry, k):
+        params, opt_state = carry
+        index = jax.random.randint(k, (batch_size,), 0, arrays[0].shape[0])
+        # The batch axis is split across the mesh; XLA inserts the gradient all-reduce.
+        batch = [jax.lax.with_sharding_constraint(x[index], sharding) for x in arrays]
+        loss, grads = jax.value_and_grad(_loss)(params, static, *batch)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), loss
+
+    keys = jax.random.split(key, n_steps)
+    out = jax.lax.scan(step, (params, opt_state), keys)
+    # Replicated results: every process holds them whole (see _host).
+    replicated = NamedSharding(sharding.mesh, PartitionSpec())
+    (params, opt_state), losses = jax.lax.with_sharding_constraint(out, replicated)
+    return params, opt_state, losses
+
+
+def _host(x):
+    # The full value of a replicated array as NumPy, also when it spans several processes
+    # (then it is not fully addressable, but each process holds a whole copy).
+    return np.asarray(x if x.is_fully_addressable else x.addressable_data(0))
+
+
+def _mesh(devices: Sequence[jax.Device] | None, batch_size: int) -> Mesh:
+    devices = list(jax.devices() if devices is None else devices)
+    if batch_size % len(devices):
+        raise ValueError(
+            f"batch_size={batch_size} must be a multiple of the number of devices "
+            f"({len(devices)}) for data-parallel training; change batch_size or pass `devices=`"
+        )
+    return Mesh(np.array(devices), ("batch",))
+
+
+def _check_data(model: LagrangianNetwork, data: Dataset) -> tuple[Array, Array, Array]:
+    if not isinstance(data, Dataset):
+        raise TypeError(f"expected a Dataset (trajectory_data, load_data), got {type(data)}")
+    n = len(model.module.COORDINATE_NAMES)
+    if data.q.shape[1] != n:
+        raise ValueError(
+            f"the data has {data.q.shape[1]} coordinates per state but the model's system "
+            f"{model.module.SYSTEM_NAME!r} has {n}; load data made for this system"
+        )
+    # The data follow the model: float64 training needs a float64 model (and x64 enabled).
+    return tuple(jnp.asarray(x, model.dtype) for x in (data.q, data.qdot, data.qddot))
+
+
+class _Loop(NamedTuple):
+    # Everything a training loop needs besides the evolving state.
+    run_epoch: Callable
+    optimizer: optax.GradientTransformation
+    replicated: NamedSharding
+    arrays: tuple
+    static: PyTree
+    lengths: list[int]
+    key: PRNGKeyArray
+    folder: Path | None
+    settings: dict
+    checkpoint_every: int
+
+
+def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, learning_rate,
+             final_learning_rate, checkpoint_dir, checkpoint_every, devices) -> _Loop:  # fmt: skip
+    lengths = _epoch_lengths(epochs, steps, steps_per_epoch)
+    optimizer = make_optimizer(learning_rate, final_learning_rate, sum(lengths))
+    mesh = _mesh(devices, batch_size)
+    replicated = NamedSharding(mesh, PartitionSpec())
+    static = eqx.filter(model, eqx.is_inexact_array, inverse=True)
+    run_epoch = functools.partial(
+        _run_epoch, static=static, optimizer=optimizer, batch_size=batch_size,
+        sharding=NamedSharding(mesh, PartitionSpec("batch")),
+    )  # fmt: skip
+    # What a resume must match.
+    settings = {
+        "epochs": len(lengths), "steps": sum(lengths), "steps_per_epoch": steps_per_epoch,
+        "batch_size": batch_size, "learning_rate": learning_rate,
+        "final_learning_rate": final_learning_rate, "dtype": str(model.dtype),
+    }  # fmt: skip
+    arrays = jax.device_put(_check_data(model, data), replicated)
+    folder = None if checkpoint_dir is None else Path(checkpoint_dir)
+    return _Loop(run_epoch, optimizer, replicated, arrays, static, lengths, key, folder,
+                 settings, checkpoint_every)  # fmt: skip
+
+
+def _start(loop: _Loop, model: LagrangianNetwork, resume: bool):
+    # Returns (params, opt_state, epochs done, steps done, losses so far).
+    params = eqx.filter(model, eqx.is_inexact_array)
+    opt_state = loop.optimizer.init(params)
+    folder = loop.folder
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    if folder is None or not (folder / CHECKPOINT).exists():
+        if folder is not None and _writes():
+            truncate_losses(folder, 0)
+        return *jax.device_put((params, opt_state), loop.replicated), 0, 0, []
+    if not resume:
+        raise FileExistsError(
+            f"{str(folder)!r} already holds a checkpoint; pass resume=True to continue it, "
+            "or choose another checkpoint folder"
+        )
+    saved = load_checkpoint(folder, model, opt_state)
+    problems = _resume_problems(saved, loop)
+    if problems:
+        raise ValueError(f"cannot resume from {str(folder)!r}: " + "; ".join(problems))
+    if _writes():
+        truncate_losses(folder, saved.epoch)
+    state = (eqx.filter(saved.model, eqx.is_inexact_array), saved.opt_state)
+    losses = list(read_losses(folder))
+    return *jax.device_put(state, loop.replicated), saved.epoch, saved.step, losses
+
+
+def _resume_problems(saved, loop: _Loop) -> list[str]:
+    problems = [
+        f"{name} was {saved.settings.get(name)!r}, now {value!r}"
+        for name, value in loop.settings.items()
+        if saved.settings.get(name) != value
+    ]
+    if not np.array_equal(saved.key_data, _key_data(loop.key)):
+        problems.append("the random key differs from the one the run started with")
+    return problems
+
+
+def _report(epoch: int, epochs: int, loss: float, rate: float) -> None:
+    line = f"epoch {epoch}/{epochs}  loss {loss:.4e}  {rate:,.0f} steps/s"
+    if epoch == 1:
+        line += " (with compilation)"
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + line + ("\n" if epoch == epochs else ""))
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _diverged(step_losses: np.ndarray, epoch: int, step: int, folder: Path | None):
+    first = int(np.argmin(np.isfinite(step_losses)))
+    kept = (
+        f"the last good checkpoint is kept in {str(folder)!r}"
+        if folder is not None and (folder / CHECKPOINT).exists()
+        else "no checkpoint was written"
+    )
+    return TrainingDivergedError(
+        f"training diverged: the loss is {step_losses[first]} at step {step + first + 1} "
+        f"(epoch {epoch}); {kept}. Lower the learning rate, check the data for NaN or "
+        "extreme values, or look for states where d2L/dqdot2 is singular "
+        "(`model.count_ill_conditioned`)",
+        epoch=epoch,
+        step=step + first + 1,
+        checkpoint=folder,
+    )
+
+
+def train(
+    model: LagrangianNetwork,
+    data: Dataset,
+    *,
+    epochs: int | None = None,
+    steps: int | None = None,
+    steps_per_epoch: int = 100,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    final_learning_rate: float = 1e-5,
+    checkpoint_dir: str | Path | None = None,
+    checkpoint_every: int = 1,
+    resume: bool = False,
+    progress: bool = True,
+    callback: Callable[[int, float, LagrangianNetwork], None] | None = None,
+    devices: Sequence[jax.Device] | None = None,
+    key: PRNGKeyArray,
+) -> TrainResult:
+    """Fit a Lagrangian network to target accelerations.
+
+    **Arguments:**
+
+    - `model`: the `LagrangianNetwork` to train; float64 parameters train in float64 (enable
+        `jax_enable_x64` first), and the data are converted to the model's dtype.
+    - `data`: a `Dataset`.
+    - `epochs` or `steps`: the length of training, in epochs or in optimiser steps (the last
+        epoch is shorter when `steps` is not a multiple of `steps_per_epoch`).
+    - `steps_per_epoch`, `batch_size`: steps run in one jitted scan; samples per step.
+    - `learning_rate`, `final_learning_rate`: Adam's rate, decayed along a cosine.
+    - `checkpoint_dir`: if given, write `losses.csv` each epoch and a checkpoint every
+        `checkpoint_every` epochs (and after the last) into this folder.
+    - `resume`: continue from the checkpoint in `checkpoint_dir` (settings and key must
+        match); without one, start afresh. Without `resume`, an existing checkpoint is an
+        error.
+    - `progress`: print a line per epoch (loss, steps/s) to stderr.
+    - `callback`: called as `callback(epoch, loss, model)` after each epoch (1-based).
+    - `devices`: the devices to split each batch across; default all (`jax.devices()`).
+    - `key`: a JAX random key for the batches.
+
+    **Returns:**
+
+    A `TrainResult(model, losses)`. A non-finite loss raises `TrainingDivergedError`.
+    """
+    loop = _prepare(
+        model, data, key, epochs=epochs, steps=steps, steps_per_epoch=steps_per_epoch,
+        batch_size=batch_size, learning_rate=learning_rate,
+        final_learning_rate=final_learning_rate, checkpoint_dir=checkpoint_dir,
+        checkpoint_every=checkpoint_every, devices=devices,
+    )  # fmt: skip
+    params, opt_state, done, step, losses = _start(loop, model, resume)
+    for epoch in range(done, len(loop.lengths)):
+        params, opt_state, step, loss, rate = _epoch(loop, params, opt_state, epoch, step)
+        losses.append(loss)
+        if progress:
+            _report(epoch + 1, len(loop.lengths), loss, rate)
+        if callback is not None:
+            callback(epoch + 1, float(loss), eqx.combine(params, loop.static))
+    return TrainResult(eqx.combine(params, loop.static), np.asarray(losses, dtype=model.dtype))
+
+
+def _epoch(loop: _Loop, params, opt_state, epoch: int, step: int):
+    # One epoch (0-based `epoch`): run, check, record. Returns the new state, the mean loss
+    # and the steps per second.
+    start = time.perf_counter()
+    key = jax.random.fold_in(loop.key, epoch)
+    n_steps = loop.lengths[epoch]
+    params, opt_state, step_losses = loop.run_epoch(
+        params, opt_state, loop.arrays, key, n_steps=n_steps
+    )
+    step_losses = _host(step_losses)
+    seconds = time.perf_counter() - start
+    if not np.all(np.isfinite(step_losses)):
+        raise _diverged(step_losses, epoch + 1, step, loop.folder)
+    loss = step_losses.mean(dtype=step_losses.dtype)
+    _save(loop, params, opt_state, epoch + 1, step + n_steps, loss, seconds)
+    return params, opt_state, step + n_steps, loss, n_steps / seconds
+
+
+def _writes() -> bool:
+    # With several processes (jax.distributed) only the first one writes files.
+    return jax.process_index() == 0
+
+
+def _save(loop: _Loop, params, opt_state, epoch: int, step: int, loss, seconds: float):
+    if loop.folder is None or not _writes():
+        return
+    append_loss(loop.folder, epoch, step, loss, seconds)
+    if epoch % loop.checkpoint_every == 0 or epoch == len(loop.lengths):
+        params, opt_state = jax.tree.map(_host, (params, opt_state))
+        model = eqx.combine(params, loop.static)
+        save_checkpoint(
+            loop.folder, model, opt_state, _key_data(loop.key), step, epoch, loop.settings
+        )

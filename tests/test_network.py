@@ -1,0 +1,221 @@
+"""The Lagrangian network: chain-rule acceleration, charges, dtypes, options and errors."""
+
+import types
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from handwritten import kepler_contract, two_particle_2d_contract, two_particle_4d_contract
+
+from symnoether.numeric import dynamics
+from symnoether.numeric.network import LagrangianNetwork, check_module
+
+MODULES = [kepler_contract, two_particle_2d_contract, two_particle_4d_contract]
+ids = lambda m: m.SYSTEM_NAME  # noqa: E731
+
+
+def _states(module, count=4, seed=0, dtype=np.float64):
+    n = len(module.COORDINATE_NAMES)
+    rng = np.random.default_rng(seed)
+    # Shifted away from the Kepler singularity at the origin.
+    q = rng.normal(size=(count, n)) + 2 * np.eye(n)[0]
+    return jnp.asarray(q, dtype), jnp.asarray(rng.normal(size=(count, n)), dtype)
+
+
+def _lifted_generators(module, q, qdot):
+    # X_a = xi_a . d/dq + (dxi_a/dq qdot) . d/dqdot, as tangents (xi, xi').
+    xi, xi_dot = jax.jvp(module.generators, (q,), (qdot,))
+    return xi, xi_dot
+
+
+@pytest.mark.parametrize("module", MODULES[1:], ids=ids)
+def test_handwritten_contract_is_consistent(module):
+    # The test stand-ins must themselves be right: derivatives and invariance.
+    q, qdot = (x[0] for x in _states(module))
+
+    @jax.jit
+    def residuals(q, qdot):
+        s, ds_dq, ds_dqdot, d2s, mixed = module.invariant_derivatives(q, qdot)
+        jq, jv = jax.jacfwd(module.invariants, argnums=(0, 1))(q, qdot)
+        hv = jax.jacfwd(jax.jacfwd(module.invariants, 1), 1)(q, qdot)
+        hqv = jax.jacfwd(jax.jacfwd(module.invariants, 1), 0)(q, qdot) @ qdot
+        xi, xi_dot = _lifted_generators(module, q, qdot)
+        x_s = jax.vmap(lambda a, b: jax.jvp(module.invariants, (q, qdot), (a, b))[1])(xi, xi_dot)
+        diffs = (s - module.invariants(q, qdot), ds_dq - jq, ds_dqdot - jv, d2s - hv, mixed - hqv)
+        return [jnp.max(jnp.abs(d)) for d in diffs] + [jnp.max(jnp.abs(x_s))]
+
+    np.testing.assert_allclose(residuals(q, qdot), 0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "module, init",
+    [
+        (kepler_contract, "default"),
+        (two_particle_2d_contract, "default"),
+        (two_particle_4d_contract, "reference"),
+    ],  # fmt: skip
+    ids=lambda x: getattr(x, "SYSTEM_NAME", x),
+)
+def test_chain_rule_acceleration_equals_autodiff(module, init):
+    model = LagrangianNetwork(module, init=init, dtype=jnp.float64, key=jax.random.key(1))
+    q, qdot = _states(module)
+
+    def hessian_acceleration(q, qdot):
+        # Straight from the full jax.hessian of L(q, qdot), as Cranmer et al. do.
+        n = q.shape[0]
+        x = jnp.concatenate([q, qdot])
+        h = jax.hessian(lambda x: model(x[:n], x[n:]))(x)
+        g = jax.grad(lambda x: model(x[:n], x[n:]))(x)
+        return jnp.linalg.solve(h[n:, n:], g[:n] - h[n:, :n] @ qdot), h[n:, n:]
+
+    @jax.jit
+    def accelerations(q, qdot):
+        chain = jax.vmap(lambda a, b: (model.acceleration(a, b), model.velocity_hessian(a, b)))
+        generic = jax.vmap(lambda a, b: dynamics.acceleration(model, a, b))
+        return chain(q, qdot), jax.vmap(hessian_acceleration)(q, qdot), generic(q, qdot)
+
+    (got, got_hessian), (want, want_hessian), generic = accelerations(q, qdot)
+    atol = 1e-10 * np.max(np.abs(want))
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=atol)
+    np.testing.assert_allclose(generic, want, rtol=1e-10, atol=atol)
+    np.testing.assert_allclose(got_hessian, want_hessian, rtol=1e-10, atol=1e-12)
+
+
+# Classical RK4 as a Butcher tableau, so that the compiled step holds one acceleration
+# instead of four (compilation, not running, is what costs here).
+_RK4_A = np.array([[0, 0, 0, 0], [0.5, 0, 0, 0], [0, 0.5, 0, 0], [0, 0, 1, 0]])
+_RK4_B = np.array([1, 2, 2, 1]) / 6
+
+
+def _rk4_step(acceleration, q, v, dt):
+    a, b = jnp.asarray(_RK4_A, q.dtype), jnp.asarray(_RK4_B, q.dtype)
+
+    def stage(i, k):
+        kq, kv = k
+        qi, vi = q + dt * a[i] @ kq, v + dt * a[i] @ kv
+        return kq.at[i].set(vi), kv.at[i].set(acceleration(qi, vi))
+
+    zeros = jnp.zeros((4, *q.shape), q.dtype)
+    kq, kv = jax.lax.fori_loop(0, 4, stage, (zeros, zeros))
+    return q + dt * b @ kq, v + dt * b @ kv
+
+
+def _rk4_charges(model, q0, qdot0, dt, steps):
+    # An accurate RK4 of the model's own dynamics, returning the charges along it.
+    def step(state, _):
+        state = _rk4_step(model.acceleration, *state, dt)
+        return state, model.charges(*state)
+
+    _, charges = jax.lax.scan(step, (q0, qdot0), length=steps)
+    return jnp.concatenate([model.charges(q0, qdot0)[None], charges])
+
+
+def test_untrained_invariant_network_conserves_charges():
+    # Two particles in 2D: translations and a rotation, so momenta and angular momentum.
+    module = two_particle_2d_contract
+    q0, qdot0 = (x[0] for x in _states(module, seed=3))
+    drift = {}
+    for invariant in (True, False):
+        model = LagrangianNetwork(
+            module, invariant=invariant, width=32, dtype=jnp.float64, key=jax.random.key(2)
+        )
+        charges = eqx.filter_jit(_rk4_charges)(model, q0, qdot0, 1e-3, 300)
+        assert np.all(np.isfinite(charges))
+        drift[invariant] = np.max(np.abs(charges - charges[0])) / np.max(np.abs(charges[0]))
+    # RK4's own error bounds the invariant network's drift; the baseline's is O(1).
+    assert drift[True] < 1e-8
+    assert drift[False] > 1e-4
+
+
+def test_float32_stays_float32_and_module_is_static():
+    model = LagrangianNetwork(kepler_contract, width=8, key=jax.random.key(0))
+    assert model.dtype == jnp.float32
+    params, static = eqx.partition(model, eqx.is_array)
+    assert static.module is kepler_contract
+    assert all(isinstance(leaf, jax.Array) for leaf in jax.tree.leaves(params))
+    q, qdot = _states(kepler_contract, dtype=np.float32)
+
+    # The model goes through filter_jit as an argument: the module rides along as static.
+    @eqx.filter_jit
+    def outputs(model, q, qdot):
+        def one(a, b):
+            return (
+                model(a, b), model.acceleration(a, b), model.charges(a, b), model.energy(a, b),
+                model.hessian_condition(a, b),
+            )  # fmt: skip
+
+        return jax.vmap(one)(q, qdot)
+
+    out = outputs(model, q, qdot)
+    assert [x.shape for x in out] == [(4,), (4, 3), (4, 3), (4,), (4,)]
+    assert all(x.dtype == jnp.float32 for x in out)
+
+
+def test_unconstrained_network_has_the_same_api():
+    module = two_particle_2d_contract
+    model = LagrangianNetwork(module, invariant=False, width=8, key=jax.random.key(0))
+    assert model.mlp.in_size == 2 * len(module.COORDINATE_NAMES)
+    q, qdot = (x[0] for x in _states(module, dtype=np.float32))
+
+    @jax.jit
+    def outputs(q, qdot):
+        return (
+            model(q, qdot), model.acceleration(q, qdot), model.charges(q, qdot),
+            model.velocity_hessian(q, qdot),
+        )  # fmt: skip
+
+    assert [x.shape for x in outputs(q, qdot)] == [(), (4,), (3,), (4, 4)]
+
+
+def test_reference_init_scales():
+    model = LagrangianNetwork(kepler_contract, init="reference", key=jax.random.key(0))
+    layers = model.mlp.layers
+    assert all(np.all(layer.bias == 0) for layer in layers[:-1])
+    assert layers[-1].bias is None
+    # sigma = 2.2/sqrt(128) (first), 0.58/sqrt(128) (hidden), sqrt(128) (output).
+    stds = [float(jnp.std(layer.weight)) for layer in layers]
+    np.testing.assert_allclose(stds, [2.2 / 128**0.5, 0.58 / 128**0.5, 128**0.5], rtol=0.25)
+
+
+def _flat_model(**kwargs):
+    # Zero output weights: L = 0, so d2L/dqdot2 = 0 at every state.
+    model = LagrangianNetwork(kepler_contract, width=8, key=jax.random.key(0), **kwargs)
+    last = model.mlp.layers[-1]
+    return eqx.tree_at(lambda m: m.mlp.layers[-1].weight, model, jnp.zeros_like(last.weight))
+
+
+def test_ill_conditioned_states_are_counted_or_raise():
+    q, qdot = _states(kepler_contract, count=6, dtype=np.float32)
+    model = LagrangianNetwork(kepler_contract, width=8, key=jax.random.key(0))
+    count = eqx.filter_jit(lambda m, q, qdot: m.count_ill_conditioned(q, qdot))
+    assert int(count(model, q, qdot)) == 0
+    assert int(count(_flat_model(), q, qdot)) == 6
+    # Unchecked, a singular d2L/dqdot2 gives non-finite accelerations (training then stops
+    # with TrainingDivergedError); with max_condition it raises at once.
+    accelerate = eqx.filter_jit(lambda m, q, qdot: m.acceleration(q[0], qdot[0]))
+    assert not np.all(np.isfinite(accelerate(_flat_model(), q, qdot)))
+    with pytest.raises(eqx.EquinoxRuntimeError, match="d2L/dqdot2 is singular"):
+        accelerate(_flat_model(max_condition=1e4), q, qdot)
+
+
+def test_invalid_arguments():
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="unknown init 'glorot'"):
+        LagrangianNetwork(kepler_contract, init="glorot", key=key)
+    with pytest.raises(ValueError, match="unknown solver 'inv'"):
+        LagrangianNetwork(kepler_contract, solver="inv", key=key)
+    with pytest.raises(ValueError, match="need width >= 1"):
+        LagrangianNetwork(kepler_contract, width=0, key=key)
+    with pytest.raises(TypeError, match="expected a generated Python module"):
+        LagrangianNetwork("kepler", key=key)
+
+
+def test_incomplete_module_is_rejected():
+    module = types.ModuleType("broken")
+    module.COORDINATE_NAMES = ("x",)
+    with pytest.raises(TypeError, match="missing INVARIANT_NAMES, CHARGE_NAMES, invariants"):
+        LagrangianNetwork(module, key=jax.random.key(0))
+    with pytest.raises(TypeError, match="energy, lagrangian, acceleration, HAS_LAGRANGIAN"):
+        check_module(types.ModuleType("empty"), need_lagrangian=True)

@@ -1,0 +1,231 @@
+"""Training: loss decrease, dtypes, checkpoints, resume, divergence, devices, run folders."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from handwritten import kepler_contract, two_particle_2d_contract
+
+from symnoether.numeric import train as train_module
+from symnoether.numeric.data import Dataset, trajectory_data
+from symnoether.numeric.run import TrainConfig, load_module, load_run, train_run
+from symnoether.numeric.train import TrainingDivergedError, train
+
+HANDWRITTEN = Path(__file__).parent / "handwritten"
+# Small float32 settings shared by the tests (train_run's invariant variant included), so
+# that they share one compiled epoch: compilation is what costs here.
+SETTINGS = dict(epochs=3, steps_per_epoch=10, batch_size=16, learning_rate=1e-2, progress=False)
+CONFIG = TrainConfig(width=8, epochs=3, steps_per_epoch=10, batch_size=16, learning_rate=1e-2)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_after(epoch):
+    def callback(done, loss, model):
+        if done == epoch:
+            raise _Stop
+
+    return callback
+
+
+def _leaves(model):
+    return [np.asarray(x) for x in jax.tree.leaves(eqx.filter(model, eqx.is_array))]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return trajectory_data(
+        kepler_contract, [1.0, 0.0, 0.0], [0.0, 1.1, 0.1], t_final=30.0, key=jax.random.key(0)
+    )
+
+
+def _model(module=kepler_contract):
+    return CONFIG.make_network(module, key=jax.random.key(1))
+
+
+def test_tiny_training_lowers_the_loss(data, capsys):
+    result = train(_model(), data, **{**SETTINGS, "progress": True}, key=jax.random.key(2))
+    assert result.losses.shape == (3,) and result.losses.dtype == np.float32
+    assert {x.dtype for x in _leaves(result.model)} == {np.dtype("float32")}
+    assert result.losses[-1] < 0.5 * result.losses[0]
+    progress = capsys.readouterr().err
+    assert "epoch 1/3  loss" in progress and "epoch 3/3" in progress and "steps/s" in progress
+
+
+def test_resume_equals_uninterrupted(data, tmp_path):
+    whole = train(_model(), data, **SETTINGS, checkpoint_dir=tmp_path / "a", key=jax.random.key(2))
+    with pytest.raises(_Stop):
+        train(
+            _model(), data, **SETTINGS, checkpoint_dir=tmp_path / "b", callback=_stop_after(2),
+            key=jax.random.key(2),
+        )  # fmt: skip
+    info = json.loads((tmp_path / "b" / "checkpoint.json").read_text())
+    assert (info["epoch"], info["step"]) == (2, 20)
+    resumed = train(
+        _model(), data, **SETTINGS, checkpoint_dir=tmp_path / "b", resume=True,
+        key=jax.random.key(2),
+    )  # fmt: skip
+    for a, b in zip(_leaves(whole.model), _leaves(resumed.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(whole.losses, resumed.losses)
+    rows = [(tmp_path / d / "losses.csv").read_text().splitlines() for d in "ab"]
+    assert rows[0][0] == "epoch,step,loss,seconds" and len(rows[0]) == len(rows[1]) == 4
+    assert [r.split(",")[:3] for r in rows[0]] == [r.split(",")[:3] for r in rows[1]]
+
+
+def test_checkpoint_folder_rules(data, tmp_path):
+    with pytest.raises(_Stop):
+        train(_model(), data, **SETTINGS, checkpoint_dir=tmp_path, callback=_stop_after(1),
+              key=jax.random.key(2))  # fmt: skip
+    with pytest.raises(FileExistsError, match="pass resume=True"):
+        train(_model(), data, **SETTINGS, checkpoint_dir=tmp_path, key=jax.random.key(2))
+    changed = {**SETTINGS, "learning_rate": 0.5}
+    with pytest.raises(ValueError, match="learning_rate was 0.01, now 0.5"):
+        train(
+            _model(), data, **changed, checkpoint_dir=tmp_path, resume=True, key=jax.random.key(2)
+        )
+    with pytest.raises(ValueError, match="random key differs"):
+        train(
+            _model(), data, **SETTINGS, checkpoint_dir=tmp_path, resume=True, key=jax.random.key(3)
+        )
+
+
+def test_divergence_keeps_the_last_checkpoint(data, tmp_path):
+    with pytest.raises(_Stop):
+        train(_model(), data, **SETTINGS, checkpoint_dir=tmp_path, callback=_stop_after(1),
+              key=jax.random.key(2))  # fmt: skip
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    poisoned = Dataset(data.q, data.qdot, jnp.full_like(data.qddot, jnp.nan))
+    with pytest.raises(TrainingDivergedError, match=r"loss is nan at step 11 \(epoch 2\)") as info:
+        train(_model(), poisoned, **SETTINGS, checkpoint_dir=tmp_path, resume=True,
+              key=jax.random.key(2))  # fmt: skip
+    assert "last good checkpoint is kept" in str(info.value)
+    assert (info.value.epoch, info.value.step, info.value.checkpoint) == (2, 11, tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_epoch_lengths_and_arguments(data):
+    assert train_module._epoch_lengths(None, 25, 10) == [10, 10, 5]
+    assert train_module._epoch_lengths(2, None, 10) == [10, 10]
+    with pytest.raises(ValueError, match="exactly one of `epochs` and `steps`"):
+        train(_model(), data, epochs=1, steps=10, key=jax.random.key(0))
+    with pytest.raises(TypeError, match="expected a Dataset"):
+        train(_model(), (data.q, data.qdot, data.qddot), epochs=1, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="the data has 3 coordinates .* has 4"):
+        train(_model(module=two_particle_2d_contract), data, epochs=1, key=jax.random.key(0))
+
+
+_TWO_DEVICES = """
+import json, sys
+import jax, jax.numpy as jnp, numpy as np, equinox as eqx
+jax.config.update("jax_enable_x64", True)
+sys.path.insert(0, {tests!r})
+from handwritten import kepler_contract
+from symnoether.numeric.data import Dataset
+from symnoether.numeric.network import LagrangianNetwork
+from symnoether.numeric.train import train
+
+# Kepler states and accelerations in NumPy: no compilation spent on data.
+rng = np.random.default_rng(0)
+q = rng.normal(size=(200, 3)) + [2.0, 0.0, 0.0]
+qddot = -q / np.linalg.norm(q, axis=1, keepdims=True) ** 3
+data = Dataset(jnp.asarray(q), jnp.asarray(rng.normal(size=(200, 3))), jnp.asarray(qddot))
+model = LagrangianNetwork(kepler_contract, width=8, dtype=jnp.float64, key=jax.random.key(1))
+settings = dict(epochs=2, steps_per_epoch=10, batch_size=16, progress=False,
+                key=jax.random.key(2))
+one = train(model, data, devices=jax.devices()[:1], **settings)
+two = train(model, data, **settings)
+leaves = [[np.asarray(x) for x in jax.tree.leaves(eqx.filter(r.model, eqx.is_array))]
+          for r in (one, two)]
+sharded_over = len(jax.tree.leaves(eqx.filter(two.model, eqx.is_array))[0].sharding.device_set)
+try:
+    train(model, data, epochs=1, batch_size=15, key=jax.random.key(2))
+    error = None
+except ValueError as e:
+    error = str(e)
+print(json.dumps({{
+    "devices": jax.device_count(),
+    "sharded_over": sharded_over,
+    "diff": max(float(np.max(np.abs(a - b))) for a, b in zip(*leaves)),
+    "losses": [one.losses.tolist(), two.losses.tolist()],
+    "error": error,
+}}))
+"""
+
+
+@pytest.mark.slow  # a fresh JAX process and two compilations
+def test_two_devices_equal_one_device():
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    env["JAX_PLATFORMS"] = "cpu"
+    script = textwrap.dedent(_TWO_DEVICES.format(tests=str(Path(__file__).parent)))
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["devices"] == 2 and result["sharded_over"] == 2
+    assert result["diff"] < 1e-12
+    np.testing.assert_allclose(*result["losses"], rtol=1e-12)
+    assert "batch_size=15 must be a multiple of the number of devices (2)" in result["error"]
+
+
+def test_train_config_round_trip_and_validation(tmp_path):
+    config = TrainConfig(width=16, epochs=3, activation="tanh", learning_rate=5e-3)
+    assert TrainConfig.from_file(config.to_file(tmp_path / "c.json")) == config
+    (tmp_path / "partial.json").write_text('{"width": 64, "dtype": "float64"}')
+    partial = TrainConfig.from_file(tmp_path / "partial.json")
+    assert (partial.width, partial.dtype, partial.depth) == (64, "float64", 2)
+    with pytest.raises(ValueError, match=r"unknown training setting\(s\) \['widht'\]"):
+        TrainConfig.from_dict({"widht": 3})
+    with pytest.raises(TypeError, match="width must be an integer, got '128'"):
+        TrainConfig(width="128")
+    with pytest.raises(
+        ValueError, match="(?s)activation must be one of .*relu.*epochs must be > 0"
+    ):
+        TrainConfig(activation="relu", epochs=0)
+    (tmp_path / "bad.json").write_text("{width: 3}")
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        TrainConfig.from_file(tmp_path / "bad.json")
+    (tmp_path / "list.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="must hold a JSON object"):
+        TrainConfig.from_file(tmp_path / "list.json")
+
+
+def test_train_run_and_load_run(data, tmp_path):
+    shutil.copy(HANDWRITTEN / "kepler_contract.py", tmp_path / "module.py")
+    run = train_run(tmp_path, kepler_contract, data, CONFIG, progress=False)
+    for name in ("data.npz", "run.json", "module.py"):
+        assert (tmp_path / name).is_file()
+    for variant in ("invariant", "unconstrained"):
+        for name in ("config.json", "checkpoint.eqx", "checkpoint.json", "losses.csv"):
+            assert (tmp_path / "models" / variant / name).is_file()
+    loaded = load_run(tmp_path)
+    assert loaded.config == CONFIG and loaded.module.SYSTEM_NAME == "kepler"
+    assert set(loaded.models) == {"invariant", "unconstrained"}
+    assert loaded.models["invariant"].invariant and not loaded.models["unconstrained"].invariant
+    for variant, model in run.models.items():
+        for a, b in zip(_leaves(model), _leaves(loaded.models[variant]), strict=True):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(run.losses[variant], loaded.losses[variant])
+        assert loaded.losses[variant].dtype == np.float32
+
+
+def test_load_module_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no generated module"):
+        load_module(tmp_path / "missing.py")
+    (tmp_path / "broken.py").write_text("COORDINATE_NAMES = ('x',)\n")
+    with pytest.raises(TypeError, match="does not follow the generated-module contract"):
+        load_module(tmp_path / "broken.py")
+    with pytest.raises(FileNotFoundError, match="not a run folder"):
+        load_run(tmp_path)
