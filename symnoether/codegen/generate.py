@@ -5,8 +5,6 @@ from the declaration (coordinates, generators, invariants) so the output is byte
 on every machine and every `PYTHONHASHSEED`.
 """
 
-import importlib.metadata
-import importlib.util
 import os
 import sys
 import tempfile
@@ -17,6 +15,7 @@ from pathlib import Path
 import jinja2
 import sympy
 
+from ..loader import import_file
 from ..symbolic.system import System
 from .printer import CodegenError, print_jax
 
@@ -330,7 +329,7 @@ def generate(
         return _load_source(source, system)
     path = Path(path)
     _write_atomic(path, source)
-    return load_module(path)
+    return import_file(path)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -351,15 +350,4 @@ def _load_source(source: str, system: System) -> types.ModuleType:
     module.__dict__["__source__"] = source
     exec(compile(source, f"<symnoether generated: {system.name}>", "exec"), module.__dict__)
     sys.modules[name] = module
-    return module
-
-
-def load_module(path: str | os.PathLike) -> types.ModuleType:
-    """Import a generated module file (no SymPy needed)."""
-    path = Path(path).resolve()
-    name = f"symnoether_generated_{path.stem}_{abs(hash(str(path))) % 10**8}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
     return module

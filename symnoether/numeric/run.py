@@ -12,8 +12,6 @@ sees `q` and `qdot`). Both start from the same seed and see the same batches.
 """
 
 import dataclasses
-import hashlib
-import importlib.util
 import json
 import os
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ import jax
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
+from ..loader import import_file
 from .checkpoint import load_checkpoint, read_losses, write_json
 from .data import Dataset, save_data
 from .dynamics import SOLVERS
@@ -163,14 +162,7 @@ def load_module(path: str | os.PathLike) -> ModuleType:
     The module, checked against the generated-module contract. It is not added to
     `sys.modules`, so loading several runs' modules never clashes.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no generated module at {str(path)!r}; run `symnoether generate`")
-    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    spec = importlib.util.spec_from_file_location(f"symnoether_generated_{digest}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return check_module(module)
+    return check_module(import_file(path))
 
 
 @dataclass(frozen=True)
