@@ -4,9 +4,7 @@
 invariants), `certify` proves any set exactly.
 """
 
-from .certificate import Certificate as Certificate
-from .certificate import certify as certify
-from .derive import InvariantSet as InvariantSet
-from .derive import derive_invariants as derive_invariants
+from .certificate import Certificate as Certificate, certify as certify
+from .derive import InvariantSet as InvariantSet, derive_invariants as derive_invariants
 
 __all__ = ["Certificate", "InvariantSet", "certify", "derive_invariants"]

@@ -1,0 +1,209 @@
+"""Noether charges and the energy of a Lagrangian, and the symmetries it breaks.
+
+For a point symmetry with generator xi_a(q) the Noether charge is
+I_a = dL/dqdot . xi_a(q); along solutions of the Euler-Lagrange equations
+dI_a/dt = X_a L, with X_a the lift of xi_a to TQ. Every Lagrangian here is autonomous (a
+coordinate named t is a coordinate, not time), so E = qdot . dL/dqdot - L is conserved too.
+"""
+
+from collections.abc import Sequence
+
+import sympy
+
+from .mechanics import IdentityTest, decide_zero, lagrangian_of, node_count
+
+__all__ = [
+    "broken_symmetries",
+    "decide_zero_family",
+    "energy",
+    "family_lagrangian",
+    "noether_charges",
+    "symmetry_residuals",
+    "tidy",
+]
+
+# Above this many nodes a normal form is not worth its cost; the expression is kept as is.
+_TIDY_LIMIT = 4000
+
+
+def noether_charges(system, lagrangian: sympy.Expr | None = None) -> dict[str, sympy.Expr]:
+    """The Noether charge of every generator of the system's symmetry.
+
+    **Arguments:**
+
+    - `system`: a [`System`][].
+    - `lagrangian`: any SymPy Lagrangian in `q` and `qdot`, e.g. `f(S_1, ..., S_M)` for an
+      undefined `sympy.Function` `f` (default: the system's true Lagrangian).
+
+    **Returns:**
+
+    `{charge_name: I_a}` with $I_a = \\partial L/\\partial \\dot q \\cdot \\xi_a(q)$, in the
+    order of the generators. A charge is computed even when its generator is not a
+    symmetry of `lagrangian`; see [`broken_symmetries`][].
+    """
+    c, group = system.coordinates, system.symmetry
+    L = lagrangian_of(system, lagrangian)
+    momenta = [sympy.diff(L, v) for v in c.qdot]
+    return {
+        name: tidy(sum((p * x for p, x in zip(momenta, xi) if x != 0), sympy.Integer(0)))
+        for name, xi in zip(group.charge_names, group.generators)
+    }
+
+
+def energy(system, lagrangian: sympy.Expr | None = None) -> sympy.Expr:
+    """The energy $E = \\dot q \\cdot \\partial L/\\partial \\dot q - L$.
+
+    **Arguments:**
+
+    - `system`: a [`System`][].
+    - `lagrangian`: any SymPy Lagrangian (default: the system's true Lagrangian).
+
+    **Returns:**
+
+    The SymPy expression of E (conserved because L does not depend on time explicitly).
+    """
+    c = system.coordinates
+    L = lagrangian_of(system, lagrangian)
+    return tidy(sum((v * sympy.diff(L, v) for v in c.qdot), sympy.Integer(0)) - L)
+
+
+def symmetry_residuals(system, lagrangian: sympy.Expr | None = None) -> tuple[sympy.Expr, ...]:
+    """$X_a L$ for every generator, unsimplified: zero exactly for the symmetries of L.
+
+    **Arguments:**
+
+    - `system`: a [`System`][].
+    - `lagrangian`: any SymPy Lagrangian (default: the system's true Lagrangian).
+
+    **Returns:**
+
+    One expression per generator. The gradient of L on TQ is computed once and contracted
+    with each lifted generator (differentiating `f(S)` is the expensive part).
+    """
+    group, c = system.symmetry, system.coordinates
+    L = lagrangian_of(system, lagrangian)
+    gradient = [sympy.diff(L, s) for s in c.state]
+    return tuple(
+        sum((x * g for x, g in zip(group.lift(a), gradient) if x != 0), sympy.Integer(0))
+        for a in range(group.K)
+    )
+
+
+def broken_symmetries(
+    system, lagrangian: sympy.Expr | None = None
+) -> dict[str, sympy.Expr]:
+    """The generators that are not symmetries of a Lagrangian, with the residual X_a L.
+
+    **Arguments:**
+
+    - `system`: a [`System`][].
+    - `lagrangian`: any SymPy Lagrangian (default: the system's true Lagrangian).
+
+    **Returns:**
+
+    `{generator_name: X_a L}` (simplified) for every generator with $X_a L \\neq 0$; empty
+    when the whole group is a symmetry. Zero is decided symbolically, else by exact
+    evaluation at random rational points.
+    """
+    broken = {}
+    residuals = symmetry_residuals(system, lagrangian)
+    for name, residual in zip(system.symmetry.names, residuals):
+        result = decide_zero_family(residual, system.coordinates)
+        if not result.zero:
+            broken[name] = result.residual
+    return broken
+
+
+def decide_zero_family(expr: sympy.Expr, coordinates) -> IdentityTest:
+    r"""[`decide_zero`][] for expressions linear in derivatives of undefined functions.
+
+    An expression $\sum_j f_j(S)\, c_j(q, \dot q)$ vanishes for every `f` exactly when
+    every coefficient $c_j$ does, so each is decided on its own; without such derivatives
+    this is `decide_zero`.
+
+    **Arguments:**
+
+    - `expr`: the expression, e.g. $X_a f(S)$.
+    - `coordinates`: the [`Coordinates`][] of TQ.
+
+    **Returns:**
+
+    An [`IdentityTest`][]; its residual keeps the non-zero coefficients with their
+    derivatives of `f`.
+    """
+    atoms = undefined_derivatives(expr)
+    if not atoms:
+        return decide_zero(expr, coordinates)
+    dummies = [sympy.Dummy(f"d{k}") for k in range(len(atoms))]
+    linear = expr.xreplace(dict(zip(atoms, dummies)))
+    parts = [(atom, sympy.diff(linear, d)) for atom, d in zip(atoms, dummies)]
+    parts.append((sympy.Integer(1), linear.xreplace({d: 0 for d in dummies})))
+    results = [(atom, decide_zero(coeff, coordinates)) for atom, coeff in parts]
+    method = ", ".join(sorted({r.method for _, r in results}))
+    if all(r.zero for _, r in results):
+        return IdentityTest(True, method)
+    residual = sum((atom * r.residual for atom, r in results if not r.zero), sympy.Integer(0))
+    return IdentityTest(False, method, residual)
+
+
+def family_lagrangian(invariants: Sequence[sympy.Expr], *, name: str = "f") -> sympy.Expr:
+    """The network family $L = f(S_1, \\ldots, S_M)$ with `f` an undefined SymPy function.
+
+    **Arguments:**
+
+    - `invariants`: the invariant expressions S_j.
+    - `name`: the name of the undefined function.
+
+    **Returns:**
+
+    `sympy.Function(name)(*invariants)`: every Lagrangian network is an instance.
+    """
+    return sympy.Function(name)(*invariants)
+
+
+def tidy(expr: sympy.Expr) -> sympy.Expr:
+    """A compact normal form of a charge: the shorter of `expand` and `cancel`.
+
+    Terms with derivatives of an undefined function (the network family) are grouped by
+    derivative, each coefficient in its own compact form. `simplify` is never called: it is
+    slow on big expressions and its result is not canonical.
+    """
+    expr = sympy.sympify(expr)
+    if expr.is_number or node_count(expr) > _TIDY_LIMIT:
+        return expr
+    atoms = undefined_derivatives(expr)
+    if atoms:
+        return _tidy_linear(expr, atoms)
+    candidates = [sympy.expand(expr)]
+    if candidates[0].has(sympy.Pow):
+        candidates.append(sympy.cancel(candidates[0]))
+    return min(candidates, key=lambda e: (node_count(e), sympy.default_sort_key(e)))
+
+
+def undefined_derivatives(expr: sympy.Expr) -> list[sympy.Expr]:
+    """The outermost derivatives of undefined functions in `expr` (Subs or Derivative)."""
+    found = []
+
+    def visit(node):
+        if isinstance(node, sympy.Subs | sympy.Derivative) and node.atoms(
+            sympy.core.function.AppliedUndef
+        ):
+            found.append(node)
+            return
+        for arg in node.args:
+            visit(arg)
+
+    visit(expr)
+    return sorted(set(found), key=sympy.default_sort_key)
+
+
+def _tidy_linear(expr: sympy.Expr, atoms: list[sympy.Expr]) -> sympy.Expr:
+    """expr as sum_k atom_k * coefficient_k (+ rest), each part compact."""
+    dummies = [sympy.Dummy(f"d{k}") for k in range(len(atoms))]
+    linear = expr.xreplace(dict(zip(atoms, dummies)))
+    terms = sympy.collect(sympy.expand(linear), dummies, evaluate=False)
+    out = sympy.Integer(0)
+    for key, coeff in terms.items():
+        coeff = tidy(coeff) if not undefined_derivatives(coeff) else coeff
+        out += sympy.factor_terms(coeff) * key
+    return out.xreplace(dict(zip(dummies, atoms)))
