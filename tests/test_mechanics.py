@@ -4,17 +4,19 @@ import pytest
 import sympy
 
 import symnoether as sn
-from symnoether.symbolic.mechanics import (
+from symnoether.symbolic.identity import (
     ExactEvaluator,
     decide_zero,
+    radicands,
+    rational_points,
+    state_symbols,
+)
+from symnoether.symbolic.mechanics import (
     euler_lagrange,
     is_degenerate,
     lagrangian_of,
     mass_blocks,
-    radicands,
-    rational_points,
     solve_acceleration,
-    state_symbols,
 )
 
 EXAMPLES = "examples"

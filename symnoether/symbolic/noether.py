@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 import sympy
 
-from .mechanics import IdentityTest, decide_zero, lagrangian_of, node_count
+from .identity import IdentityTest, decide_zero, node_count
+from .mechanics import lagrangian_of
 
 __all__ = [
     "broken_symmetries",

@@ -13,19 +13,16 @@ import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
-from .mechanics import (
+from .identity import (
     POINTS,
     ExactEvaluator,
     IdentityTest,
     decide_zero,
-    euler_lagrange,
-    lagrangian_of,
-    mass_rank,
     points_method,
     rational_points,
-    solve_acceleration,
     state_symbols,
 )
+from .mechanics import euler_lagrange, lagrangian_of, mass_rank, solve_acceleration
 from .noether import (
     decide_zero_family,
     energy,

@@ -1,0 +1,291 @@
+"""Exact identity tests: evaluation at random rational points where square roots are rational.
+
+A probabilistic identity test for expressions with square roots: points are chosen so that
+every radicand is a perfect square, so the evaluation stays in QQ and is exact. Used by
+`noether` and `verify` where full simplification is too slow.
+"""
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sympy
+from sympy.polys.domains import QQ
+from sympy.polys.matrices import DomainMatrix
+
+from .coordinates import Coordinates
+
+__all__ = [
+    "POINTS",
+    "ExactEvaluator",
+    "IdentityTest",
+    "decide_zero",
+    "node_count",
+    "points_method",
+    "radicands",
+    "rational_points",
+    "state_symbols",
+]
+
+
+def state_symbols(c: Coordinates, exprs) -> list[sympy.Symbol]:
+    """The symbols of TQ, then any other free symbol of `exprs` (parameters), sorted."""
+    extra = set().union(*(sympy.sympify(e).free_symbols for e in exprs)) - set(c.state)
+    return list(c.state) + sorted(extra, key=sympy.default_sort_key)
+
+
+# Exact evaluation at random rational points, square roots included. A point is drawn so
+# that every radicand is the square of a rational, which keeps all values in QQ; such points
+# are Zariski dense on the variety R^2 = B, so the probabilistic identity test stays valid.
+
+
+def radicands(exprs) -> list[sympy.Expr]:
+    """The non-constant bases B of half-integer powers B**(k/2) in `exprs`, sorted."""
+    bases = set()
+    for expr in exprs:
+        for power in sympy.sympify(expr).atoms(sympy.Pow):
+            exp = power.exp
+            if exp.is_Rational and exp.q == 2 and power.base.free_symbols:
+                bases.add(power.base)
+    return sorted(bases, key=sympy.default_sort_key)
+
+
+def _random_rational(rng: random.Random) -> sympy.Rational:
+    return sympy.Rational(rng.randint(-97, 97) or 1, rng.randint(1, 29))
+
+
+def rational_points(
+    exprs, symbols: Sequence[sympy.Symbol], count: int, *, seed: int = 0
+) -> list[dict[sympy.Symbol, sympy.Rational]]:
+    """`count` random rational points at which the radicands of `exprs` are squares.
+
+    **Arguments:**
+
+    - `exprs`: the expressions to be evaluated (their radicands are made squares).
+    - `symbols`: the symbols to assign.
+    - `count`: the number of points.
+    - `seed`: the seed of a private RNG (deterministic).
+
+    **Returns:**
+
+    A list of `{symbol: Rational}`. For each radicand B in turn, one of its symbols not
+    used by an earlier radicand is solved for: if B = a^2 s^2 + b s + c in that symbol s,
+    then s = (c - u^2) / (2 a u - b) gives B = (a s + u)^2 for a random rational u. A
+    radicand with no such symbol is left as it is (its point may then not be rational).
+    """
+    rng = random.Random(seed)
+    bases = radicands(exprs)
+    points = []
+    for _ in range(count):
+        point = {s: _random_rational(rng) for s in symbols}
+        used: set[sympy.Symbol] = set()
+        for base in bases:
+            _make_square(base, point, used, rng)
+            used |= base.free_symbols
+        points.append(point)
+    return points
+
+
+def _make_square(base, point, used, rng) -> bool:
+    for s in sorted(base.free_symbols - used, key=sympy.default_sort_key):
+        if s not in point:
+            continue
+        others = {k: v for k, v in point.items() if k != s}
+        try:
+            poly = sympy.Poly(base.xreplace(others), s, domain=QQ)
+        except (sympy.PolynomialError, sympy.CoercionFailed):
+            continue
+        value = _square_root_point(poly, rng)
+        if value is not None:
+            point[s] = value
+            return True
+    return False
+
+
+def _square_root_point(poly: sympy.Poly, rng: random.Random) -> sympy.Rational | None:
+    """A rational s with poly(s) a rational square, or None (degree 1 or 2 only)."""
+    coeffs = [sympy.Rational(c) for c in poly.all_coeffs()]
+    u = _random_rational(rng)
+    if len(coeffs) == 2:  # b s + c = u^2
+        b, c = coeffs
+        return (u**2 - c) / b
+    if len(coeffs) != 3:
+        return None
+    a2, b, c = coeffs
+    a = sympy.sqrt(a2)
+    if not a.is_Rational or 2 * a * u - b == 0:
+        return None
+    return (c - u**2) / (2 * a * u - b)
+
+
+class _Inexact(Exception):
+    """A value at the point is not a rational number (or not defined there)."""
+
+
+class ExactEvaluator:
+    """Evaluates SymPy expressions exactly over QQ at one rational point.
+
+    Sums, products, integer powers, `Abs` and square roots of rational squares are computed
+    in QQ (a Float counts as its exact binary value), with a cache shared by all expressions
+    (derivatives share most subtrees); anything else (sin, a non-square root, a pole) makes
+    the value unavailable.
+
+    **Arguments:**
+
+    - `point`: `{symbol: rational}`; every free symbol of an evaluated expression.
+    """
+
+    def __init__(self, point: dict[sympy.Symbol, sympy.Rational]):
+        self._cache = {s: QQ.from_sympy(sympy.Rational(v)) for s, v in point.items()}
+
+    def value(self, expr: sympy.Expr):
+        """The exact value as a QQ element, or None where it is not rational or undefined."""
+        try:
+            return self._eval(sympy.sympify(expr))
+        except (_Inexact, ZeroDivisionError):
+            return None
+
+    def values(self, exprs) -> list | None:
+        """All values, or None if any is unavailable."""
+        out = [self.value(e) for e in exprs]
+        return None if any(v is None for v in out) else out
+
+    def matrix(self, rows) -> DomainMatrix | None:
+        """A DomainMatrix over QQ of the values of `rows`, or None."""
+        flat = self.values([e for row in rows for e in row])
+        if flat is None:
+            return None
+        n, m = len(rows), len(rows[0]) if rows else 0
+        return DomainMatrix([flat[i * m:(i + 1) * m] for i in range(n)], (n, m), QQ)
+
+    def _eval(self, expr):
+        cached = self._cache.get(expr)
+        if cached is not None:
+            return cached
+        if expr.is_Rational:
+            value = QQ(int(expr.p), int(expr.q))
+        elif expr.is_Float:  # its exact binary value: identities hold for it as written
+            value = QQ.from_sympy(sympy.Rational(expr))
+        elif expr.is_Add:
+            value = sum((self._eval(a) for a in expr.args), QQ.zero)
+        elif expr.is_Mul:
+            value = QQ.one
+            for a in expr.args:
+                value *= self._eval(a)
+        elif expr.is_Pow and expr.exp.is_Rational and expr.exp.q in (1, 2):
+            value = _power(self._eval(expr.base), int(expr.exp.p), int(expr.exp.q))
+        elif isinstance(expr, sympy.Abs):  # sqrt(x**2) of a real x
+            value = abs(self._eval(expr.args[0]))
+        else:
+            raise _Inexact(expr)
+        self._cache[expr] = value
+        return value
+
+
+def _power(base, p: int, q: int):
+    if q == 2:
+        base = _rational_sqrt(base)
+    if p < 0:
+        if base == 0:
+            raise ZeroDivisionError
+        return (1 / base) ** (-p)
+    return base**p
+
+
+def _rational_sqrt(value):
+    if value < 0:
+        raise _Inexact(value)
+    num, den = int(value.numerator), int(value.denominator)
+    rn, rd = math.isqrt(num), math.isqrt(den)
+    if rn * rn != num or rd * rd != den:
+        raise _Inexact(value)
+    return QQ(rn, rd)
+
+
+@dataclass(frozen=True)
+class IdentityTest:
+    """The outcome of deciding whether an expression is identically zero.
+
+    **Attributes:**
+
+    - `zero`: whether it is (proved symbolically, or with overwhelming probability).
+    - `method`: how it was decided, in words.
+    - `residual`: the simplified non-zero expression, or None when zero.
+    """
+
+    zero: bool
+    method: str
+    residual: sympy.Expr | None = None
+
+
+# Expressions with more nodes than this skip expand/cancel: exact evaluation is cheaper.
+SYMBOLIC_LIMIT = 3000
+POINTS = 8
+
+
+def decide_zero(
+    expr: sympy.Expr, coordinates: Coordinates, *, points: int = POINTS, seed: int = 0
+) -> IdentityTest:
+    """Decide whether `expr`, a function on TQ, vanishes identically.
+
+    **Arguments:**
+
+    - `expr`: a SymPy expression in `q`, `qdot` (and parameters, which get random values).
+    - `coordinates`: the [`Coordinates`][] of TQ.
+    - `points`: how many random rational points the probabilistic test uses.
+    - `seed`: the seed of those points.
+
+    **Returns:**
+
+    An [`IdentityTest`][]: `expand` (then `cancel`) on small expressions; else, or when
+    those leave something, exact evaluation at random rational points, where one non-zero
+    value proves the expression non-zero and `points` zeros prove it zero with
+    overwhelming probability.
+    """
+    expr = sympy.sympify(expr)
+    if expr == 0:
+        return IdentityTest(True, "symbolic identity (zero as built)")
+    forms = _normal_forms(expr) if node_count(expr) <= SYMBOLIC_LIMIT else []
+    for method, form in forms:
+        if form == 0:
+            return IdentityTest(True, f"symbolic identity ({method})")
+    residual = min((f for _, f in forms), key=node_count, default=expr)
+    symbols = state_symbols(coordinates, [expr])
+    zeros = 0
+    for point in rational_points([expr], symbols, 4 * points, seed=seed):
+        value = ExactEvaluator(point).value(expr)
+        if value is None:
+            continue
+        if value != 0:
+            where = ", ".join(f"{k} = {v}" for k, v in list(point.items())[: len(symbols)])
+            method = f"exact evaluation: non-zero value {value} at ({where})"
+            return IdentityTest(False, method, residual)
+        zeros += 1
+        if zeros == points:
+            return IdentityTest(True, points_method(points))
+    return IdentityTest(
+        False, "undecided: expand/cancel leave a residual and no exact rational point "
+        "could be evaluated (a function other than sqrt?)", residual
+    )
+
+
+def points_method(points: int = POINTS) -> str:
+    """The name of the probabilistic identity test, for reports."""
+    return (
+        f"exact evaluation at {points} random rational points (probabilistic identity test)"
+    )
+
+
+def _normal_forms(expr) -> list[tuple[str, sympy.Expr]]:
+    expanded = sympy.expand(expr)
+    forms = [("expand", expanded)]
+    if expanded != 0 and any(p.exp.is_negative or not p.exp.is_Integer
+                             for p in expanded.atoms(sympy.Pow)):
+        forms.append(("cancel", sympy.cancel(expanded)))
+    return forms
+
+
+def node_count(expr: sympy.Expr) -> int:
+    """The number of nodes of an expression tree (a cheap size measure)."""
+    return sum(1 for _ in sympy.preorder_traversal(expr))
