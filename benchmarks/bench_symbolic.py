@@ -1,6 +1,7 @@
 """Timings of the symbolic pipeline, one function per stage, for every example and case.
 
 Run: `.venv/bin/python benchmarks/bench_symbolic.py [--repeat N] [--stage NAME ...]`
+(stages: derive, verify, generate).
 
 Each timing is the median of N runs, with SymPy's cache cleared before each run (so the
 numbers are what a fresh `symnoether derive` pays, not a warm cache). To add a stage, write
@@ -12,6 +13,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,8 +79,27 @@ def bench_derive(system: sn.System, **kwargs) -> None:
     derive_invariants(system, **kwargs)
 
 
-# stage name -> (function, targets in seconds by case name)
+def bench_verify(system: sn.System, **kwargs) -> None:
+    """verify: every check, invariant derivation included."""
+    report = sn.verify(system)
+    if not report.ok:
+        raise RuntimeError(f"{system.name}: verification failed\n{report}")
+
+
+def bench_generate(system: sn.System, **kwargs) -> None:
+    """The whole path from spec to written module: derive, verify, print, render, write."""
+    with tempfile.TemporaryDirectory() as folder:
+        sn.generate(system, Path(folder) / "model.py")
+
+
+REFERENCE = ("kepler", "schwarzschild", "two_particles_2d", "two_particles_3d",
+             "two_particles_4d")
+
+# stage name -> (function, targets in seconds by case name); a stage with targets only for
+# the reference problems runs on those alone.
 STAGES: dict[str, tuple[Callable, dict[str, float]]] = {
+    "verify": (bench_verify, dict.fromkeys(REFERENCE, 10.0)),
+    "generate": (bench_generate, dict.fromkeys(REFERENCE, 15.0)),
     "derive": (
         bench_derive,
         {
@@ -116,10 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failed = 0
     print(f"sympy {sympy.__version__}, python {sys.version.split()[0]}, median of {args.repeat}")
-    for stage in args.stage or list(STAGES):
+    for stage in args.stage or ["derive", "verify", "generate"]:
         fn, targets = STAGES[stage]
         print(f"\n{stage}:")
         for case, (build, kwargs) in CASES.items():
+            if stage != "derive" and case not in targets:
+                continue
             seconds = time_stage(fn, build(), kwargs, args.repeat)
             target = targets.get(case)
             verdict = "" if target is None else (

@@ -200,8 +200,13 @@ def _true_functions(system: System) -> list[Function]:
     functions = [_function("lagrangian", "q, qdot", ["The true Lagrangian:", "",
                            f"L = {_source(L)}"], system, [("L", (), {(): (L, "L")})])]
     mass, rhs = euler_lagrange(system, L)
+    qddot = None
     if all(not e.free_symbols for e in mass) or n <= 4:
-        qddot = solve_acceleration(system)
+        try:
+            qddot = solve_acceleration(system)
+        except ValueError:  # singular mass matrix: only reachable with force=True
+            qddot = None
+    if qddot is not None:
         doc = ["qddot from the Euler-Lagrange equations, solved in closed form by SymPy:", ""]
         doc += _listing(accel_names, qddot)
         functions.append(_function("acceleration", "q, qdot", doc, system,
