@@ -1,0 +1,448 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward annotations)
+"""Evaluation of trained Lagrangian networks: rollouts, conservation and error metrics, plots.
+
+Each model (and the true system, when the generated module has one) is rolled out from the
+same initial state with each integration method. Along every trajectory:
+
+- the drift $\\delta I(t) = |I(t) - I(0)| / |I(0)|$ of the model's own Noether charges
+  (`module.noether_charges(model, q, qdot)`) and of the true charges (`module.true_charges`);
+  where $|I(0)|$ is negligible (below $10^{-8}$ of the largest charge) the absolute drift
+  $|I(t) - I(0)|$ is used instead, and the metric is named `..._absolute_drift`;
+- the same for the model's energy (`module.energy(model, ...)`) and the true energy;
+- the trajectory error $|q(t) - q_{true}(t)|$ against the true system integrated with RK4.
+
+`evaluate_models` writes every number to `metrics.json` and the figures as PNG files, each
+atomically. It runs in float64 by default (inside `jax.enable_x64`, models cast), since the
+variational integrator's exact conservation is only visible there.
+"""
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from .checkpoint import write_json
+from .integrate import integrate
+
+__all__ = ["Curves", "drift", "evaluate_models", "evaluate_run"]
+
+Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Float[Array, ""]]
+
+#: Name of the true system among the evaluated rollouts.
+TRUE = "true"
+#: |I(0)| below this fraction of the family's scale counts as zero: absolute drift then.
+ZERO_FRACTION = 1e-8
+#: Fractions of t_final at which the trajectory error is reported (besides "final").
+ERROR_FRACTIONS = (0.01, 0.1, 0.5)
+
+
+class Curves(NamedTuple):
+    """Time series of one rollout, as NumPy arrays (what the metrics and plots read).
+
+    **Fields:**
+
+    - `ts`, `qs`, `qdots`: the rollout, `(T,)`, `(T, n)`, `(T, n)`.
+    - `charge_drift`, `charge_relative`: drift of the model's own charges `(T, K)` and, per
+        charge, whether it is relative (else absolute).
+    - `true_charge_drift`, `true_charge_relative`: the same for the true charges, or `None`.
+    - `energy_drift`, `energy_relative`, `true_energy_drift`, `true_energy_relative`: the
+        same for the energies (`(T,)` and a bool).
+    - `error`: $|q(t) - q_{true}(t)|$, `(T,)`, or `None` without a true system.
+    - `charges0`, `energy0`: the initial values of the model's charges and energy.
+    - `newton`: for the variational method, `{"max_residual", "max_iterations",
+        "failed_solves"}`; else `None`.
+    - `seconds`: wall-clock time of the rollout (compilation included).
+    """
+
+    ts: np.ndarray
+    qs: np.ndarray
+    qdots: np.ndarray
+    charge_drift: np.ndarray
+    charge_relative: np.ndarray
+    true_charge_drift: np.ndarray | None
+    true_charge_relative: np.ndarray | None
+    energy_drift: np.ndarray
+    energy_relative: bool
+    true_energy_drift: np.ndarray | None
+    true_energy_relative: bool | None
+    error: np.ndarray | None
+    charges0: np.ndarray
+    energy0: float
+    newton: dict[str, float] | None
+    seconds: float
+
+
+def drift(values: ArrayLike, scale: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Drift of conserved quantities from their initial value.
+
+    **Arguments:**
+
+    - `values`: a quantity along a trajectory, shape `(T,)` or `(T, K)` for K quantities.
+    - `scale`: the size against which $|I(0)|$ counts as zero; default the largest $|I_b(0)|$
+        of the K quantities (so a charge that starts at zero while others do not gets the
+        absolute drift).
+
+    **Returns:**
+
+    `(delta, relative)`: `delta` of the shape of `values`, equal to
+    $|I(t) - I(0)| / |I(0)|$ where `relative` (shape `values.shape[1:]`) is true and to
+    $|I(t) - I(0)|$ where $|I(0)| \\le 10^{-8}$ `scale`.
+    """
+    values = np.asarray(values, np.float64)
+    initial = np.abs(values[0])
+    if scale is None:
+        scale = np.max(initial) if initial.size else 0.0
+    relative = initial > ZERO_FRACTION * np.asarray(scale, np.float64)
+    change = np.abs(values - values[0])
+    return np.where(relative, change / np.where(relative, initial, 1.0), change), relative
+
+
+def _precision(dtype: np.dtype):
+    return jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
+
+
+def _cast(tree, dtype):
+    return jax.tree.map(lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, tree)
+
+
+def _energy_scale(lagrangian, q, qdot):
+    # The size of the terms of E = qdot . p - L: E(0) below 1e-8 of it counts as zero. (A
+    # learned L is only defined up to a factor, so no fixed scale would do.)
+    return jnp.abs(qdot @ jax.grad(lagrangian, 1)(q, qdot)) + jnp.abs(lagrangian(q, qdot))
+
+
+@eqx.filter_jit
+def _along(module: ModuleType, lagrangian, qs, qdots):
+    def one(q, qdot):
+        values = {
+            "charges": module.noether_charges(lagrangian, q, qdot),
+            "energy": module.energy(lagrangian, q, qdot),
+            "energy_scale": _energy_scale(lagrangian, q, qdot),
+        }
+        if module.HAS_LAGRANGIAN:
+            values["true_charges"] = module.true_charges(q, qdot)
+            values["true_energy"] = module.true_energy(q, qdot)
+            values["true_energy_scale"] = _energy_scale(module.lagrangian, q, qdot)
+        return values
+
+    return jax.vmap(one)(qs, qdots)
+
+
+def _roll(lagrangian, q0, qdot0, *, dt, steps, method, acceleration=None):
+    start = time.perf_counter()
+    result = integrate(
+        lagrangian, q0, qdot0, dt=dt, steps=steps, method=method, acceleration=acceleration,
+        full_output=True,
+    )  # fmt: skip
+    jax.block_until_ready(result.qs)
+    seconds = time.perf_counter() - start
+    newton = None
+    if result.residuals is not None:
+        newton = {
+            "max_residual": float(jnp.max(result.residuals)),
+            "max_iterations": int(jnp.max(result.iterations)),
+            "failed_solves": int(jnp.sum(result.failures)),
+        }
+    return result, newton, seconds
+
+
+def _curves(module, lagrangian, result, newton, seconds, reference) -> Curves:
+    values = jax.tree.map(np.asarray, _along(module, lagrangian, result.qs, result.qdots))
+    charge_drift, charge_relative = drift(values["charges"])
+    energy_drift, energy_relative = drift(values["energy"], values["energy_scale"][0])
+    true_charge, true_energy, error = (None, None), (None, None), None
+    if module.HAS_LAGRANGIAN:
+        true_charge = drift(values["true_charges"])
+        true_energy = drift(values["true_energy"], values["true_energy_scale"][0])
+    if reference is not None:
+        error = np.linalg.norm(np.asarray(result.qs) - reference, axis=-1)
+    return Curves(
+        np.asarray(result.ts), np.asarray(result.qs), np.asarray(result.qdots),
+        charge_drift, charge_relative, *true_charge, energy_drift, bool(energy_relative),
+        true_energy[0], None if true_energy[1] is None else bool(true_energy[1]), error,
+        values["charges"][0], float(values["energy"][0]), newton, seconds,
+    )  # fmt: skip
+
+
+def _number(x) -> float | None:
+    # JSON has no NaN or infinity: a diverged rollout reads `null` (and is listed in
+    # "warnings").
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _drift_metrics(delta: np.ndarray, relative: bool, initial: float | None = None) -> dict:
+    kind = "relative" if relative else "absolute"
+    metrics = {
+        f"max_{kind}_drift": _number(np.max(delta)) if np.all(np.isfinite(delta)) else None,
+        f"final_{kind}_drift": _number(delta[-1]),
+    }
+    if initial is not None:
+        metrics["initial_value"] = _number(initial)
+    return metrics
+
+
+def _error_metrics(ts: np.ndarray, error: np.ndarray) -> dict:
+    metrics = {}
+    for fraction in ERROR_FRACTIONS:
+        index = round(fraction * (len(ts) - 1))
+        metrics[f"t={ts[index]:g}"] = _number(error[index])
+    metrics["final"] = _number(error[-1])
+    metrics["max"] = _number(np.max(error)) if np.all(np.isfinite(error)) else None
+    return metrics
+
+
+def _rollout_metrics(module: ModuleType, curves: Curves) -> dict:
+    names, linear = module.CHARGE_NAMES, module.LINEAR_GENERATORS
+    metrics: dict[str, Any] = {
+        "charges": {
+            name: {
+                **_drift_metrics(
+                    curves.charge_drift[:, a], curves.charge_relative[a], curves.charges0[a]
+                ),
+                "affine_generator": bool(linear[a]),
+            }  # fmt: skip
+            for a, name in enumerate(names)
+        },
+        "energy": _drift_metrics(curves.energy_drift, curves.energy_relative, curves.energy0),
+        "rollout_seconds": curves.seconds,
+    }
+    if curves.true_charge_drift is not None:
+        metrics["true_charges"] = {
+            name: _drift_metrics(curves.true_charge_drift[:, a], curves.true_charge_relative[a])
+            for a, name in enumerate(names)
+        }
+        metrics["true_energy"] = _drift_metrics(
+            curves.true_energy_drift, curves.true_energy_relative
+        )
+    if curves.error is not None:
+        metrics["trajectory_error"] = _error_metrics(curves.ts, curves.error)
+    if curves.newton is not None:
+        metrics["newton"] = {
+            **curves.newton,
+            "max_residual": _number(curves.newton["max_residual"]),
+        }
+    return metrics
+
+
+def _problems(name: str, method: str, curves: Curves) -> list[str]:
+    problems = []
+    finite = np.all(np.isfinite(curves.qs), axis=-1) & np.all(np.isfinite(curves.qdots), axis=-1)
+    if not np.all(finite):
+        t = curves.ts[np.argmin(finite)]
+        problems.append(f"{name}/{method}: the rollout is not finite from t = {t:g} on")
+    if curves.newton is not None and curves.newton["failed_solves"]:
+        problems.append(
+            f"{name}/{method}: {curves.newton['failed_solves']} Newton solve(s) missed the "
+            f"tolerance (worst relative residual {curves.newton['max_residual']:.2e})"
+        )
+    return problems
+
+
+def _check_inputs(module, models, methods, dt, steps) -> None:
+    problems = []
+    if not isinstance(module, ModuleType):
+        problems.append(f"module must be a generated module, got {type(module).__name__}")
+    if not models:
+        problems.append("models is empty: pass {'invariant': model, ...}")
+    if TRUE in models:
+        problems.append(f"the model name {TRUE!r} is reserved for the true system")
+    bad = [m for m in methods if m not in ("rk4", "variational")]
+    if bad or not methods:
+        problems.append(
+            f"methods must be a non-empty subset of ('rk4', 'variational'), got {methods}"
+        )
+    if not (isinstance(steps, int) and steps >= 2):
+        problems.append(f"steps must be an int >= 2, got {steps!r}")
+    if not (isinstance(dt, int | float) and dt > 0):
+        problems.append(f"dt must be a positive number, got {dt!r}")
+    if problems:
+        raise ValueError("evaluate_models: " + "; ".join(problems))
+
+
+def _settings(module, q0, qdot0, dt, steps, methods, dtype) -> dict:
+    return {
+        "system": module.SYSTEM_NAME,
+        "dt": dt,
+        "steps": steps,
+        "t_final": dt * steps,
+        "methods": list(methods),
+        "dtype": str(dtype),
+        "q0": [float(x) for x in np.asarray(q0)],
+        "qdot0": [float(x) for x in np.asarray(qdot0)],
+        "charge_names": list(module.CHARGE_NAMES),
+        "reference": "true system, RK4 with the closed-form acceleration"
+        if module.HAS_LAGRANGIAN
+        else None,
+        "drift": "|I(t) - I(0)| / |I(0)|, or |I(t) - I(0)| where |I(0)| <= 1e-8 of the largest "
+        "charge (metrics named *_absolute_drift)",
+    }
+
+
+def _rollouts(module, models, q0, qdot0, dt, steps, methods) -> dict[str, dict[str, Curves]]:
+    systems: dict[str, tuple[Lagrangian, Any]] = {name: (m, None) for name, m in models.items()}
+    runs = {}
+    if module.HAS_LAGRANGIAN:
+        # The true system first: its RK4 rollout (closed-form acceleration) is the reference.
+        systems = {TRUE: (module.lagrangian, module.acceleration), **systems}
+        runs[TRUE, "rk4"] = _roll(module.lagrangian, q0, qdot0, dt=dt, steps=steps,
+                                  method="rk4", acceleration=module.acceleration)  # fmt: skip
+    reference = np.asarray(runs[TRUE, "rk4"][0].qs) if runs else None
+    curves: dict[str, dict[str, Curves]] = {}
+    for name, (lagrangian, acceleration) in systems.items():
+        curves[name] = {}
+        for method in methods:
+            if (name, method) not in runs:
+                runs[name, method] = _roll(lagrangian, q0, qdot0, dt=dt, steps=steps,
+                                           method=method, acceleration=acceleration)  # fmt: skip
+            curves[name][method] = _curves(module, lagrangian, *runs[name, method], reference)
+    # Models first, the true system last (the order of the figures' columns).
+    return {name: curves[name] for name in [*models, TRUE] if name in curves}
+
+
+def evaluate_models(
+    module: ModuleType,
+    models: Mapping[str, Lagrangian],
+    q0: Float[ArrayLike, " n"],
+    qdot0: Float[ArrayLike, " n"],
+    *,
+    dt: float,
+    steps: int,
+    losses: Mapping[str, ArrayLike] | None = None,
+    out_dir: str | os.PathLike | None = None,
+    methods: Sequence[str] = ("rk4", "variational"),
+    dtype: str = "float64",
+    plots: bool = True,
+) -> dict[str, Any]:
+    """Roll out models and the true system from one state; measure conservation and error.
+
+    **Arguments:**
+
+    - `module`: the generated module (charges, energy and, with `HAS_LAGRANGIAN`, the true
+        system).
+    - `models`: name -> Lagrangian (a `LagrangianNetwork` or any `lagrangian(q, qdot)`),
+        e.g. `{"invariant": ..., "unconstrained": ...}`; `"true"` is reserved.
+    - `q0`, `qdot0`: the initial state, shape `(n,)`.
+    - `dt`, `steps`: the time step and number of steps of every rollout.
+    - `losses`: name -> training loss history, for the final loss and the loss plot.
+    - `out_dir`: where to write `metrics.json` and the PNG figures; `None` writes nothing.
+    - `methods`: integration methods, from `("rk4", "variational")`.
+    - `dtype`: `"float64"` (default; models are cast and `jax.enable_x64` is on for the
+        evaluation only) or `"float32"`.
+    - `plots`: write the figures (with `out_dir`).
+
+    **Returns:**
+
+    The metrics (what `metrics.json` holds): `"settings"`; `"models"`, name -> method ->
+    `{"charges", "energy", "true_charges", "true_energy", "trajectory_error", "newton",
+    "rollout_seconds"}` plus `"final_training_loss"`; `"true_system"`, method -> the same
+    for the true Lagrangian; `"warnings"`; `"files"`, the files written.
+    """
+    methods = tuple(methods)
+    _check_inputs(module, models, methods, dt, steps)
+    dtype = np.dtype(dtype)
+    losses = {name: np.asarray(values, np.float64) for name, values in (losses or {}).items()}
+    with _precision(dtype):
+        cast = {name: _cast(model, dtype) for name, model in models.items()}
+        q0, qdot0 = jnp.asarray(q0, dtype), jnp.asarray(qdot0, dtype)
+        curves = _rollouts(module, cast, q0, qdot0, dt, steps, methods)
+    metrics = _metrics(
+        module, curves, losses, _settings(module, q0, qdot0, dt, steps, methods, dtype)
+    )
+    if out_dir is not None:
+        metrics["files"] = _write(Path(out_dir), module, curves, losses, metrics, plots)
+    return metrics
+
+
+def _metrics(module, curves, losses, settings) -> dict[str, Any]:
+    metrics: dict[str, Any] = {"settings": settings, "models": {}, "warnings": []}
+    for name, by_method in curves.items():
+        entry = {method: _rollout_metrics(module, c) for method, c in by_method.items()}
+        for method, c in by_method.items():
+            metrics["warnings"] += _problems(name, method, c)
+        if name == TRUE:
+            metrics["true_system"] = entry
+            continue
+        if name in losses and losses[name].size:
+            entry["final_training_loss"] = _number(losses[name][-1])
+        metrics["models"][name] = entry
+    return metrics
+
+
+def _write(out_dir: Path, module, curves, losses, metrics, plots: bool) -> list[str]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = []
+    if plots:
+        from .plots import write_figures  # matplotlib only when figures are wanted
+
+        files = write_figures(out_dir, module, curves, losses)
+    files.append("metrics.json")
+    metrics["files"] = files
+    write_json(out_dir / "metrics.json", metrics)
+    return files
+
+
+def _initial_state(run) -> tuple[np.ndarray, np.ndarray]:
+    path = Path(run.run_dir) / "data.npz"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{str(path)!r} not found: evaluate_run starts from the first training state; "
+            "pass q0= and qdot0= instead"
+        )
+    with np.load(path) as data:
+        return data["q"][0], data["qdot"][0]
+
+
+def evaluate_run(
+    run_dir: str | os.PathLike,
+    *,
+    t_final: float = 100.0,
+    dt: float = 0.01,
+    method: str | Sequence[str] = ("rk4", "variational"),
+    out_dir: str | os.PathLike | None = None,
+    q0: Float[ArrayLike, " n"] | None = None,
+    qdot0: Float[ArrayLike, " n"] | None = None,
+    dtype: str = "float64",
+) -> dict[str, Any]:
+    """Evaluate the trained models of a run folder (`symnoether evaluate RUN_DIR`).
+
+    **Arguments:**
+
+    - `run_dir`: a run folder written by training (see `symnoether.numeric.run`).
+    - `t_final`, `dt`: length and step of the rollouts (`round(t_final / dt)` steps).
+    - `method`: an integration method or several.
+    - `out_dir`: where to write `metrics.json` and the figures; default `RUN_DIR/evaluation`.
+    - `q0`, `qdot0`: the initial state; default the first state of the run's training data
+        (`RUN_DIR/data.npz`, its noise included).
+    - `dtype`: `"float64"` (default) or `"float32"`.
+
+    **Returns:**
+
+    The metrics dict of [`evaluate_models`][], also written to `out_dir/metrics.json`.
+    """
+    from .run import load_run  # the training stack is only needed here
+
+    run = load_run(run_dir)
+    if not run.models:
+        raise ValueError(f"run folder {str(run_dir)!r} has no trained model (no checkpoint yet)")
+    if (q0 is None) != (qdot0 is None):
+        raise ValueError("pass both q0 and qdot0, or neither (to start from the training data)")
+    if q0 is None:
+        q0, qdot0 = _initial_state(run)
+    steps = round(t_final / dt)
+    methods = (method,) if isinstance(method, str) else tuple(method)
+    out_dir = Path(run_dir) / "evaluation" if out_dir is None else out_dir
+    return evaluate_models(
+        run.module, run.models, q0, qdot0, dt=dt, steps=steps, losses=run.losses,
+        out_dir=out_dir, methods=methods, dtype=dtype,
+    )  # fmt: skip
