@@ -15,7 +15,7 @@ __all__ = ["BUDGETS", "PreparedRun", "prepare_run", "run_demo", "train_models"]
 
 # Training and evaluation budgets of the demo. "full" is the reference's 2500 x 100 steps.
 BUDGETS = {
-    "smoke": {"config": {"width": 32, "epochs": 3, "steps_per_epoch": 20, "t_final": 50.0},
+    "smoke": {"config": {"width": 32, "epochs": 8, "steps_per_epoch": 50, "t_final": 50.0},
               "eval_steps": 400},
     "short": {"config": {"epochs": 150, "steps_per_epoch": 100, "t_final": 200.0},
               "eval_steps": 6400},

@@ -7,7 +7,6 @@ on every machine and every `PYTHONHASHSEED`.
 
 import os
 import sys
-import tempfile
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import jinja2
 import sympy
 
-from ..loader import import_file
+from ..files import atomic_write, import_file
 from ..symbolic.system import System
 from .printer import CodegenError, print_jax
 
@@ -262,6 +261,8 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
         "failures": failures,
         "coordinates": _py_tuple(system.coordinates.names),
         "velocities": _py_tuple(s.name for s in system.coordinates.qdot),
+        "blocks": "{" + ", ".join(f'"{name}": {_py_tuple(members)}' for name, members
+                                  in system.coordinates.blocks.items()) + "}",
         "invariant_names": _py_tuple(invariants.names),
         "complete": invariants.certificate.complete,
         "generator_names": _py_tuple(G.names),
@@ -333,20 +334,9 @@ def generate(
     if path is None:
         return _load_source(source, system)
     path = Path(path)
-    _write_atomic(path, source)
-    return import_file(path)
-
-
-def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda file: file.write(source.encode()))
+    return import_file(path)
 
 
 def _load_source(source: str, system: System) -> types.ModuleType:

@@ -16,8 +16,6 @@ No pickle: `.eqx` files hold raw arrays only and need a skeleton of the same str
 import csv
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -25,6 +23,8 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PyTree
+
+from ..files import atomic_write
 
 __all__ = [
     "Checkpoint",
@@ -41,32 +41,6 @@ CHECKPOINT = "checkpoint.eqx"
 CHECKPOINT_INFO = "checkpoint.json"
 LOSSES = "losses.csv"
 _LOSS_FIELDS = ("epoch", "step", "loss", "seconds")
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write a file atomically: `write(file)` into a temporary file, then `os.replace`.
-
-    **Arguments:**
-
-    - `path`: the destination; its folder must exist.
-    - `write`: a function that writes the contents to a binary file object.
-
-    **Returns:**
-
-    The destination path.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .checkpoint import atomic_write
+from ..files import atomic_write
 from .dynamics import check_float_dtype
 from .network import check_module
 

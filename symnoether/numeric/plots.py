@@ -12,7 +12,7 @@ from types import ModuleType
 import numpy as np
 from matplotlib.figure import Figure
 
-from .checkpoint import atomic_write
+from ..files import atomic_write
 
 __all__ = ["write_figures"]
 

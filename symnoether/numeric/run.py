@@ -24,7 +24,7 @@ import jax
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from ..loader import import_file
+from ..files import import_file
 from .checkpoint import load_checkpoint, read_losses, write_json
 from .data import Dataset, save_data
 from .dynamics import SOLVERS

@@ -15,6 +15,7 @@ SYSTEM_NAME = "oscillator"
 SPEC_HASH = "d59811c1c8d4645d"
 COORDINATE_NAMES = ("x", "y")
 VELOCITY_NAMES = ("xdot", "ydot")
+BLOCKS = {"x": ("x", "y")}
 INVARIANT_NAMES = ("x_x", "x_xdot", "xdot_xdot", "eps_x_xdot")
 INVARIANTS_COMPLETE = True
 GENERATOR_NAMES = ("rotation_x0x1",)

@@ -1,0 +1,93 @@
+"""The `symnoether` command: output, exit codes and error messages."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from symnoether.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+KEPLER = str(ROOT / "examples/kepler/spec.py")
+
+BROKEN = textwrap.dedent("""
+    import sympy
+    import symnoether as sn
+    c = sn.coordinates("x y z", blocks={"x": ["x", "y", "z"]})
+    X, V = sympy.Matrix(c.q), sympy.Matrix(c.qdot)
+    system = sn.System("broken", c, sn.rotations(c, ["x"]),
+                       lagrangian=V.dot(V) / 2 + 1 / sympy.sqrt(X.dot(X)) + X[0] / 10)
+""")
+
+
+def test_derive_prints_invariants_certificate_and_charges(capsys):
+    assert main(["derive", KEPLER]) == 0
+    out = capsys.readouterr().out
+    for text in ("x_x = x**2 + y**2 + z**2", "complete: True", "rotation_x0x1: xi = (-y, x, 0)",
+                 "angular_momentum_x0x1 = ", "expected 2n - r = 3"):
+        assert text in out
+
+
+def test_verify_exit_codes(tmp_path, capsys):
+    assert main(["verify", KEPLER]) == 0
+    assert "all passed" in capsys.readouterr().out
+    broken = tmp_path / "broken.py"
+    broken.write_text(BROKEN)
+    assert main(["verify", str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "rotation_x0x1" in out
+    bad = tmp_path / "bad.py"
+    bad.write_text("import symnoether as sn\nc = sn.coordinates('x x')\n")
+    assert main(["verify", str(bad)]) == 2
+    assert "declared twice" in capsys.readouterr().err
+    assert main(["verify", str(tmp_path / "missing.py")]) == 2
+
+
+def test_generate_writes_module_or_refuses(tmp_path, capsys):
+    out = tmp_path / "kepler_model.py"
+    assert main(["generate", KEPLER, "-o", str(out)]) == 0
+    assert "def invariant_derivatives" in out.read_text()
+    broken = tmp_path / "broken.py"
+    broken.write_text(BROKEN)
+    assert main(["generate", str(broken), "-o", str(tmp_path / "b.py")]) == 1
+    assert "--force" in capsys.readouterr().err and not (tmp_path / "b.py").exists()
+    assert main(["generate", str(broken), "-o", str(tmp_path / "b.py"), "--force"]) == 0
+
+
+def test_train_rejects_bad_data_and_config(tmp_path, capsys):
+    data = tmp_path / "data.npz"
+    np.savez(data, q=np.zeros((5, 2)), qdot=np.zeros((5, 2)), qddot=np.zeros((5, 2)))
+    assert main(["train", KEPLER, "--out", str(tmp_path / "run"), "--data", str(data)]) == 2
+    assert "shape" in capsys.readouterr().err
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"epochs": -1}))
+    assert main(["train", KEPLER, "--out", str(tmp_path / "run2"), "--config",
+                 str(config)]) == 2
+    assert "epochs" in capsys.readouterr().err
+
+
+def test_evaluate_needs_a_run_folder(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+
+
+def test_no_command_and_version(capsys):
+    assert main([]) == 2
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip()
+
+
+@pytest.mark.parametrize("models", ["nope", ""])
+def test_train_rejects_unknown_variants(tmp_path, models, capsys):
+    assert main(["train", KEPLER, "--out", str(tmp_path / "run"), "--models", models,
+                 "--config", str(_tiny_config(tmp_path))]) == 2
+    assert "variants" in capsys.readouterr().err
+
+
+def _tiny_config(tmp_path) -> Path:
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps({"width": 8, "epochs": 1, "steps_per_epoch": 2,
+                                "t_final": 5.0}))
+    return path

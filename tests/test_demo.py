@@ -1,0 +1,34 @@
+"""Smoke run of the main job: the demo path end to end on a tiny budget."""
+
+import json
+from pathlib import Path
+
+from symnoether.pipeline import run_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_smoke_writes_run_folder_metrics_and_plots(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert run_demo(spec=ROOT / "examples/kepler/spec.py", out=out, budget="smoke") == 0
+    printed = capsys.readouterr().out
+    assert "own charges" in printed and "variational" in printed and "unconstrained" in printed
+    for name in ("module.py", "data.npz", "run.json", "models/invariant/checkpoint.eqx",
+                 "models/unconstrained/checkpoint.eqx", "models/invariant/losses.csv"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"invariant", "unconstrained"}
+    charges = {"angular_momentum_x0x1", "angular_momentum_x0x2", "angular_momentum_x1x2"}
+    for model in ("invariant", "unconstrained"):
+        for method in ("rk4", "variational"):
+            entry = metrics["models"][model][method]
+            assert set(entry["charges"]) == set(entry["true_charges"]) == charges
+            assert "final" in entry["trajectory_error"] and "energy" in entry
+        assert metrics["models"][model]["final_training_loss"] > 0
+    assert metrics["models"]["invariant"]["variational"]["newton"]["max_iterations"] >= 1
+    # (Conservation itself is tested in test_integrate.py: a smoke-trained network can leave
+    # the data and reach states where d2L/dqdot2 is singular, where no integrator helps.)
+    pngs = list((out / "evaluation").glob("*.png"))
+    assert len(pngs) >= 4 and all(p.stat().st_size > 10_000 for p in pngs)
+    # A rerun resumes: the models are not trained again.
+    assert run_demo(spec=ROOT / "examples/kepler/spec.py", out=out, budget="smoke") == 0
