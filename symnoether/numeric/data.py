@@ -22,6 +22,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..files import atomic_write
 from .dynamics import check_float_dtype
+from .integrate._rk4 import RK4
 from .network import check_module
 
 __all__ = ["Dataset", "load_data", "random_data", "save_data", "trajectory_data"]
@@ -58,18 +59,6 @@ class Dataset(eqx.Module):
         return jax.tree.map(lambda x: jnp.asarray(x, dtype), self)
 
 
-def _rk4_step(acceleration: Callable, q: Array, qdot: Array, dt: float) -> tuple[Array, Array]:
-    # Classical RK4 on the first-order system (q, qdot)' = (qdot, qddot). Kept private and
-    # tiny so that the project integrator (integrate.py) can replace it in one line.
-    k1q, k1v = qdot, acceleration(q, qdot)
-    k2q, k2v = qdot + dt / 2 * k1v, acceleration(q + dt / 2 * k1q, qdot + dt / 2 * k1v)
-    k3q, k3v = qdot + dt / 2 * k2v, acceleration(q + dt / 2 * k2q, qdot + dt / 2 * k2v)
-    k4q, k4v = qdot + dt * k3v, acceleration(q + dt * k3q, qdot + dt * k3v)
-    q = q + dt / 6 * (k1q + 2 * k2q + 2 * k3q + k4q)
-    qdot = qdot + dt / 6 * (k1v + 2 * k2v + 2 * k3v + k4v)
-    return q, qdot
-
-
 def _noisy(arrays: tuple[Array, ...], noise: Array, key: PRNGKeyArray) -> tuple[Array, ...]:
     keys = jax.random.split(key, len(arrays))
     return tuple(
@@ -83,7 +72,8 @@ def _noisy(arrays: tuple[Array, ...], noise: Array, key: PRNGKeyArray) -> tuple[
 @eqx.filter_jit
 def _sample_trajectory(acceleration, q0, qdot0, dt, substeps, n_samples, noise, key):
     def advance(state, _):
-        state = jax.lax.fori_loop(0, substeps, lambda _, s: _rk4_step(acceleration, *s, dt), state)
+        rk4 = RK4(acceleration)
+        state = jax.lax.fori_loop(0, substeps, lambda _, s: rk4.step(s, dt)[0], state)
         return state, state
 
     _, (qs, qdots) = jax.lax.scan(advance, (q0, qdot0), length=n_samples - 1)
