@@ -127,12 +127,19 @@ def _rollout(label, run):
     return qs, qdots, time.perf_counter() - start
 
 
-def conservation(steps: int) -> list[tuple]:
+def conservation(steps: int, trained: str | None = None) -> list[tuple]:
     save_every = 10
     net = LagrangianNetwork(kepler, dtype=jnp.float64, key=jax.random.key(0))
     rows = []
-    for name, model in (("untrained invariant network", net),
-                        ("Kepler + 0.1 x invariant network", TrainedLike(net))):  # fmt: skip
+    models = [("untrained invariant network", net),
+              ("Kepler + 0.1 x invariant network", TrainedLike(net))]  # fmt: skip
+    if trained:
+        from symnoether.numeric.run import load_run
+
+        run = load_run(trained)
+        models.append((f"trained invariant network ({trained})",
+                       _cast(run.models["invariant"], jnp.float64)))  # fmt: skip
+    for name, model in models:
         for dtype in (jnp.float64, jnp.float32):
             lagrangian = _cast(model, dtype)
             q0, qdot0 = jnp.asarray(Q0, dtype), jnp.asarray(QDOT0, dtype)
@@ -274,6 +281,8 @@ def main() -> None:
     parser.add_argument("--section", choices=("conservation", "speed", "all"), default="all")
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--trained", metavar="RUN_DIR", default=None,
+                        help="also measure the trained invariant Kepler network of a run folder")
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"jax {jax.__version__}, {os.cpu_count()} CPU cores, backend {jax.default_backend()}, "
@@ -281,7 +290,7 @@ def main() -> None:
     if args.section in ("conservation", "all"):
         print(f"\nConservation, Kepler, dt = {DT}, {args.steps} steps: max relative drift "
               "of the charges\nmodel | dtype | method | max drift | seconds")  # fmt: skip
-        rows = conservation(args.steps)
+        rows = conservation(args.steps, args.trained)
         print("\n| model | dtype | method | max rel. drift of the 3 charges | s |")
         print("|---|---|---|---|---|")
         for name, dtype, method, value, seconds in rows:
