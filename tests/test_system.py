@@ -91,3 +91,19 @@ def test_load_spec_missing_file(tmp_path):
 def test_examples_load(name):
     system = sn.load_spec(f"examples/{name}/spec.py")
     assert system.lagrangian is not None
+
+
+@pytest.mark.parametrize("symmetry, count", [("translations", 3), ("rotations", 3),
+                                              ("reflections", 3), ("both", 6)])
+def test_two_particles_symmetry_choices(monkeypatch, symmetry, count):
+    monkeypatch.setenv("SYMNOETHER_DIM", "3")
+    monkeypatch.setenv("SYMNOETHER_SYMMETRY", symmetry)
+    system = sn.load_spec("examples/two_particles/spec.py")
+    assert system.symmetry.K == count
+    assert system.symmetry.actions[-1].reflections == (symmetry == "reflections")
+
+
+def test_two_particles_rejects_unknown_symmetry(monkeypatch):
+    monkeypatch.setenv("SYMNOETHER_SYMMETRY", "galilean")
+    with pytest.raises(sn.SpecError, match="SYMMETRY must be one of"):
+        sn.load_spec("examples/two_particles/spec.py")

@@ -62,7 +62,7 @@ def test_two_particles(dim, monkeypatch):
     monkeypatch.setenv("SYMNOETHER_DIM", str(dim))
     report = verify(sn.load_spec(f"{EXAMPLES}/two_particles/spec.py"))
     assert report.ok, str(report)
-    assert report.system_name == f"two_particles_{dim}d"
+    assert report.system_name == f"two_particles_{dim}d_both"
     expected = dim + dim * (dim - 1) // 2  # translations and rotations
     assert sum(n.startswith("symmetry[") for n in _names(report)) == expected
     assert f"conservation[momentum_x{dim - 1}]" in _names(report)

@@ -1,8 +1,15 @@
 """Two particles in D dimensions joined by the anharmonic potential V(r) = -mu/2 r^2 + kappa/4 r^4.
 
-Symmetry: common translations times common rotations SO(D) of both particles. Choose D
-with the variable DIM (or the environment variable SYMNOETHER_DIM); D = 2, 3, 4 are the
-reference's cases.
+Choose D with the variable DIM (or the environment variable SYMNOETHER_DIM); D = 2, 3, 4 are
+the reference's cases. Choose the declared symmetry with SYMMETRY (or SYMNOETHER_SYMMETRY):
+
+- "translations": common translations (total momentum);
+- "rotations": common rotations SO(D) about the origin (angular momentum);
+- "reflections": O(D), rotations and reflections (no Levi-Civita invariants);
+- "both" (default): translations x SO(D).
+
+The unconstrained network, which sees raw (q, qdot), is trained beside the invariant one by
+`symnoether train`, whatever the declared symmetry.
 """
 
 import os
@@ -12,6 +19,7 @@ import sympy
 import symnoether as sn
 
 DIM = int(os.environ.get("SYMNOETHER_DIM", "4"))
+SYMMETRY = os.environ.get("SYMNOETHER_SYMMETRY", "both")
 
 c = sn.particles(2, dim=DIM)
 x1, x2 = sympy.Matrix(c.block("x1")), sympy.Matrix(c.block("x2"))
@@ -20,10 +28,20 @@ m1, m2, mu, kappa = sympy.symbols("m1 m2 mu kappa", positive=True)
 d = x1 - x2
 r2 = d.dot(d)
 
+blocks = ["x1", "x2"]
+SYMMETRIES = {
+    "translations": lambda: sn.translations(c, blocks=blocks),
+    "rotations": lambda: sn.rotations(c, blocks=blocks),
+    "reflections": lambda: sn.rotations(c, blocks=blocks, reflections=True),
+    "both": lambda: sn.translations(c, blocks=blocks) * sn.rotations(c, blocks=blocks),
+}
+if SYMMETRY not in SYMMETRIES:
+    raise ValueError(f"SYMMETRY must be one of {sorted(SYMMETRIES)}, got {SYMMETRY!r}")
+
 system = sn.System(
-    name=f"two_particles_{DIM}d",
+    name=f"two_particles_{DIM}d_{SYMMETRY}",
     coordinates=c,
-    symmetry=sn.translations(c, blocks=["x1", "x2"]) * sn.rotations(c, blocks=["x1", "x2"]),
+    symmetry=SYMMETRIES[SYMMETRY](),
     lagrangian=m1 / 2 * v1.dot(v1) + m2 / 2 * v2.dot(v2) - (-mu / 2 * r2 + kappa / 4 * r2**2),
     parameters={m1: 1, m2: sympy.Rational(4, 5), mu: 1, kappa: 1},
     # Separation near the potential minimum r = 1, with some rotation in every plane.
