@@ -115,6 +115,12 @@ def prepare_run(
 
     system = spec if isinstance(spec, System) else load_spec(spec)
     run_dir = Path(run_dir)
+    if not resume and any(run_dir.glob("models/*/checkpoint.eqx")):
+        raise SpecError(
+            f"{str(run_dir)!r} already holds trained models; pass --resume to continue them, "
+            "or choose another --out folder (nothing was overwritten)",
+            what="run folder",
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     module = _module_for(system, run_dir, resume)
     config = _config(config_path, overrides)
@@ -130,10 +136,8 @@ def train_models(run: PreparedRun, *, variants=("invariant", "unconstrained"),
     try:
         return train_run(run.run_dir, run.module, run.data, run.config, variants=variants,
                          resume=resume, progress=progress)
-    except ValueError as error:
-        if "variants" in str(error):
-            raise SpecError(str(error), what="--models") from error
-        raise
+    except ValueError as error:  # unknown variants, or a checkpoint that cannot be resumed
+        raise SpecError(str(error), what="training run") from error
 
 
 def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | None = None,

@@ -91,3 +91,15 @@ def _tiny_config(tmp_path) -> Path:
     path.write_text(json.dumps({"width": 8, "epochs": 1, "steps_per_epoch": 2,
                                 "t_final": 5.0}))
     return path
+
+
+def test_train_resume_and_refusal_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    config = str(_tiny_config(tmp_path))
+    args = ["train", KEPLER, "--out", str(out), "--config", config, "--models", "invariant"]
+    assert main(args) == 0
+    checkpoint = (out / "models/invariant/checkpoint.eqx").read_bytes()
+    assert main(args) == 2
+    assert "already holds trained models" in capsys.readouterr().err
+    assert (out / "models/invariant/checkpoint.eqx").read_bytes() == checkpoint
+    assert main([*args, "--resume"]) == 0
