@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import sympy
+from systems import expm as _expm
 
 import symnoether as sn
 from symnoether.codegen.generate import render
@@ -128,19 +129,6 @@ def test_noether_charges_of_true_lagrangian_equal_true_charges(generated, name):
                                rtol=1e-12, atol=1e-12)
     energy = _batched(lambda q, v: module.energy(module.lagrangian, q, v))
     np.testing.assert_allclose(energy(q, v), _batched(module.true_energy)(q, v), rtol=1e-12)
-
-
-def _expm(matrix: np.ndarray) -> np.ndarray:
-    """Matrix exponential by scaling and squaring of a Taylor series (float64)."""
-    squarings = max(0, int(np.ceil(np.log2(max(np.abs(matrix).sum(1).max(), 1e-16) / 0.25))))
-    scaled = matrix / 2.0**squarings
-    term, result = np.eye(len(matrix)), np.eye(len(matrix))
-    for k in range(1, 20):
-        term = term @ scaled / k
-        result = result + term
-    for _ in range(squarings):
-        result = result @ result
-    return result
 
 
 def _group_element(module, n, seed):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy
+from systems import expm as _expm
 
 import symnoether as sn
 from symnoether.errors import SpecError, SymmetryError
@@ -133,20 +134,6 @@ def test_three_particles_2d_general_route():
 
 
 # --- numeric invariance under finite group elements -------------------------------------
-
-
-def _expm(matrix):
-    """exp(M) by scaling and squaring a Taylor series (float64)."""
-    norm = np.abs(matrix).sum(axis=1).max()
-    squarings = max(0, int(np.ceil(np.log2(max(norm, 1e-300)))) + 1)
-    scaled = matrix / 2**squarings
-    result, term = np.eye(len(matrix)), np.eye(len(matrix))
-    for k in range(1, 25):
-        term = term @ scaled / k
-        result = result + term
-    for _ in range(squarings):
-        result = result @ result
-    return result
 
 
 def _random_element(group, rng):

@@ -2,6 +2,7 @@
 
 import pytest
 import sympy
+from systems import kepler as _kepler
 
 import symnoether as sn
 from symnoether.symbolic.identity import (
@@ -20,13 +21,6 @@ from symnoether.symbolic.mechanics import (
 )
 
 EXAMPLES = "examples"
-
-
-def _kepler(extra=0):
-    c = sn.coordinates("x y z", blocks={"x": ["x", "y", "z"]})
-    x, v = sympy.Matrix(c.q), sympy.Matrix(c.qdot)
-    L = v.dot(v) / 2 + 1 / sympy.sqrt(x.dot(x)) + extra * c.q[0]
-    return sn.System("kepler", c, sn.rotations(c, blocks=["x"]), lagrangian=L)
 
 
 def _plane(lagrangian_of_coords):
