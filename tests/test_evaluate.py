@@ -79,6 +79,8 @@ def test_metrics_json_holds_every_number(evaluation):
             assert set(rollout["true_charges"]) == set(kepler.CHARGE_NAMES)
             assert "max_relative_drift" in rollout["energy"]
             assert "max_relative_drift" in rollout["true_energy"]
+            for vector in ("charge_vector", "true_charge_vector"):
+                assert "max_relative_drift" in rollout[vector]
             assert {"t=0.04", "t=0.4", "t=2", "final", "max"} <= set(rollout["trajectory_error"])
             assert ("newton" in rollout) == (method == "variational")
     assert set(on_disk["true_system"]) == {"rk4", "variational"}
@@ -102,6 +104,8 @@ def test_invariant_network_conserves_its_charges_and_control_does_not(evaluation
     assert exact["angular_momentum_x0x2"]["max_absolute_drift"] < 1e-14
     control = models["unconstrained"]["variational"]["charges"]
     assert control["angular_momentum_x0x1"]["max_relative_drift"] > 1e-8
+    assert models["invariant"]["variational"]["charge_vector"]["max_relative_drift"] < 1e-13
+    assert models["unconstrained"]["variational"]["charge_vector"]["max_relative_drift"] > 1e-8
 
 
 def test_figures_written_and_non_empty(evaluation):

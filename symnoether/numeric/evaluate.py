@@ -59,6 +59,9 @@ class Curves(NamedTuple):
         same for the energies (`(T,)` and a bool).
     - `error`: $|q(t) - q_{true}(t)|$, `(T,)`, or `None` without a true system.
     - `charges0`, `energy0`: the initial values of the model's charges and energy.
+    - `vector_drift`, `true_vector_drift`: $|I(t) - I(0)| / |I(0)|$ of the whole vector of
+        own (true) charges, Euclidean norms, `(T,)`: not inflated by a charge that starts
+        near zero.
     - `newton`: for the variational method, `{"max_residual", "max_iterations",
         "failed_solves"}`; else `None`.
     - `seconds`: wall-clock time of the rollout (compilation included).
@@ -80,6 +83,8 @@ class Curves(NamedTuple):
     energy0: float
     newton: dict[str, float] | None
     seconds: float
+    vector_drift: np.ndarray
+    true_vector_drift: np.ndarray | None
 
 
 def drift(values: ArrayLike, scale: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -156,6 +161,12 @@ def _roll(lagrangian, q0, qdot0, *, dt, steps, method, acceleration=None):
     return result, newton, seconds
 
 
+def _vector_drift(values: np.ndarray) -> np.ndarray:
+    initial = np.linalg.norm(values[0])
+    change = np.linalg.norm(values - values[0], axis=-1)
+    return change / initial if initial > 0 else change
+
+
 def _curves(module, lagrangian, result, newton, seconds, reference) -> Curves:
     values = jax.tree.map(np.asarray, _along(module, lagrangian, result.qs, result.qdots))
     charge_drift, charge_relative = drift(values["charges"])
@@ -171,6 +182,8 @@ def _curves(module, lagrangian, result, newton, seconds, reference) -> Curves:
         charge_drift, charge_relative, *true_charge, energy_drift, bool(energy_relative),
         true_energy[0], None if true_energy[1] is None else bool(true_energy[1]), error,
         values["charges"][0], float(values["energy"][0]), newton, seconds,
+        _vector_drift(values["charges"]),
+        _vector_drift(values["true_charges"]) if module.HAS_LAGRANGIAN else None,
     )  # fmt: skip
 
 
@@ -214,6 +227,7 @@ def _rollout_metrics(module: ModuleType, curves: Curves) -> dict:
             }  # fmt: skip
             for a, name in enumerate(names)
         },
+        "charge_vector": _drift_metrics(curves.vector_drift, True),
         "energy": _drift_metrics(curves.energy_drift, curves.energy_relative, curves.energy0),
         "rollout_seconds": curves.seconds,
     }
@@ -222,6 +236,7 @@ def _rollout_metrics(module: ModuleType, curves: Curves) -> dict:
             name: _drift_metrics(curves.true_charge_drift[:, a], curves.true_charge_relative[a])
             for a, name in enumerate(names)
         }
+        metrics["true_charge_vector"] = _drift_metrics(curves.true_vector_drift, True)
         metrics["true_energy"] = _drift_metrics(
             curves.true_energy_drift, curves.true_energy_relative
         )
