@@ -91,13 +91,12 @@ def cmd_generate(args) -> int:
 
 def cmd_train(args) -> int:
     """Generate the module into a run folder, make or load data, and train."""
+    from .numeric.train import TrainingDivergedError
     from .pipeline import prepare_run, train_models
 
     run = prepare_run(
         args.spec, args.out, config_path=args.config, data_path=args.data, resume=args.resume
     )
-    from .numeric.train import TrainingDivergedError
-
     try:
         train_models(run, variants=args.models, resume=args.resume)
     except TrainingDivergedError as error:

@@ -19,8 +19,7 @@ BUDGETS = {
               "eval_steps": 400},
     "short": {"config": {"epochs": 150, "steps_per_epoch": 100, "t_final": 200.0},
               "eval_steps": 6400},
-    "full": {"config": {"epochs": 2500, "steps_per_epoch": 100, "t_final": 200.0},
-             "eval_steps": 12800},
+    "full": {"config": {"epochs": 2500, "steps_per_epoch": 100}, "eval_steps": 12800},
 }
 DEFAULT_SPEC = Path("examples/kepler/spec.py")
 
