@@ -154,7 +154,12 @@ def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | No
     return metrics
 
 
+_MISSING = object()
+
+
 def _cell(x) -> str:
+    if x is _MISSING:
+        return "-"  # not measured: e.g. no true system to compare with
     return "diverged" if x is None else f"{x:.2e}"
 
 
@@ -173,10 +178,10 @@ def print_table(metrics: dict) -> None:
         for method in settings["methods"]:
             m = by_method[method]
             energy = m["energy"].get("max_relative_drift", m["energy"].get("max_absolute_drift"))
-            error = m.get("trajectory_error", {}).get("final")
+            error = m.get("trajectory_error", {}).get("final", _MISSING)
             own = m["charge_vector"]["max_relative_drift"]
-            true = m["true_charge_vector"]["max_relative_drift"] if "true_charges" in m else None
-            print(f"{name:<14}{method:<13}{_cell(loss) if loss is not None else '-':>11}"
+            true = m.get("true_charge_vector", {}).get("max_relative_drift", _MISSING)
+            print(f"{name:<14}{method:<13}{_cell(_MISSING if loss is None else loss):>11}"
                   f"{_cell(own):>13}{_cell(true):>14}{_cell(energy):>12}{_cell(error):>14}")
     for warning in metrics.get("warnings", []):
         print(f"warning: {warning}")

@@ -103,3 +103,24 @@ def test_train_resume_and_refusal_to_overwrite(tmp_path, capsys):
     assert "already holds trained models" in capsys.readouterr().err
     assert (out / "models/invariant/checkpoint.eqx").read_bytes() == checkpoint
     assert main([*args, "--resume"]) == 0
+
+
+def test_learn_from_user_data_without_true_lagrangian(tmp_path, capsys):
+    spec = tmp_path / "spec.py"
+    spec.write_text(textwrap.dedent("""
+        import symnoether as sn
+        c = sn.coordinates("x y", blocks={"x": ["x", "y"]})
+        system = sn.System("planar", c, sn.rotations(c, ["x"]))
+    """))
+    rng = np.random.default_rng(0)
+    q, v = rng.normal(size=(200, 2)), rng.normal(size=(200, 2))
+    np.savez(tmp_path / "data.npz", q=q, qdot=v, qddot=-q)
+    out = tmp_path / "run"
+    assert main(["train", str(spec), "--out", str(out), "--data", str(tmp_path / "data.npz"),
+                 "--config", str(_tiny_config(tmp_path))]) == 0
+    assert main(["evaluate", str(out), "--t-final", "0.5"]) == 0
+    table = capsys.readouterr().out
+    rows = [line for line in table.splitlines() if line.startswith("invariant")]
+    assert len(rows) == 2 and all(row.split()[-1] == "-" for row in rows)
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    assert "true_charges" not in metrics["models"]["invariant"]["rk4"]
