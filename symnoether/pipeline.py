@@ -132,9 +132,11 @@ def train_models(run: PreparedRun, *, variants=("invariant", "unconstrained"),
     """Train each variant of a prepared run into `RUN_DIR/models/<variant>/`."""
     from .numeric.run import train_run
 
+    state = run.system.initial_state
+    metadata = {"initial_state": [list(state[0]), list(state[1])]} if state else None
     try:
         return train_run(run.run_dir, run.module, run.data, run.config, variants=variants,
-                         resume=resume, progress=progress)
+                         resume=resume, progress=progress, metadata=metadata)
     except ValueError as error:  # unknown variants, or a checkpoint that cannot be resumed
         raise SpecError(str(error), what="training run") from error
 

@@ -17,6 +17,7 @@ variational integrator's exact conservation is only visible there.
 """
 
 import contextlib
+import json
 import math
 import os
 import time
@@ -408,6 +409,9 @@ def _write(out_dir: Path, module, curves, losses, metrics, plots: bool) -> list[
 
 
 def _initial_state(run) -> tuple[np.ndarray, np.ndarray]:
+    info = json.loads((Path(run.run_dir) / "run.json").read_text())
+    if "initial_state" in info:  # the spec's clean initial state, written by the CLI
+        return np.asarray(info["initial_state"][0]), np.asarray(info["initial_state"][1])
     path = Path(run.run_dir) / "data.npz"
     if not path.is_file():
         raise FileNotFoundError(
@@ -437,8 +441,9 @@ def evaluate_run(
     - `t_final`, `dt`: length and step of the rollouts (`round(t_final / dt)` steps).
     - `method`: an integration method or several.
     - `out_dir`: where to write `metrics.json` and the figures; default `RUN_DIR/evaluation`.
-    - `q0`, `qdot0`: the initial state; default the first state of the run's training data
-        (`RUN_DIR/data.npz`, its noise included).
+    - `q0`, `qdot0`: the initial state; default the `initial_state` recorded in `run.json`
+        (the spec's, when trained by `symnoether train`), else the first state of the
+        run's training data (`RUN_DIR/data.npz`, its noise included).
     - `dtype`: `"float64"` (default) or `"float32"`.
 
     **Returns:**

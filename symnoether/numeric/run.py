@@ -199,6 +199,7 @@ def train_run(
     variants: tuple[str, ...] = ("invariant", "unconstrained"),
     resume: bool = False,
     progress: bool = True,
+    metadata: dict | None = None,
 ) -> Run:
     """Train each variant into `RUN_DIR/models/<variant>/`.
 
@@ -211,6 +212,8 @@ def train_run(
     - `variants`: which of `"invariant"`, `"unconstrained"` to train.
     - `resume`: continue each variant from its checkpoint, if it has one.
     - `progress`: print a line per epoch.
+    - `metadata`: more JSON-able entries for `run.json`, e.g. `{"initial_state": [q0, qdot0]}`
+        (where evaluation starts).
 
     **Returns:**
 
@@ -222,7 +225,7 @@ def train_run(
     if not (resume and (run_dir / "data.npz").exists()):
         save_data(run_dir / "data.npz", data)
     info = {"system": module.SYSTEM_NAME, "spec_hash": getattr(module, "SPEC_HASH", None),
-            "variants": list(variants), "config": config.to_dict()}  # fmt: skip
+            "variants": list(variants), "config": config.to_dict(), **(metadata or {})}  # fmt: skip
     write_json(run_dir / "run.json", info)
     init_key, train_key = jax.random.split(jax.random.key(config.seed))
     models, losses = {}, {}
