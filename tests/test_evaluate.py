@@ -203,3 +203,22 @@ def test_evaluate_run_on_a_tiny_trained_run(tmp_path):
     assert set(metrics["models"]) == {"invariant", "unconstrained"}
     assert (run_dir / "evaluation" / "metrics.json").is_file()
     assert metrics["settings"]["q0"] == pytest.approx(np.asarray(data.q[0], np.float64))
+
+
+def test_mass_matrix_metrics_flag_signature_changes_and_singular_states():
+    from symnoether.numeric.evaluate import _mass_matrix_metrics
+
+    eigenvalues = np.array([[1.0, 2.0], [0.5, 2.0], [0.0, 2.0], [-0.5, 2.0]])
+    metrics = _mass_matrix_metrics(eigenvalues)
+    assert metrics["signature_changes"] == 1
+    assert metrics["ill_conditioned_states"] == 1
+    assert metrics["max_condition"] is None  # a singular state: infinite condition number
+    healthy = _mass_matrix_metrics(np.array([[1.0, 2.0], [1.5, 2.0]]))
+    assert healthy == {"signature_changes": 0, "ill_conditioned_states": 0, "max_condition": 2.0}
+
+
+def test_rollouts_report_the_mass_matrix(evaluation):
+    for by_method in evaluation[0]["models"].values():
+        for method in ("rk4", "variational"):
+            assert set(by_method[method]["mass_matrix"]) == {
+                "signature_changes", "ill_conditioned_states", "max_condition"}

@@ -33,6 +33,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .checkpoint import write_json
+from .dynamics import default_max_condition, velocity_hessian
 from .integrate import integrate
 
 __all__ = ["Curves", "drift", "evaluate_models", "evaluate_run"]
@@ -63,6 +64,8 @@ class Curves(NamedTuple):
     - `vector_drift`, `true_vector_drift`: $|I(t) - I(0)| / |I(0)|$ of the whole vector of
         own (true) charges, Euclidean norms, `(T,)`: not inflated by a charge that starts
         near zero.
+    - `mass_matrix`: `{"signature_changes", "ill_conditioned_states", "max_condition"}` of
+        d2L/dqdot2 along the rollout (see `_mass_matrix_metrics`).
     - `newton`: for the variational method, `{"max_residual", "max_iterations",
         "failed_solves"}`; else `None`.
     - `seconds`: wall-clock time of the rollout (compilation included).
@@ -86,6 +89,7 @@ class Curves(NamedTuple):
     seconds: float
     vector_drift: np.ndarray
     true_vector_drift: np.ndarray | None
+    mass_matrix: dict
 
 
 def drift(values: ArrayLike, scale: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -127,6 +131,34 @@ def _energy_scale(lagrangian, q, qdot):
     return jnp.abs(qdot @ jax.grad(lagrangian, 1)(q, qdot)) + jnp.abs(lagrangian(q, qdot))
 
 
+def _mass_matrix(lagrangian, q, qdot):
+    # A LagrangianNetwork has a cheaper closed-form one; any other Lagrangian by autodiff.
+    if hasattr(lagrangian, "velocity_hessian"):
+        return lagrangian.velocity_hessian(q, qdot)
+    return velocity_hessian(lagrangian, q, qdot)
+
+
+def _mass_matrix_metrics(eigenvalues: np.ndarray) -> dict:
+    """Where the learned dynamics are ill-posed: d2L/dqdot2 singular or changing signature.
+
+    The Euler-Lagrange equations determine qddot only where the mass matrix is invertible;
+    a trajectory that crosses a state where an eigenvalue changes sign is not conserved by
+    any integrator (the acceleration blows up there).
+    """
+    negative = np.sum(eigenvalues < 0, axis=-1)
+    size = np.abs(eigenvalues)
+    smallest = np.min(size, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        condition = np.where(smallest > 0, np.max(size, axis=-1) / smallest, np.inf)
+    limit = default_max_condition(eigenvalues.dtype)
+    finite = np.all(np.isfinite(eigenvalues), axis=-1)
+    return {
+        "signature_changes": int(np.sum(finite & (negative != negative[0]))),
+        "ill_conditioned_states": int(np.sum(~(condition <= limit))),
+        "max_condition": _number(np.max(np.where(finite, condition, np.inf))),
+    }
+
+
 @eqx.filter_jit
 def _along(module: ModuleType, lagrangian, qs, qdots):
     def one(q, qdot):
@@ -134,6 +166,7 @@ def _along(module: ModuleType, lagrangian, qs, qdots):
             "charges": module.noether_charges(lagrangian, q, qdot),
             "energy": module.energy(lagrangian, q, qdot),
             "energy_scale": _energy_scale(lagrangian, q, qdot),
+            "mass_eigenvalues": jnp.linalg.eigvalsh(_mass_matrix(lagrangian, q, qdot)),
         }
         if module.HAS_LAGRANGIAN:
             values["true_charges"] = module.true_charges(q, qdot)
@@ -185,6 +218,7 @@ def _curves(module, lagrangian, result, newton, seconds, reference) -> Curves:
         values["charges"][0], float(values["energy"][0]), newton, seconds,
         _vector_drift(values["charges"]),
         _vector_drift(values["true_charges"]) if module.HAS_LAGRANGIAN else None,
+        _mass_matrix_metrics(values["mass_eigenvalues"]),
     )  # fmt: skip
 
 
@@ -231,6 +265,7 @@ def _rollout_metrics(module: ModuleType, curves: Curves) -> dict:
         "charge_vector": _drift_metrics(curves.vector_drift, True),
         "energy": _drift_metrics(curves.energy_drift, curves.energy_relative, curves.energy0),
         "rollout_seconds": curves.seconds,
+        "mass_matrix": curves.mass_matrix,
     }
     if curves.true_charge_drift is not None:
         metrics["true_charges"] = {
@@ -261,6 +296,14 @@ def _problems(name: str, method: str, curves: Curves) -> list[str]:
         problems.append(
             f"{name}/{method}: {curves.newton['failed_solves']} Newton solve(s) missed the "
             f"tolerance (worst relative residual {curves.newton['max_residual']:.2e})"
+        )
+    changes = curves.mass_matrix["signature_changes"]
+    ill = curves.mass_matrix["ill_conditioned_states"]
+    if changes or ill:
+        problems.append(
+            f"{name}/{method}: d2L/dqdot2 changes signature at {changes} and is singular or "
+            f"badly conditioned at {ill} saved state(s): the dynamics are ill-posed there, "
+            "and no integrator conserves the charges across such states"
         )
     return problems
 
@@ -360,9 +403,10 @@ def evaluate_models(
     **Returns:**
 
     The metrics (what `metrics.json` holds): `"settings"`; `"models"`, name -> method ->
-    `{"charges", "energy", "true_charges", "true_energy", "trajectory_error", "newton",
-    "rollout_seconds"}` plus `"final_training_loss"`; `"true_system"`, method -> the same
-    for the true Lagrangian; `"warnings"`; `"files"`, the files written.
+    `{"charges", "charge_vector", "energy", "true_charges", "true_charge_vector",
+    "true_energy", "trajectory_error", "newton", "mass_matrix", "rollout_seconds"}` plus
+    `"final_training_loss"`; `"true_system"`, method -> the same for the true Lagrangian;
+    `"warnings"`; `"files"`, the files written.
     """
     methods = tuple(methods)
     _check_inputs(module, models, methods, dt, steps)
