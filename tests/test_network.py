@@ -219,3 +219,26 @@ def test_incomplete_module_is_rejected():
         LagrangianNetwork(module, key=jax.random.key(0))
     with pytest.raises(TypeError, match="energy, lagrangian, acceleration, HAS_LAGRANGIAN"):
         check_module(types.ModuleType("empty"), need_lagrangian=True)
+
+
+@pytest.mark.parametrize("invariant", [True, False])
+def test_standardized_network_keeps_chain_rule_and_conservation(invariant):
+    model = LagrangianNetwork(kepler_contract, invariant=invariant, standardize=True,
+                              dtype=jnp.float64, key=jax.random.key(3))
+    q, qdot = _states(kepler_contract)
+    model = model.standardized(10 * q + 5, qdot)
+    shift, scale = model.input_scaling
+    assert not np.allclose(shift, 0) and not np.allclose(scale, 1)
+    chain = jax.jit(jax.vmap(model.acceleration))(q, qdot)
+    generic = jax.jit(jax.vmap(lambda a, b: dynamics.acceleration(model, a, b)))(q, qdot)
+    np.testing.assert_allclose(chain, generic, rtol=1e-10, atol=1e-10 * np.max(np.abs(generic)))
+    if invariant:  # the standardisation acts on invariants: still invariant
+        for x, v in zip(q, qdot):
+            np.testing.assert_allclose(model(x, v), model(-x, -v), rtol=1e-12)
+
+
+def test_standardized_needs_the_option():
+    model = LagrangianNetwork(kepler_contract, key=jax.random.key(0))
+    assert model.input_scaling is None
+    with pytest.raises(ValueError, match="standardize=True"):
+        model.standardized(jnp.ones((2, 3)), jnp.ones((2, 3)))

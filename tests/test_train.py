@@ -229,3 +229,20 @@ def test_load_module_errors(tmp_path):
         load_module(tmp_path / "broken.py")
     with pytest.raises(FileNotFoundError, match="not a run folder"):
         load_run(tmp_path)
+
+
+def test_standardized_run_round_trip(data, tmp_path):
+    config = TrainConfig(width=8, epochs=2, steps_per_epoch=5, batch_size=16, standardize=True)
+    shutil.copy(HANDWRITTEN / "kepler_contract.py", tmp_path / "module.py")
+    run = train_run(tmp_path, kepler_contract, data, config, variants=("unconstrained",),
+                    progress=False)
+    shift, scale = run.models["unconstrained"].input_scaling
+    np.testing.assert_allclose(shift, jnp.concatenate([data.q, data.qdot], 1).mean(0),
+                               rtol=1e-5, atol=1e-6)
+    loaded = load_run(tmp_path)
+    assert loaded.config.standardize
+    for a, b in zip(_leaves(run.models["unconstrained"]),
+                    _leaves(loaded.models["unconstrained"]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="standardize must be true or false"):
+        TrainConfig(standardize="yes")

@@ -110,6 +110,9 @@ class LagrangianNetwork(eqx.Module):
     """
 
     mlp: eqx.nn.MLP
+    # (shift, scale) standardising the MLP's inputs, or None. Constants: gradients are
+    # stopped, so training leaves them as set by `standardized`.
+    input_scaling: tuple[Array, Array] | None
     module: ModuleType = eqx.field(static=True)
     invariant: bool = eqx.field(static=True)
     solver: Solver = eqx.field(static=True)
@@ -127,6 +130,7 @@ class LagrangianNetwork(eqx.Module):
         dtype=jnp.float32,
         solver: Solver = "solve",
         max_condition: float | None = None,
+        standardize: bool = False,
         key: PRNGKeyArray,
     ):
         """**Arguments:**
@@ -141,6 +145,8 @@ class LagrangianNetwork(eqx.Module):
         - `solver`: the mass-matrix solve, see `solve_mass_matrix`.
         - `max_condition`: if given, `acceleration` raises (`eqx.error_if`) on states whose
             mass matrix is singular or worse conditioned; costs an SVD per state.
+        - `standardize`: give the MLP a fixed input standardisation (x - shift) / scale,
+            identity until set from data with [`LagrangianNetwork.standardized`][].
         - `key`: a JAX random key for the initial weights.
         """
         self.module = check_module(module)
@@ -159,6 +165,10 @@ class LagrangianNetwork(eqx.Module):
             dtype=check_float_dtype(dtype), key=init_key,
         )  # fmt: skip
         self.mlp = _reference_init(mlp, reference_key) if init == "reference" else mlp
+        dtype = check_float_dtype(dtype)
+        self.input_scaling = (
+            (jnp.zeros(in_size, dtype), jnp.ones(in_size, dtype)) if standardize else None
+        )
         self.invariant = invariant
         self.solver = solver
         self.max_condition = max_condition
@@ -168,17 +178,48 @@ class LagrangianNetwork(eqx.Module):
         """The dtype of the parameters."""
         return self.mlp.layers[0].weight.dtype
 
+    def features(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Array:
+        """What the MLP sees (before standardisation): the invariants, or $(q, \\dot q)$."""
+        if self.invariant:
+            return self.module.invariants(q, qdot)
+        return jnp.concatenate([q, qdot])
+
+    def _f(self, x: Array) -> Scalar:
+        if self.input_scaling is not None:
+            shift, scale = jax.lax.stop_gradient(self.input_scaling)
+            x = (x - shift) / scale
+        return self.mlp(x)
+
     def __call__(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
         """The learned Lagrangian $L(q, \\dot q)$ of one state (batch with `jax.vmap`)."""
-        if self.invariant:
-            return self.mlp(self.module.invariants(q, qdot))
-        return self.mlp(jnp.concatenate([q, qdot]))
+        return self._f(self.features(q, qdot))
+
+    def standardized(
+        self, q: Float[Array, "batch n"], qdot: Float[Array, "batch n"]
+    ) -> "LagrangianNetwork":
+        """This network with its input standardisation set from a batch of states.
+
+        **Arguments:**
+
+        - `q`, `qdot`: states, e.g. the training data's.
+
+        **Returns:**
+
+        A copy whose MLP sees (x - mean) / std of its inputs x over the batch (std 1
+        where an input is constant). Needs `standardize=True` at construction.
+        """
+        if self.input_scaling is None:
+            raise ValueError("build the network with standardize=True to standardise its inputs")
+        x = jax.vmap(self.features)(jnp.asarray(q, self.dtype), jnp.asarray(qdot, self.dtype))
+        std = jnp.std(x, axis=0)
+        scaling = (jnp.mean(x, axis=0), jnp.where(std > 0, std, jnp.ones_like(std)))
+        return eqx.tree_at(lambda m: m.input_scaling, self, scaling)
 
     def _mlp_derivatives(self, s: Float[Array, " m"]) -> tuple[Array, Array]:
         # Forward-over-reverse on the M-input MLP: M tangents through one gradient pass
         # give the M x M Hessian, and the gradient comes along as the primal output.
         def gradient_twice(x):
-            g = jax.grad(self.mlp)(x)
+            g = jax.grad(self._f)(x)
             return g, g
 
         hessian, gradient = jax.jacfwd(gradient_twice, has_aux=True)(s)
