@@ -4,8 +4,9 @@ It follows docs/GENERATED_MODULE.md so that the numeric half can be tested on it
 Tests that need the real thing use `symnoether.generate` instead.
 """
 
-import jax
 import jax.numpy as jnp
+
+from handwritten._common import charge_functions
 
 SYSTEM_NAME = "kepler"
 COORDINATE_NAMES = ("x", "y", "z")
@@ -49,14 +50,7 @@ def generators(q):
     )
 
 
-def noether_charges(lagrangian, q, qdot):
-    p = jax.grad(lagrangian, argnums=1)(q, qdot)
-    return generators(q) @ p
-
-
-def energy(lagrangian, q, qdot):
-    value, p = jax.value_and_grad(lagrangian, argnums=1)(q, qdot)
-    return qdot @ p - value
+noether_charges, energy = charge_functions(generators)
 
 
 def lagrangian(q, qdot):

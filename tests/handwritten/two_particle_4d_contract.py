@@ -9,8 +9,9 @@ It follows docs/GENERATED_MODULE.md so that the numeric half can be tested on it
 
 import itertools
 
-import jax
 import jax.numpy as jnp
+
+from handwritten._common import charge_functions, two_particle_dynamics
 
 DIM = 4
 SYSTEM_NAME = "two_particle_4d"
@@ -106,36 +107,7 @@ def generators(q):
     return jnp.stack(rows)
 
 
-def noether_charges(lagrangian, q, qdot):
-    p = jax.grad(lagrangian, argnums=1)(q, qdot)
-    return generators(q) @ p
-
-
-def energy(lagrangian, q, qdot):
-    value, p = jax.value_and_grad(lagrangian, argnums=1)(q, qdot)
-    return qdot @ p - value
-
-
-def _potential(r2):
-    return -_MU / 2 * r2 + _KAPPA / 4 * r2**2
-
-
-def lagrangian(q, qdot):
-    d, v1, v2 = _split(q, qdot)
-    return _M1 / 2 * (v1 @ v1) + _M2 / 2 * (v2 @ v2) - _potential(d @ d)
-
-
-def acceleration(q, qdot):
-    d, _, _ = _split(q, qdot)
-    force = (_MU - _KAPPA * (d @ d)) * d
-    return jnp.concatenate([force / _M1, -force / _M2])
-
-
-def true_charges(q, qdot):
-    _, v1, v2 = _split(q, qdot)
-    return generators(q) @ jnp.concatenate([_M1 * v1, _M2 * v2])
-
-
-def true_energy(q, qdot):
-    d, v1, v2 = _split(q, qdot)
-    return _M1 / 2 * (v1 @ v1) + _M2 / 2 * (v2 @ v2) + _potential(d @ d)
+noether_charges, energy = charge_functions(generators)
+lagrangian, acceleration, true_charges, true_energy = two_particle_dynamics(
+    _split, generators, _M1, _M2, _MU, _KAPPA
+)
