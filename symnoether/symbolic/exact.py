@@ -9,7 +9,6 @@ from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
 __all__ = [
-    "generic_rank",
     "high_precision_rank",
     "is_zero",
     "random_points",
@@ -47,33 +46,6 @@ def rational_matrix(
     return DomainMatrix(values, shape, QQ)
 
 
-def generic_rank(
-    rows: Sequence[Sequence[sympy.Expr]],
-    symbols: Sequence[sympy.Symbol],
-    *,
-    points: int = 3,
-    seed: int = 0,
-) -> int:
-    """The generic rank of a matrix of expressions: the largest exact rank at random points.
-
-    A rank at one point is a lower bound of the generic rank; it equals it except on a
-    measure-zero set, so the maximum over a few random rational points is the generic
-    rank with overwhelming probability.
-    """
-    if not rows or not rows[0]:
-        return 0
-    best = 0
-    for point in random_points(symbols, 4 * points, seed=seed):
-        matrix = rational_matrix(rows, point)
-        if matrix is None:
-            continue
-        best = max(best, matrix.rank())
-        points -= 1
-        if points == 0:
-            break
-    return best
-
-
 def is_zero(expr: sympy.Expr) -> bool:
     """Whether `expr` simplifies to exactly 0, trying cheap normal forms first."""
     if expr == 0:
@@ -95,10 +67,10 @@ def high_precision_rank(
 ) -> int:
     """The generic rank of a matrix whose entries are not rational at rational points.
 
-    The fallback of [`generic_rank`][] for algebraic or transcendental entries (e.g.
-    sqrt(x.x)): the entries are evaluated at random rational points with `digits`
-    significant digits and singular values below 10^(-digits/2) of the largest are counted
-    as zero. Exact entries give exact ranks; use [`generic_rank`][] where it applies.
+    The fallback of the exact ranks (the certificate's, `mechanics.mass_rank`) for
+    algebraic or transcendental entries (e.g. sqrt(x.x)): the entries are evaluated at
+    random rational points with `digits` significant digits and singular values below
+    10^(-digits/2) of the largest are counted as zero.
     """
     if not rows or not rows[0]:
         return 0
