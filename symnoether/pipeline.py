@@ -35,7 +35,7 @@ class PreparedRun:
     data: object
 
 
-def _module_for(system, run_dir: Path, resume: bool) -> ModuleType:
+def _module_for(system, run_dir: Path, resume: bool, invariants=None) -> ModuleType:
     from .codegen.generate import generate
     from .numeric.run import load_module
 
@@ -50,7 +50,7 @@ def _module_for(system, run_dir: Path, resume: bool) -> ModuleType:
                 what="resume",
             )
         return module
-    generate(system, path)
+    generate(system, path, invariants=invariants)
     return load_module(path)
 
 
@@ -93,7 +93,7 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
 
 def prepare_run(
     spec, run_dir, *, config_path=None, data_path=None, resume: bool = False,
-    overrides: dict | None = None,
+    overrides: dict | None = None, invariants=None,
 ) -> PreparedRun:
     """Load the spec, generate its module into the run folder, and make or load the data.
 
@@ -105,6 +105,7 @@ def prepare_run(
     - `data_path`: a `.npz` with `q`, `qdot`, `qddot`; by default one true trajectory.
     - `resume`: reuse the folder's module and data (the spec must be unchanged).
     - `overrides`: settings that replace those of the configuration.
+    - `invariants`: an `InvariantSet` already derived for this system (derived when None).
 
     **Returns:**
 
@@ -121,7 +122,7 @@ def prepare_run(
             what="run folder",
         )
     run_dir.mkdir(parents=True, exist_ok=True)
-    module = _module_for(system, run_dir, resume)
+    module = _module_for(system, run_dir, resume, invariants)
     config = _config(config_path, overrides)
     data = _data(system, module, config, run_dir, data_path, resume)
     return PreparedRun(run_dir, system, module, config, data)
@@ -228,7 +229,8 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
         return 1
     start = _stage(f"generate: {out / 'module.py'}; data: one true trajectory")
     resume = (out / "run.json").is_file()
-    run = prepare_run(system, out, resume=resume, overrides=plan["config"])
+    run = prepare_run(system, out, resume=resume, overrides=plan["config"],
+                      invariants=invariants)
     print(f"   {len(run.data.q)} samples")
     _done(start)
     start = _stage(f"train: invariant and unconstrained networks ({budget} budget)")
