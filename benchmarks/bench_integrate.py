@@ -16,8 +16,10 @@ L_d$) and the shipped one without compensated sums. Target: max relative drift <
 
 Speed. A Schwarzschild-sized invariant network (n = 4: t, x, y, z; invariants tdot, x.x,
 x.xdot, xdot.xdot; MLP 2 x 128; float32), RK4: one trajectory of `--steps` steps, and 1000
-trajectories of 1000 steps batched. Accelerations: the network's chain rule through the
-module's closed-form invariant derivatives (`LagrangianNetwork.acceleration`) and automatic
+trajectories of 1000 steps batched. Accelerations: the default, the batch-first closed form
+(`LagrangianNetwork.batched_acceleration`: the MLP's gradient and Hessian for the whole batch
+as a few large matrix products); the per-state chain rule through the module's closed-form
+invariant derivatives (`LagrangianNetwork.acceleration`, `vmap`ped); and automatic
 differentiation of L (`dynamics.acceleration`). Times are wall-clock: "first call"
 includes compilation, "run" is the best of `--repeats` further calls (the machine may be
 shared). Target: <= 10 s each on the 2-core development machine.
@@ -256,7 +258,8 @@ def speed(steps: int, repeats: int) -> list[tuple]:
     net = LagrangianNetwork(schwarzschild_sized_module(), dtype=jnp.float32,
                             key=jax.random.key(1))  # fmt: skip
     accelerations = {
-        "chain rule (LagrangianNetwork.acceleration)": None,
+        "batch-first closed form (batched_acceleration, the default)": None,
+        "chain rule per state (LagrangianNetwork.acceleration)": net.acceleration,
         "autodiff (dynamics.acceleration)": jax.tree_util.Partial(dynamics.acceleration, net),
     }
     rows = []

@@ -21,6 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, Scalar
 
+from ._batched import SMALL_SOLVE_MAX_N, solve_small
+
 __all__ = [
     "SOLVERS",
     "acceleration",
@@ -28,6 +30,7 @@ __all__ = [
     "condition_number",
     "count_ill_conditioned",
     "default_max_condition",
+    "solve_mass_matrices",
     "solve_mass_matrix",
     "velocity_hessian",
 ]
@@ -116,6 +119,13 @@ def count_ill_conditioned(
     return jnp.sum(~(cond <= max_condition))
 
 
+def _ill_conditioned_message(max_condition: float) -> str:
+    return (
+        f"d2L/dqdot2 is singular or has condition number above {max_condition:g}: the "
+        "acceleration is unreliable. Check the model, or raise `max_condition`."
+    )
+
+
 def solve_mass_matrix(
     hessian: Float[Array, "n n"],
     rhs: Float[Array, " n"],
@@ -152,11 +162,45 @@ def solve_mass_matrix(
         raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
     if max_condition is not None:
         bad = ~(condition_number(hessian) <= max_condition) | ~jnp.all(jnp.isfinite(x))
-        msg = (
-            f"d2L/dqdot2 is singular or has condition number above {max_condition:g}: the "
-            "acceleration is unreliable. Check the model, or raise `max_condition`."
+        x = eqx.error_if(x, bad, _ill_conditioned_message(max_condition))
+    return x
+
+
+def solve_mass_matrices(
+    hessians: Float[Array, "batch n n"],
+    rhs: Float[Array, "batch n"],
+    *,
+    solver: Solver = "solve",
+    max_condition: float | None = None,
+) -> Float[Array, "batch n"]:
+    """`solve_mass_matrix` over a batch, vectorised across it.
+
+    With `solver="solve"` and n <= 16 the batch is solved by one Gaussian elimination
+    with partial pivoting written over the whole batch (the pivoting LAPACK uses, without
+    a LAPACK call per matrix); otherwise `solve_mass_matrix` is `vmap`ped.
+
+    **Arguments:**
+
+    - `hessians`: the mass matrices.
+    - `rhs`: the right-hand sides.
+    - `solver`, `max_condition`: see `solve_mass_matrix`.
+
+    **Returns:**
+
+    The solutions, shape `(batch, n)`.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
+    if solver != "solve" or hessians.shape[-1] > SMALL_SOLVE_MAX_N:
+        return jax.vmap(
+            lambda h, r: solve_mass_matrix(h, r, solver=solver, max_condition=max_condition)
+        )(hessians, rhs)
+    x = solve_small(hessians, rhs)
+    if max_condition is not None:
+        bad = ~(jax.vmap(condition_number)(hessians) <= max_condition) | ~jnp.all(
+            jnp.isfinite(x), axis=-1
         )
-        x = eqx.error_if(x, bad, msg)
+        x = eqx.error_if(x, jnp.any(bad), _ill_conditioned_message(max_condition))
     return x
 
 

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int, PRNGKeyArray, Scalar
 
+from ._batched import euler_lagrange_terms, mlp_gradient_hessian, supports_closed_form
 from .dynamics import (
     SOLVERS,
     Solver,
@@ -18,6 +19,7 @@ from .dynamics import (
     check_float_dtype,
     condition_number,
     count_ill_conditioned,
+    solve_mass_matrices,
     solve_mass_matrix,
     velocity_hessian,
 )
@@ -248,6 +250,53 @@ class LagrangianNetwork(eqx.Module):
             )
         hessian, rhs = self._euler_lagrange(q, qdot)
         return solve_mass_matrix(hessian, rhs, solver=self.solver, max_condition=self.max_condition)
+
+    def batched_acceleration(
+        self, q: Float[Array, "batch n"], qdot: Float[Array, "batch n"]
+    ) -> Float[Array, "batch n"]:
+        """The accelerations of a batch of states: `jax.vmap(self.acceleration)`, faster.
+
+        The MLP's gradient and Hessian are computed for the whole batch at once in closed
+        form (a few large matrix products instead of a small sweep per state and
+        direction), and the mass matrices are solved by `dynamics.solve_mass_matrices`.
+        The same chain rule serves the unconstrained network, whose features $(q, \\dot
+        q)$ have constant Jacobians. Results agree with `acceleration` to rounding; an MLP
+        the closed form does not cover (layer scanning, learnable activations) falls back
+        to `jax.vmap(self.acceleration)`. `integrate` uses this for RK4 rollouts.
+
+        **Arguments:**
+
+        - `q`, `qdot`: a batch of states, shape `(batch, n)`.
+
+        **Returns:**
+
+        $\\ddot q$ for each state, shape `(batch, n)`.
+        """
+        if not supports_closed_form(self.mlp):
+            return jax.vmap(self.acceleration)(q, qdot)
+        if self.invariant:
+            s, ds_dq, ds_dqdot, d2s_dqdot2, d2s_mixed = jax.vmap(self.module.invariant_derivatives)(
+                q, qdot
+            )
+        else:
+            batch, n = q.shape
+            eye, zero = jnp.eye(n, dtype=q.dtype), jnp.zeros((n, n), q.dtype)
+            s = jnp.concatenate([q, qdot], axis=-1)
+            ds_dq = jnp.broadcast_to(jnp.concatenate([eye, zero]), (batch, 2 * n, n))
+            ds_dqdot = jnp.broadcast_to(jnp.concatenate([zero, eye]), (batch, 2 * n, n))
+            d2s_dqdot2 = jnp.zeros((batch, 2 * n, n, n), q.dtype)
+            d2s_mixed = jnp.zeros((batch, 2 * n, n), q.dtype)
+        if self.input_scaling is None:
+            gradient, hessian = mlp_gradient_hessian(self.mlp, s)
+        else:
+            shift, scale = jax.lax.stop_gradient(self.input_scaling)
+            gradient, hessian = mlp_gradient_hessian(self.mlp, (s - shift) / scale)
+            gradient = gradient / scale
+            hessian = hessian / (scale[:, None] * scale[None, :])
+        mass, rhs = euler_lagrange_terms(
+            ds_dq, ds_dqdot, d2s_dqdot2, d2s_mixed, gradient, hessian, qdot
+        )
+        return solve_mass_matrices(mass, rhs, solver=self.solver, max_condition=self.max_condition)
 
     def velocity_hessian(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Array:
         """The mass matrix $\\partial^2 L / \\partial \\dot q^2$ of one state, `(n, n)`."""

@@ -77,7 +77,16 @@ def _run(integrator, q0, qdot0, dt, steps, save_every):
     def one(q0, qdot0):
         return _rollout(integrator, q0, qdot0, dt, steps, save_every)
 
-    return jax.vmap(one)(q0, qdot0) if q0.ndim == 2 else one(q0, qdot0)
+    if not getattr(integrator, "batched", False):
+        return jax.vmap(one)(q0, qdot0) if q0.ndim == 2 else one(q0, qdot0)
+    # A batch-native integrator steps (batch, n) states: time-major out, batch-major back.
+    # Its StepInfo is per step, not per trajectory: an explicit method's zeros.
+    if q0.ndim == 1:
+        qs, qdots, info = one(q0[None], qdot0[None])
+        return qs[:, 0], qdots[:, 0], info
+    qs, qdots, info = one(q0, qdot0)
+    info = jax.tree.map(lambda a: jnp.broadcast_to(a, (q0.shape[0],) + a.shape), info)
+    return jnp.swapaxes(qs, 0, 1), jnp.swapaxes(qdots, 0, 1), info
 
 
 def _is_int(x) -> bool:
@@ -132,6 +141,9 @@ def _make_integrator(lagrangian, method, acceleration, tol, max_iter) -> Abstrac
     if method == "variational":
         return MidpointVariational(lagrangian, tol, max_iter)
     if acceleration is None:
+        batched = getattr(lagrangian, "batched_acceleration", None)
+        if batched is not None:
+            return RK4(batched, batched=True)
         acceleration = getattr(lagrangian, "acceleration", None)
     if acceleration is None:
         acceleration = jax.tree_util.Partial(autodiff_acceleration, lagrangian)
