@@ -162,3 +162,27 @@ def test_batched_rk4_rollout_equals_per_state_rollout():
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
     for got, want in zip(single, per_state, strict=True):
         np.testing.assert_allclose(got, want[1], rtol=1e-9, atol=1e-11)
+
+
+def test_training_gradients_through_the_batched_acceleration_equal_per_state():
+    # Training differentiates the batched acceleration with respect to the weights.
+    model = LagrangianNetwork(kepler_contract, width=16, standardize=True, dtype=jnp.float64,
+                              key=jax.random.key(6))  # fmt: skip
+    q, qdot = _states(3, count=5, seed=7)
+    model = model.standardized(q, qdot)
+    target = jnp.ones_like(q)
+
+    def loss(model, batched):
+        a = (
+            model.batched_acceleration(q, qdot)
+            if batched
+            else jax.vmap(model.acceleration)(q, qdot)
+        )
+        return jnp.mean((a - target) ** 2)
+
+    got = eqx.filter_jit(eqx.filter_grad(loss))(model, True)
+    want = eqx.filter_jit(eqx.filter_grad(loss))(model, False)
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(
+            g, w, rtol=1e-8, atol=1e-12 * float(jnp.max(jnp.abs(w))) + 1e-300
+        )

@@ -94,7 +94,9 @@ def _key_data(key: PRNGKeyArray) -> np.ndarray:
 
 def _loss(params: PyTree, static: PyTree, q: Array, qdot: Array, qddot: Array) -> Array:
     model = eqx.combine(params, static)
-    return jnp.mean((jax.vmap(model.acceleration)(q, qdot) - qddot) ** 2)
+    batched = getattr(model, "batched_acceleration", None)
+    predicted = jax.vmap(model.acceleration)(q, qdot) if batched is None else batched(q, qdot)
+    return jnp.mean((predicted - qddot) ** 2)
 
 
 @eqx.filter_jit

@@ -190,7 +190,8 @@ def integrate(
     Methods:
 
     - `"rk4"`: classic RK4 on $(q, \\dot q)$ with the acceleration `acceleration`, else
-        `lagrangian.acceleration` when it has one (a `LagrangianNetwork`), else automatic
+        `lagrangian.batched_acceleration` when it has one (a `LagrangianNetwork`: the whole
+        batch is stepped at once), else `lagrangian.acceleration`, else automatic
         differentiation of the Euler-Lagrange equations.
     - `"variational"`: the midpoint variational integrator (Newton solves, compensated
         sums). Its discrete Noether charges of affine symmetries (translations, rotations,
@@ -209,8 +210,8 @@ def integrate(
     - `steps`: number of steps; a multiple of `save_every`.
     - `method`: `"rk4"` or `"variational"`.
     - `save_every`: keep every `save_every`-th state.
-    - `acceleration`: `acceleration(q, qdot) -> qddot` for `"rk4"`, e.g. a generated
-        module's closed-form `acceleration`.
+    - `acceleration`: `acceleration(q, qdot) -> qddot` of one state for `"rk4"`, e.g. a
+        generated module's closed-form `acceleration` (`vmap`ped over a batch).
     - `tol`: relative Newton tolerance of `"variational"`; default `default_tol(dtype)`.
     - `max_iter`: cap on the Newton updates per solve.
     - `full_output`: return an [`IntegrationResult`][] instead of `(qs, qdots)`.
