@@ -20,13 +20,16 @@ trajectories of 1000 steps batched. Accelerations: the default, the batch-first 
 (`LagrangianNetwork.batched_acceleration`: the MLP's gradient and Hessian for the whole batch
 as a few large matrix products); the per-state chain rule through the module's closed-form
 invariant derivatives (`LagrangianNetwork.acceleration`, `vmap`ped); and automatic
-differentiation of L (`dynamics.acceleration`). Times are wall-clock: "first call"
-includes compilation, "run" is the best of `--repeats` further calls (the machine may be
-shared). Target: <= 10 s each on the 2-core development machine.
+differentiation of L (`dynamics.acceleration`). Each case runs in a fresh Python process.
+Times are wall-clock: "first call" includes compilation, "run" is the best of `--repeats`
+further calls (the machine may be shared). Target: <= 10 s each on the 2-core development
+machine.
 """
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import time
 import types
@@ -252,30 +255,54 @@ def _speed_initial_states(batch: int):
             jnp.asarray(qdot0 + 0.01 * rng.normal(size=(batch, 4)), jnp.float32))  # fmt: skip
 
 
-def speed(steps: int, repeats: int) -> list[tuple]:
+ACCELERATIONS = (
+    "batch-first closed form (batched_acceleration, the default)",
+    "chain rule per state (LagrangianNetwork.acceleration)",
+    "autodiff (dynamics.acceleration)",
+)
+
+
+def _speed_cases(steps: int) -> list[tuple[str, int, int, str]]:
+    return [(label, batch, n_steps, name)
+            for label, batch, n_steps in (("1 trajectory", 0, steps),
+                                          ("1000 trajectories", 1000, 1000))
+            for name in ACCELERATIONS]  # fmt: skip
+
+
+def speed_case(index: int, steps: int, repeats: int) -> tuple:
+    """One row of the speed table, timed in this (fresh) process."""
+    label, batch, n_steps, name = _speed_cases(steps)[index]
+    # float32 throughout, as a user would run it: the speed cases need no 64-bit mode.
+    jax.config.update("jax_enable_x64", False)
     # Seed 1: an untrained network whose mass matrix stays far from singular near these
     # states, so every rollout stays finite (seeds 0, 2, 3 send some of them to infinity).
     net = LagrangianNetwork(schwarzschild_sized_module(), dtype=jnp.float32,
                             key=jax.random.key(1))  # fmt: skip
-    accelerations = {
-        "batch-first closed form (batched_acceleration, the default)": None,
-        "chain rule per state (LagrangianNetwork.acceleration)": net.acceleration,
-        "autodiff (dynamics.acceleration)": jax.tree_util.Partial(dynamics.acceleration, net),
-    }
+    acceleration = {
+        ACCELERATIONS[0]: None,
+        ACCELERATIONS[1]: net.acceleration,
+        ACCELERATIONS[2]: jax.tree_util.Partial(dynamics.acceleration, net),
+    }[name]
+    q0, qdot0 = _speed_initial_states(batch)
+
+    def run():
+        return integrate(net, q0, qdot0, dt=DT, steps=n_steps, acceleration=acceleration)
+
+    first, best = _timed(run, repeats)
+    qs, _ = run()
+    return (f"{label} x {n_steps} steps", name, first, best, bool(jnp.all(jnp.isfinite(qs))))
+
+
+def speed(steps: int, repeats: int) -> list[tuple]:
+    # Each case in a fresh process: its "first call" is what a user's script pays
+    # (compilation included), not what a process warmed up by the other cases pays.
     rows = []
-    for label, batch, n_steps in (("1 trajectory", 0, steps), ("1000 trajectories", 1000, 1000)):
-        q0, qdot0 = _speed_initial_states(batch)
-        for name, acceleration in accelerations.items():
-
-            def run():
-                return integrate(net, q0, qdot0, dt=DT, steps=n_steps,  # noqa: B023
-                                 acceleration=acceleration)  # noqa: B023  # fmt: skip
-
-            first, best = _timed(run, repeats)
-            qs, _ = run()
-            finite = bool(jnp.all(jnp.isfinite(qs)))
-            rows.append((f"{label} x {n_steps} steps", name, first, best, finite))
-            print(*rows[-1], sep=" | ", flush=True)
+    for index in range(len(_speed_cases(steps))):
+        command = [sys.executable, __file__, "--speed-case", str(index), "--steps", str(steps),
+                   "--repeats", str(repeats)]  # fmt: skip
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        rows.append(tuple(json.loads(out.splitlines()[-1])))
+        print(*rows[-1], sep=" | ", flush=True)
     return rows
 
 
@@ -286,7 +313,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--trained", metavar="RUN_DIR", default=None,
                         help="also measure the trained invariant Kepler network of a run folder")
+    parser.add_argument("--speed-case", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.speed_case is not None:  # one speed row, in the subprocess `speed` starts
+        print(json.dumps(speed_case(args.speed_case, args.steps, args.repeats)))
+        return
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"jax {jax.__version__}, {os.cpu_count()} CPU cores, backend {jax.default_backend()}, "
           f"load average {load} (other processes slow the timings)")  # fmt: skip
