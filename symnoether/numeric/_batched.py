@@ -3,14 +3,16 @@
 
 `jax.vmap` of a per-state acceleration makes XLA run one small forward-over-reverse sweep
 per state and per Hessian direction; on a CPU that is dominated by small operations. Here
-a whole batch goes through the MLP at once, so the work is a few large matrix products:
+a whole batch goes through the MLP at once, so the work is a few large matrix products
+(M inputs, batch-major arrays):
 
 - forward, layer $l$: $z_l = W_l h_{l-1} + b_l$, $h_l = \\sigma(z_l)$, $f = w \\cdot h_d$;
-- the input Jacobians $P_l = \\partial z_l / \\partial x = W_l J_{l-1}$ with
-  $J_l = \\sigma'(z_l) \\odot P_l$ (one `(M * batch, width) @ (width, width)` product per
-  hidden layer, M the number of inputs);
-- the gradient $J_d^T w$;
-- the adjoints $\\delta_d = w$, $\\delta_{l-1} = W_l^T(\\sigma'(z_l) \\odot \\delta_l)$;
+- the input Jacobians $P_l = \\partial z_l / \\partial x$: $P_1 = W_1$ for every state, so
+  $P_2 = W_2 \\operatorname{diag}(\\sigma'(z_1)) W_1$ is one `(batch, width) @ (width,
+  M * width)` product; deeper layers $P_l = W_l (\\sigma'(z_{l-1}) \\odot P_{l-1})$, one
+  `(batch * M, width) @ (width, width)` product each;
+- the adjoints $\\delta_d = w$, $\\delta_{l-1} = W_l^T(\\sigma'(z_l) \\odot \\delta_l)$, down
+  to $\\delta_0 = \\partial f / \\partial x$, the gradient;
 - the Hessian $\\sum_l P_l^T \\operatorname{diag}(\\sigma''(z_l) \\odot \\delta_l) P_l$.
 
 The Euler-Lagrange chain rule then contracts the small `(M, n)` Jacobians of the features
@@ -19,6 +21,7 @@ Gaussian elimination with partial pivoting vectorised over the batch. Nothing he
 changes the mathematics of `LagrangianNetwork.acceleration`: the results agree to rounding.
 """
 
+import inspect
 from collections.abc import Callable
 
 import equinox as eqx
@@ -38,8 +41,9 @@ __all__ = [
 # it by batched LAPACK (`jnp.linalg.solve`), whose per-matrix cost then dominates less.
 SMALL_SOLVE_MAX_N = 16
 
-_PROBE = eqx.nn.MLP(1, "scalar", 1, 1, jax.nn.softplus, key=jax.random.key(0))
-_IDENTITY = _PROBE.final_activation
+# Equinox's default `final_activation` (the identity), read from the signature so that
+# importing this module runs no JAX computation.
+_IDENTITY = inspect.signature(eqx.nn.MLP.__init__).parameters["final_activation"].default
 
 
 def supports_closed_form(mlp: eqx.nn.MLP) -> bool:
