@@ -1,5 +1,6 @@
 """Canonical systems and small numerical helpers shared by the tests."""
 
+import jax.numpy as jnp
 import numpy as np
 import sympy
 
@@ -27,3 +28,11 @@ def expm(matrix: np.ndarray) -> np.ndarray:
     for _ in range(squarings):
         result = result @ result
     return result
+
+
+def random_states(n: int, count: int = 4, seed: int = 0, dtype=np.float64):
+    """`count` random states (q, qdot) of `n` coordinates, q shifted by 2 along its first
+    axis to keep away from the Kepler singularity at the origin."""
+    rng = np.random.default_rng(seed)
+    q = rng.normal(size=(count, n)) + 2 * np.eye(n)[0]
+    return jnp.asarray(q, dtype), jnp.asarray(rng.normal(size=(count, n)), dtype)

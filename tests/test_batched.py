@@ -7,6 +7,7 @@ import mpmath
 import numpy as np
 import pytest
 from handwritten import kepler_contract, two_particle_4d_contract
+from systems import random_states
 
 from symnoether.numeric import dynamics
 from symnoether.numeric._batched import (
@@ -113,9 +114,7 @@ def test_solve_mass_matrices_raises_on_ill_conditioned():
 
 
 def _states(n, count=9, seed=0):
-    rng = np.random.default_rng(seed)
-    q = rng.normal(size=(count, n)) + 2 * np.eye(n)[0]
-    return jnp.asarray(q), jnp.asarray(rng.normal(size=(count, n)))
+    return random_states(n, count, seed)
 
 
 @pytest.mark.parametrize("module", [kepler_contract, two_particle_4d_contract],

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from handwritten import kepler_contract, two_particle_2d_contract, two_particle_4d_contract
+from systems import random_states
 
 from symnoether.numeric import dynamics
 from symnoether.numeric.network import LagrangianNetwork, check_module
@@ -17,11 +18,7 @@ ids = lambda m: m.SYSTEM_NAME  # noqa: E731
 
 
 def _states(module, count=4, seed=0, dtype=np.float64):
-    n = len(module.COORDINATE_NAMES)
-    rng = np.random.default_rng(seed)
-    # Shifted away from the Kepler singularity at the origin.
-    q = rng.normal(size=(count, n)) + 2 * np.eye(n)[0]
-    return jnp.asarray(q, dtype), jnp.asarray(rng.normal(size=(count, n)), dtype)
+    return random_states(len(module.COORDINATE_NAMES), count, seed, dtype)
 
 
 def _lifted_generators(module, q, qdot):
