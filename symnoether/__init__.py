@@ -2,51 +2,114 @@
 
 Declare coordinates and a symmetry (SymPy), derive and prove invariants and Noether charges,
 generate a JAX module, train an invariant Lagrangian network and integrate it.
+
+The public names below are imported on first use (PEP 562), so that importing the numeric
+half (`symnoether.numeric...`) never loads SymPy or Jinja2, and the symbolic half never
+loads JAX.
 """
 
-import importlib.metadata
+import importlib
+from typing import TYPE_CHECKING
 
-from .codegen.generate import generate as generate, render as render
-from .codegen.printer import CodegenError as CodegenError
-from .errors import SpecError as SpecError, SymmetryError as SymmetryError
-from .numeric.data import (
-    Dataset as Dataset,
-    load_data as load_data,
-    random_data as random_data,
-    save_data as save_data,
-    trajectory_data as trajectory_data,
-)
-from .numeric.evaluate import evaluate_models as evaluate_models, evaluate_run as evaluate_run
-from .numeric.integrate import integrate as integrate
-from .numeric.network import LagrangianNetwork as LagrangianNetwork
-from .numeric.run import (
-    TrainConfig as TrainConfig,
-    load_module as load_module,
-    load_run as load_run,
-    train_run as train_run,
-)
-from .numeric.train import TrainingDivergedError as TrainingDivergedError, train as train
-from .symbolic.coordinates import (
-    Coordinates as Coordinates,
-    coordinates as coordinates,
-    particles as particles,
-)
-from .symbolic.groups import (
-    SymmetryGroup as SymmetryGroup,
-    from_generators as from_generators,
-    lorentz as lorentz,
-    rotations as rotations,
-    translations as translations,
-)
-from .symbolic.invariants import (
-    InvariantSet as InvariantSet,
-    derive_invariants as derive_invariants,
-)
-from .symbolic.noether import energy as energy, noether_charges as noether_charges
-from .symbolic.system import System as System, load_spec as load_spec
-from .symbolic.verify import VerificationReport as VerificationReport, verify as verify
+from ._version import __version__ as __version__
 
-try:
-    __version__ = importlib.metadata.version("symnoether")
-except importlib.metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+unknown"
+# Public name -> (submodule, attribute).
+_EXPORTS: dict[str, tuple[str, str]] = {
+    # errors (neither half)
+    "SpecError": ("errors", "SpecError"),
+    "SymmetryError": ("errors", "SymmetryError"),
+    # symbolic
+    "Coordinates": ("symbolic.coordinates", "Coordinates"),
+    "coordinates": ("symbolic.coordinates", "coordinates"),
+    "particles": ("symbolic.coordinates", "particles"),
+    "SymmetryGroup": ("symbolic.groups", "SymmetryGroup"),
+    "from_generators": ("symbolic.groups", "from_generators"),
+    "lorentz": ("symbolic.groups", "lorentz"),
+    "rotations": ("symbolic.groups", "rotations"),
+    "translations": ("symbolic.groups", "translations"),
+    "InvariantSet": ("symbolic.invariants", "InvariantSet"),
+    "derive_invariants": ("symbolic.invariants", "derive_invariants"),
+    "energy": ("symbolic.noether", "energy"),
+    "noether_charges": ("symbolic.noether", "noether_charges"),
+    "System": ("symbolic.system", "System"),
+    "load_spec": ("symbolic.system", "load_spec"),
+    "VerificationReport": ("symbolic.verify", "VerificationReport"),
+    "verify": ("symbolic.verify", "verify"),
+    # codegen
+    "generate": ("codegen.generate", "generate"),
+    "render": ("codegen.generate", "render"),
+    "CodegenError": ("codegen.printer", "CodegenError"),
+    # numeric
+    "Dataset": ("numeric.data", "Dataset"),
+    "load_data": ("numeric.data", "load_data"),
+    "random_data": ("numeric.data", "random_data"),
+    "save_data": ("numeric.data", "save_data"),
+    "trajectory_data": ("numeric.data", "trajectory_data"),
+    "evaluate_models": ("numeric.evaluate", "evaluate_models"),
+    "evaluate_run": ("numeric.evaluate", "evaluate_run"),
+    "integrate": ("numeric.integrate", "integrate"),
+    "LagrangianNetwork": ("numeric.network", "LagrangianNetwork"),
+    "TrainConfig": ("numeric.run", "TrainConfig"),
+    "load_module": ("numeric.run", "load_module"),
+    "load_run": ("numeric.run", "load_run"),
+    "train_run": ("numeric.run", "train_run"),
+    "TrainingDivergedError": ("numeric.train", "TrainingDivergedError"),
+    "train": ("numeric.train", "train"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py keeps it in step
+    from .codegen.generate import generate as generate, render as render
+    from .codegen.printer import CodegenError as CodegenError
+    from .errors import SpecError as SpecError, SymmetryError as SymmetryError
+    from .numeric.data import (
+        Dataset as Dataset,
+        load_data as load_data,
+        random_data as random_data,
+        save_data as save_data,
+        trajectory_data as trajectory_data,
+    )
+    from .numeric.evaluate import evaluate_models as evaluate_models, evaluate_run as evaluate_run
+    from .numeric.integrate import integrate as integrate
+    from .numeric.network import LagrangianNetwork as LagrangianNetwork
+    from .numeric.run import (
+        TrainConfig as TrainConfig,
+        load_module as load_module,
+        load_run as load_run,
+        train_run as train_run,
+    )
+    from .numeric.train import TrainingDivergedError as TrainingDivergedError, train as train
+    from .symbolic.coordinates import (
+        Coordinates as Coordinates,
+        coordinates as coordinates,
+        particles as particles,
+    )
+    from .symbolic.groups import (
+        SymmetryGroup as SymmetryGroup,
+        from_generators as from_generators,
+        lorentz as lorentz,
+        rotations as rotations,
+        translations as translations,
+    )
+    from .symbolic.invariants import (
+        InvariantSet as InvariantSet,
+        derive_invariants as derive_invariants,
+    )
+    from .symbolic.noether import energy as energy, noether_charges as noether_charges
+    from .symbolic.system import System as System, load_spec as load_spec
+    from .symbolic.verify import VerificationReport as VerificationReport, verify as verify
+
+
+def __getattr__(name: str):
+    try:
+        submodule, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{submodule}", __name__), attribute)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -242,7 +242,7 @@ def _py_tuple(names) -> str:
 
 
 def _module_context(system: System, invariants, report, force: bool) -> dict:
-    import symnoether
+    from .._version import __version__
 
     G = system.symmetry
     functions = _invariant_functions(system, invariants.names, invariants.exprs)
@@ -253,7 +253,7 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
         f"{ch.name}: {ch.detail}" for ch in report.checks if not ch.passed
     ]
     return {
-        "version": symnoether.__version__,
+        "version": __version__,
         "system": system.name,
         "spec_hash": system.spec_hash(),
         "verified": report is not None and report.ok,
