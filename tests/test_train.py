@@ -12,6 +12,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from handwritten import kepler_contract, two_particle_2d_contract
 
@@ -25,6 +26,9 @@ HANDWRITTEN = Path(__file__).parent / "handwritten"
 # that they share one compiled epoch: compilation is what costs here.
 SETTINGS = dict(epochs=3, steps_per_epoch=10, batch_size=16, learning_rate=1e-2, progress=False)
 CONFIG = TrainConfig(width=8, epochs=3, steps_per_epoch=10, batch_size=16, learning_rate=1e-2)
+# The same object in every test, so that its compiled epoch is reused.
+SGD = optax.sgd(1e-2)
+SGD_SETTINGS = {k: v for k, v in SETTINGS.items() if k != "learning_rate"}
 
 
 class _Stop(Exception):
@@ -99,6 +103,34 @@ def test_checkpoint_folder_rules(data, tmp_path):
         train(
             _model(), data, **SETTINGS, checkpoint_dir=tmp_path, resume=True, key=jax.random.key(3)
         )
+
+
+def test_an_optax_optimizer_trains_checkpoints_and_resumes(data, tmp_path):
+    start = _model()
+    whole = train(start, data, **SGD_SETTINGS, optimizer=SGD, checkpoint_dir=tmp_path / "a",
+                  key=jax.random.key(2))  # fmt: skip
+    assert all(not np.array_equal(a, b) for a, b in zip(_leaves(start), _leaves(whole.model)))
+    adam = train(start, data, **SETTINGS, key=jax.random.key(2))
+    assert not np.array_equal(_leaves(adam.model)[0], _leaves(whole.model)[0])
+    settings = json.loads((tmp_path / "a" / "checkpoint.json").read_text())["settings"]
+    assert settings["optimizer"] == "custom" and "learning_rate" not in settings
+    with pytest.raises(_Stop):
+        train(start, data, **SGD_SETTINGS, optimizer=SGD, checkpoint_dir=tmp_path / "b",
+              callback=_stop_after(2), key=jax.random.key(2))  # fmt: skip
+    resumed = train(start, data, **SGD_SETTINGS, optimizer=SGD, checkpoint_dir=tmp_path / "b",
+                    resume=True, key=jax.random.key(2))  # fmt: skip
+    for a, b in zip(_leaves(whole.model), _leaves(resumed.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="optimizer was 'custom', now None"):
+        train(start, data, **SETTINGS, checkpoint_dir=tmp_path / "b", resume=True,
+              key=jax.random.key(2))  # fmt: skip
+
+
+def test_optimizer_argument_errors(data):
+    with pytest.raises(ValueError, match="learning_rate cannot be combined with optimizer="):
+        train(_model(), data, epochs=1, learning_rate=1e-2, optimizer=SGD, key=jax.random.key(0))
+    with pytest.raises(TypeError, match="optax.GradientTransformation such as"):
+        train(_model(), data, epochs=1, optimizer="adam", key=jax.random.key(0))
 
 
 def test_divergence_keeps_the_last_checkpoint(data, tmp_path):

@@ -32,6 +32,7 @@ __all__ = [
     "atomic_write",
     "load_checkpoint",
     "read_losses",
+    "read_settings",
     "save_checkpoint",
     "truncate_losses",
     "write_json",
@@ -101,10 +102,15 @@ def load_checkpoint(folder: Path, model_like: PyTree, opt_state_like: PyTree) ->
             f"and optimiser built from the current settings ({error}). Resume with the same "
             "network configuration it was trained with, or start a new folder"
         ) from error
-    info = json.loads((folder / CHECKPOINT_INFO).read_text())
     return Checkpoint(
-        model, opt_state, np.asarray(key_data), int(step), int(epoch), info["settings"]
+        model, opt_state, np.asarray(key_data), int(step), int(epoch), read_settings(folder)
     )
+
+
+def read_settings(folder: Path) -> dict:
+    """The training settings recorded with the checkpoint of `folder` (`checkpoint.json`),
+    readable before the arrays, whose structure may not match the current optimiser."""
+    return json.loads((folder / CHECKPOINT_INFO).read_text())["settings"]
 
 
 def append_loss(folder: Path, epoch: int, step: int, loss: float, seconds: float) -> None:

@@ -1,4 +1,5 @@
-"""Training: Adam with cosine decay on the mean squared error of accelerations.
+"""Training: an optax optimiser (by default Adam with cosine decay) on the mean squared
+error of accelerations.
 
 The steps of an epoch run inside one jitted `lax.scan`; batches are drawn inside the scan
 (uniformly, with replacement) from data held on the device. Epoch `e` uses the key
@@ -24,9 +25,11 @@ from jaxtyping import Array, PRNGKeyArray, PyTree
 
 from .checkpoint import (
     CHECKPOINT,
+    Checkpoint,
     append_loss,
     load_checkpoint,
     read_losses,
+    read_settings,
     save_checkpoint,
     truncate_losses,
 )
@@ -34,6 +37,10 @@ from .data import Dataset
 from .network import LagrangianNetwork
 
 __all__ = ["TrainResult", "TrainingDivergedError", "make_optimizer", "train"]
+
+# The default optimiser's learning rates: the reference's (Mueller 2023).
+_LEARNING_RATE = 1e-3
+_FINAL_LEARNING_RATE = 1e-5
 
 
 class TrainingDivergedError(RuntimeError):
@@ -164,10 +171,44 @@ class _Loop(NamedTuple):
     checkpoint_every: int
 
 
+def _optimizer(
+    optimizer: optax.GradientTransformation | None,
+    learning_rate: float | None,
+    final_learning_rate: float | None,
+    total_steps: int,
+) -> tuple[optax.GradientTransformation, dict]:
+    # Returns the optimiser and what a resume must match about it. The default's entries are
+    # the ones checkpoints have always recorded, so older checkpoints still resume.
+    if optimizer is None:
+        rate = _LEARNING_RATE if learning_rate is None else learning_rate
+        final = _FINAL_LEARNING_RATE if final_learning_rate is None else final_learning_rate
+        settings = {"learning_rate": rate, "final_learning_rate": final}
+        return make_optimizer(rate, final, total_steps), settings
+    if not isinstance(optimizer, optax.GradientTransformation):
+        raise TypeError(
+            "optimizer must be an optax.GradientTransformation such as optax.adam(1e-3), or "
+            f"None for the default cosine-decayed Adam; got {type(optimizer).__name__}"
+        )
+    rates = {"learning_rate": learning_rate, "final_learning_rate": final_learning_rate}
+    given = [name for name, value in rates.items() if value is not None]
+    if given:
+        raise ValueError(
+            f"the default optimiser's {' and '.join(given)} cannot be combined with "
+            "optimizer=; leave them out and set the learning rate inside the optax optimiser, "
+            "e.g. optax.adam(optax.cosine_decay_schedule(1e-3, steps))"
+        )
+    # An optax optimiser cannot be compared with the saved one; the state's structure is
+    # checked when the checkpoint is read.
+    return optimizer, {"optimizer": "custom"}
+
+
 def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, learning_rate,
-             final_learning_rate, checkpoint_dir, checkpoint_every, devices) -> _Loop:  # fmt: skip
+             final_learning_rate, optimizer, checkpoint_dir, checkpoint_every,
+             devices) -> _Loop:  # fmt: skip
     lengths = _epoch_lengths(epochs, steps, steps_per_epoch)
-    optimizer = make_optimizer(learning_rate, final_learning_rate, sum(lengths))
+    optimizer, optimizer_settings = _optimizer(
+        optimizer, learning_rate, final_learning_rate, sum(lengths)
+    )
     mesh = _mesh(devices, batch_size)
     replicated = NamedSharding(mesh, PartitionSpec())
     static = eqx.filter(model, eqx.is_inexact_array, inverse=True)
@@ -178,8 +219,7 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
     # What a resume must match.
     settings = {
         "epochs": len(lengths), "steps": sum(lengths), "steps_per_epoch": steps_per_epoch,
-        "batch_size": batch_size, "learning_rate": learning_rate,
-        "final_learning_rate": final_learning_rate, "dtype": str(model.dtype),
+        "batch_size": batch_size, **optimizer_settings, "dtype": str(model.dtype),
     }  # fmt: skip
     arrays = jax.device_put(_check_data(model, data), replicated)
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
@@ -203,10 +243,7 @@ def _start(loop: _Loop, model: LagrangianNetwork, resume: bool):
             f"{str(folder)!r} already holds a checkpoint; pass resume=True to continue it, "
             "or choose another checkpoint folder"
         )
-    saved = load_checkpoint(folder, model, opt_state)
-    problems = _resume_problems(saved, loop)
-    if problems:
-        raise ValueError(f"cannot resume from {str(folder)!r}: " + "; ".join(problems))
+    saved = _load_for_resume(loop, model, opt_state)
     if _writes():
         truncate_losses(folder, saved.epoch)
     state = (eqx.filter(saved.model, eqx.is_inexact_array), saved.opt_state)
@@ -214,15 +251,26 @@ def _start(loop: _Loop, model: LagrangianNetwork, resume: bool):
     return *jax.device_put(state, loop.replicated), saved.epoch, saved.step, losses
 
 
-def _resume_problems(saved, loop: _Loop) -> list[str]:
-    problems = [
-        f"{name} was {saved.settings.get(name)!r}, now {value!r}"
-        for name, value in loop.settings.items()
-        if saved.settings.get(name) != value
-    ]
-    if not np.array_equal(saved.key_data, _key_data(loop.key)):
+def _load_for_resume(loop: _Loop, model: LagrangianNetwork, opt_state: PyTree) -> Checkpoint:
+    # Settings first: a different optimiser also makes the saved arrays unreadable, and
+    # naming the setting is the more useful message.
+    problems = _settings_problems(read_settings(loop.folder), loop.settings)
+    saved = None if problems else load_checkpoint(loop.folder, model, opt_state)
+    if saved is not None and not np.array_equal(saved.key_data, _key_data(loop.key)):
         problems.append("the random key differs from the one the run started with")
-    return problems
+    if problems:
+        raise ValueError(f"cannot resume from {str(loop.folder)!r}: " + "; ".join(problems))
+    return saved
+
+
+def _settings_problems(saved: dict, current: dict) -> list[str]:
+    # Also the names only the checkpoint has: the optimiser entries differ in kind.
+    names = list(current) + [name for name in saved if name not in current]
+    return [
+        f"{name} was {saved.get(name)!r}, now {current.get(name)!r}"
+        for name in names
+        if saved.get(name) != current.get(name)
+    ]
 
 
 def _report(epoch: int, epochs: int, loss: float, rate: float) -> None:
@@ -262,8 +310,9 @@ def train(
     steps: int | None = None,
     steps_per_epoch: int = 100,
     batch_size: int = 128,
-    learning_rate: float = 1e-3,
-    final_learning_rate: float = 1e-5,
+    learning_rate: float | None = None,
+    final_learning_rate: float | None = None,
+    optimizer: optax.GradientTransformation | None = None,
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
     resume: bool = False,
@@ -282,7 +331,14 @@ def train(
     - `epochs` or `steps`: the length of training, in epochs or in optimiser steps (the last
         epoch is shorter when `steps` is not a multiple of `steps_per_epoch`).
     - `steps_per_epoch`, `batch_size`: steps run in one jitted scan; samples per step.
-    - `learning_rate`, `final_learning_rate`: Adam's rate, decayed along a cosine.
+    - `learning_rate`, `final_learning_rate`: the default optimiser's rate (default 1e-3),
+        decayed along a cosine to the final rate (default 1e-5); see `make_optimizer`.
+    - `optimizer`: any `optax.GradientTransformation` (e.g. `optax.sgd(1e-2)`,
+        `optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))`), applied to the
+        model's floating-point arrays; then leave `learning_rate` and
+        `final_learning_rate` out. `None`: cosine-decayed Adam from those two rates. To
+        resume, pass an optimiser built the same way: its state's structure is checked,
+        its hyperparameters cannot be.
     - `checkpoint_dir`: if given, write `losses.csv` each epoch and a checkpoint every
         `checkpoint_every` epochs (and after the last) into this folder.
     - `resume`: continue from the checkpoint in `checkpoint_dir` (settings and key must
@@ -300,7 +356,7 @@ def train(
     loop = _prepare(
         model, data, key, epochs=epochs, steps=steps, steps_per_epoch=steps_per_epoch,
         batch_size=batch_size, learning_rate=learning_rate,
-        final_learning_rate=final_learning_rate, checkpoint_dir=checkpoint_dir,
+        final_learning_rate=final_learning_rate, optimizer=optimizer, checkpoint_dir=checkpoint_dir,
         checkpoint_every=checkpoint_every, devices=devices,
     )  # fmt: skip
     params, opt_state, done, step, losses = _start(loop, model, resume)
