@@ -184,6 +184,8 @@ def print_table(metrics: dict) -> None:
             error = m.get("trajectory_error", {}).get("final", _MISSING)
             own = m["charge_vector"]["max_relative_drift"]
             true = m.get("true_charge_vector", {}).get("max_relative_drift", _MISSING)
+            if not settings.get("charge_names"):  # no symmetry, no charges
+                own = true = _MISSING
             print(f"{name:<14}{method:<13}{_cell(_MISSING if loss is None else loss):>11}"
                   f"{_cell(own):>13}{_cell(true):>14}{_cell(energy):>12}{_cell(error):>14}")
     for warning in metrics.get("warnings", []):

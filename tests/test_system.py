@@ -34,7 +34,7 @@ def test_spec_hash_is_stable_and_sensitive():
         ({"name": "bad name"}, "not a Python identifier"),
         ({"lagrangian": sympy.Symbol("w")}, "mentions \\['w'\\]"),
         ({"coordinates": "x y z"}, "expected Coordinates"),
-        ({"symmetry": None}, "expected a SymmetryGroup"),
+        ({"symmetry": "SO(3)"}, "expected a SymmetryGroup"),
         ({"parameters": {"k": "fast"}}, "not a real number"),
         ({"parameters": {"for": 1}}, "keyword"),
         ({"parameters": [1]}, "expected a dict"),

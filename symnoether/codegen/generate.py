@@ -97,12 +97,12 @@ def _array_lines(var: str, shape: tuple[int, ...], found: list) -> list[str]:
     if shape == ():
         code = found[0][1] if found else "0"
         return [f"{var} = jnp.asarray({code}, dtype=dtype)"]
-    stack = _stack([(code, label) for _, code, label in found])
-    if len(shape) == 1 and len(found) == shape[0]:
-        return [f"{var} = {stack[0]}", *stack[1:-1], f"{stack[-1]}.astype(dtype)"]
     zeros = f"{var} = jnp.zeros({shape}, dtype=dtype)"
     if not found:
         return [zeros]
+    stack = _stack([(code, label) for _, code, label in found])
+    if len(shape) == 1 and len(found) == shape[0]:
+        return [f"{var} = {stack[0]}", *stack[1:-1], f"{stack[-1]}.astype(dtype)"]
     index = tuple(tuple(idx[d] for idx, _, _ in found) for d in range(len(shape)))
     return [zeros, f"{var}_index = {index}", f"{var} = {var}.at[{var}_index].set({stack[0]}",
             *stack[1:-1], f"{stack[-1]})"]

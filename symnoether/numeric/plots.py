@@ -124,6 +124,8 @@ def _drift_label(name: str, relative: bool) -> str:
 
 
 def _charge_drift(out_dir, module, curves) -> list[str]:
+    if not module.CHARGE_NAMES:  # no symmetry declared: nothing to plot
+        return []
     systems, methods = list(curves), list(next(iter(curves.values())))
     fig, axes = _grid(len(methods), len(systems), sharey=True)
     for r, method in enumerate(methods):
@@ -233,7 +235,8 @@ def write_figures(out_dir: Path, module: ModuleType, curves, losses) -> list[str
     **Returns:**
 
     The names of the files written: `trajectories.png`, `charge_drift.png`,
-    `energy_drift.png`, `trajectory_error.png` and `loss.png`, each when it has data.
+    `energy_drift.png`, `trajectory_error.png` and `loss.png`, each when it has data (no
+    `charge_drift.png` for a system without charges).
     """
     out_dir = Path(out_dir)
     return (

@@ -7,6 +7,7 @@ axis k of a block is `x{k}`; e.g. `rotation_x0x1` (charge `angular_momentum_x0x1
 `lorentz_boost_x0x1` (charge `boost_x0x1`).
 """
 
+import functools
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ __all__ = [
     "lorentz",
     "rotations",
     "translations",
+    "trivial",
 ]
 
 _KINDS = ("translation", "coordinate_translation", "rotation", "lorentz", "custom")
@@ -130,15 +132,22 @@ class SymmetryGroup:
 
     def lift(self, a: int) -> tuple[sympy.Expr, ...]:
         """The 2n components of the lifted field X_a on TQ, in the order of `state`."""
+        return self._lifts[a]
+
+    @functools.cached_property
+    def _lifts(self) -> tuple[tuple[sympy.Expr, ...], ...]:
         c = self.coordinates
-        xi = self.generators[a]
-        dxi = tuple(sum(sympy.diff(x, q) * v for q, v in zip(c.q, c.qdot)) for x in xi)
-        return xi + dxi
+        lifts = []
+        for xi in self.generators:
+            dxi = tuple(sum(sympy.diff(x, q) * v for q, v in zip(c.q, c.qdot)) for x in xi)
+            lifts.append(xi + dxi)
+        return tuple(lifts)
 
     def apply(self, a: int, expr: sympy.Expr) -> sympy.Expr:
-        """X_a applied to a function on TQ."""
-        state = self.coordinates.state
-        return sum(x * sympy.diff(expr, s) for x, s in zip(self.lift(a), state))
+        """X_a applied to a function on TQ (zero components of X_a are skipped)."""
+        state, free = self.coordinates.state, sympy.sympify(expr).free_symbols
+        return sympy.Add(*(x * sympy.diff(expr, s)
+                           for x, s in zip(self.lift(a), state) if x != 0 and s in free))
 
     def bracket(self, a: int, b: int) -> tuple[sympy.Expr, ...]:
         """The Lie bracket [xi_a, xi_b]^i = xi_a . d xi_b^i / dq - xi_b . d xi_a^i / dq."""
@@ -168,6 +177,17 @@ class SymmetryGroup:
             name=f"{self.name} x {other.name}",
             actions=self.actions + other.actions,
         )
+
+
+def trivial(c: Coordinates) -> SymmetryGroup:
+    """The trivial group: no continuous symmetry, no generators, no Noether charges.
+
+    What `System(symmetry=None)` uses. The invariants are then the coordinates and
+    velocities themselves, and only the energy of an autonomous Lagrangian is conserved.
+    """
+    if not isinstance(c, Coordinates):
+        raise TypeError(f"expected Coordinates, got {type(c).__name__}")
+    return SymmetryGroup(c, (), (), (), "trivial")
 
 
 def _raise_if(problems: list[str]) -> None:

@@ -10,17 +10,21 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import mpmath
 import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
+from .angles import TRIG, Angle, angle_symbols, trig_linear
 from .coordinates import Coordinates
 
 __all__ = [
     "POINTS",
     "ExactEvaluator",
     "IdentityTest",
+    "bounded_expand",
     "decide_zero",
+    "has_high_powers",
     "node_count",
     "points_method",
     "radicands",
@@ -69,17 +73,20 @@ def rational_points(
 
     **Returns:**
 
-    A list of `{symbol: Rational}`. For each radicand B in turn, one of its symbols not
+    A list of `{symbol: Rational or Angle}`: a symbol inside a sine or cosine gets an
+    [`Angle`][] with rational cos and sin. For each radicand B in turn, one of its symbols not
     used by an earlier radicand is solved for: if B = a^2 s^2 + b s + c in that symbol s,
     then s = (c - u^2) / (2 a u - b) gives B = (a s + u)^2 for a random rational u. A
     radicand with no such symbol is left as it is (its point may then not be rational).
     """
     rng = random.Random(seed)
     bases = radicands(exprs)
+    angles = angle_symbols(exprs)
     points = []
     for _ in range(count):
-        point = {s: _random_rational(rng) for s in symbols}
-        used: set[sympy.Symbol] = set()
+        point = {s: Angle(_random_rational(rng)) if s in angles else _random_rational(rng)
+                 for s in symbols}
+        used: set[sympy.Symbol] = set(angles)
         for base in bases:
             _make_square(base, point, used, rng)
             used |= base.free_symbols
@@ -91,7 +98,9 @@ def _make_square(base, point, used, rng) -> bool:
     for s in sorted(base.free_symbols - used, key=sympy.default_sort_key):
         if s not in point:
             continue
-        others = {k: v for k, v in point.items() if k != s}
+        if isinstance(point[s], Angle):
+            continue
+        others = {k: v for k, v in point.items() if k != s and not isinstance(v, Angle)}
         try:
             poly = sympy.Poly(base.xreplace(others), s, domain=QQ)
         except (sympy.PolynomialError, sympy.CoercionFailed):
@@ -126,10 +135,11 @@ class _Inexact(Exception):
 class ExactEvaluator:
     """Evaluates SymPy expressions exactly over QQ at one rational point.
 
-    Sums, products, integer powers, `Abs` and square roots of rational squares are computed
-    in QQ (a Float counts as its exact binary value), with a cache shared by all expressions
-    (derivatives share most subtrees); anything else (sin, a non-square root, a pole) makes
-    the value unavailable.
+    Sums, products, integer powers, `Abs`, square roots of rational squares and the
+    trigonometric functions of integer combinations of [`Angle`][]s are computed in QQ (a
+    Float counts as its exact binary value), with a cache shared by all expressions
+    (derivatives share most subtrees); anything else (exp, a bare angle, a non-square root,
+    a pole) makes the value unavailable.
 
     **Arguments:**
 
@@ -137,7 +147,10 @@ class ExactEvaluator:
     """
 
     def __init__(self, point: dict[sympy.Symbol, sympy.Rational]):
-        self._cache = {s: QQ.from_sympy(sympy.Rational(v)) for s, v in point.items()}
+        self._cache = {s: QQ.from_sympy(sympy.Rational(v)) for s, v in point.items()
+                       if not isinstance(v, Angle)}
+        self._angles = {s: (QQ.from_sympy(v.cos), QQ.from_sympy(v.sin))
+                        for s, v in point.items() if isinstance(v, Angle)}
 
     def value(self, expr: sympy.Expr):
         """The exact value as a QQ element, or None where it is not rational or undefined."""
@@ -177,10 +190,30 @@ class ExactEvaluator:
             value = _power(self._eval(expr.base), int(expr.exp.p), int(expr.exp.q))
         elif isinstance(expr, sympy.Abs):  # sqrt(x**2) of a real x
             value = abs(self._eval(expr.args[0]))
+        elif isinstance(expr, TRIG):
+            value = self._trig(expr)
         else:
             raise _Inexact(expr)
         self._cache[expr] = value
         return value
+
+
+    def _trig(self, expr):
+        """sin, cos, ... of sum_s k_s s: e^(i arg) = prod_s (cos s + i sin s)^k_s in QQ(i)."""
+        combination = trig_linear(expr.args[0])
+        if combination is None or any(s not in self._angles for s in combination):
+            raise _Inexact(expr)
+        re, im = QQ.one, QQ.zero
+        for s, k in combination.items():
+            c, sn = self._angles[s]
+            if k < 0:  # on the unit circle the inverse is the conjugate
+                sn, k = -sn, -k
+            for _ in range(k):
+                re, im = re * c - im * sn, re * sn + im * c
+        ratios = {sympy.sin: (im, QQ.one), sympy.cos: (re, QQ.one), sympy.tan: (im, re),
+                  sympy.cot: (re, im), sympy.sec: (QQ.one, re), sympy.csc: (QQ.one, im)}
+        num, den = ratios[expr.func]
+        return num / den  # ZeroDivisionError at a pole: the point is skipped
 
 
 def _power(base, p: int, q: int):
@@ -210,13 +243,21 @@ class IdentityTest:
     **Attributes:**
 
     - `zero`: whether it is (proved symbolically, or with overwhelming probability).
-    - `method`: how it was decided, in words.
+    - `method`: how it was decided, in words; it starts with the kind of decision:
+      `symbolic`, `exact`, `numeric` or `undecided`.
     - `residual`: the simplified non-zero expression, or None when zero.
+    - `undecided`: neither proved zero nor shown non-zero (then `zero` is False and
+      `method` says why).
     """
 
     zero: bool
     method: str
     residual: sympy.Expr | None = None
+    undecided: bool = False
+
+    def __post_init__(self):
+        if self.zero and self.undecided:
+            raise ValueError("an identity test cannot be both zero and undecided")
 
 
 # Expressions with more nodes than this skip expand/cancel: exact evaluation is cheaper.
@@ -233,15 +274,21 @@ def decide_zero(
 
     - `expr`: a SymPy expression in `q`, `qdot` (and parameters, which get random values).
     - `coordinates`: the [`Coordinates`][] of TQ.
-    - `points`: how many random rational points the probabilistic test uses.
+    - `points`: how many random points the probabilistic tests use.
     - `seed`: the seed of those points.
 
     **Returns:**
 
-    An [`IdentityTest`][]: `expand` (then `cancel`) on small expressions; else, or when
-    those leave something, exact evaluation at random rational points, where one non-zero
-    value proves the expression non-zero and `points` zeros prove it zero with
-    overwhelming probability.
+    An [`IdentityTest`][], decided by the first of these that applies:
+
+    1. `symbolic`: `expand` (then `cancel`) gives 0, on small expressions without high
+       powers of sums (whose expansion can explode);
+    2. `exact`: evaluation in QQ at random rational points (square roots made rational,
+       angles on rational points of the circle): one non-zero value proves the expression
+       non-zero, `points` zeros prove it zero with overwhelming probability;
+    3. `numeric`: where no exact point exists (exp, log, ...), evaluation at D and 2D digits
+       (see `symnoether.symbolic.precise`);
+    4. `undecided`, with the reason, when none of these could decide.
     """
     expr = sympy.sympify(expr)
     if expr == 0:
@@ -252,38 +299,86 @@ def decide_zero(
             return IdentityTest(True, f"symbolic identity ({method})")
     residual = min((f for _, f in forms), key=node_count, default=expr)
     symbols = state_symbols(coordinates, [expr])
-    zeros = 0
-    for point in rational_points([expr], symbols, 4 * points, seed=seed):
+    candidates = rational_points([expr], symbols, 4 * points, seed=seed)
+    zeros, inexact = 0, []
+    for point in candidates:
         value = ExactEvaluator(point).value(expr)
         if value is None:
+            inexact.append(point)
             continue
         if value != 0:
-            where = ", ".join(f"{k} = {v}" for k, v in list(point.items())[: len(symbols)])
-            method = f"exact evaluation: non-zero value {value} at ({where})"
+            method = f"exact evaluation: non-zero value {value} at ({_where(point, symbols)})"
             return IdentityTest(False, method, residual)
         zeros += 1
         if zeros == points:
             return IdentityTest(True, points_method(points))
-    return IdentityTest(
-        False, "undecided: expand/cancel leave a residual and no exact rational point "
-        "could be evaluated (a function other than sqrt?)", residual
-    )
+    return _decide_numerically(expr, residual, inexact, symbols, points - zeros)
+
+
+def _decide_numerically(expr, residual, candidates, symbols, needed) -> IdentityTest:
+    from .precise import DIGITS, compare_precisions, evaluate_twice, numeric_method
+
+    zeros, unclear = 0, 0
+    for point in candidates:
+        values = evaluate_twice([expr], point)
+        if values is None:
+            continue
+        verdict = compare_precisions(values[0][0], values[1][0])
+        if verdict.verdict == "nonzero":
+            method = (f"numeric evaluation ({DIGITS} and {2 * DIGITS} digits agree): non-zero "
+                      f"value {_short(verdict.value)} at ({_where(point, symbols)})")
+            return IdentityTest(False, method, residual)
+        if verdict.verdict == "unclear":
+            unclear += 1
+            continue
+        zeros += 1
+        if zeros == needed:
+            return IdentityTest(True, numeric_method(needed))
+    why = (f"{unclear} point(s) gave values that neither vanished nor stabilised with the "
+           "precision" if unclear else "the expression could not be evaluated to a real "
+           "number at enough random points (complex values or singularities)")
+    return IdentityTest(False, f"undecided: {why}", residual, undecided=True)
+
+
+def _short(value) -> str:
+    return mpmath.nstr(value, 8)
+
+
+def _where(point, symbols) -> str:
+    return ", ".join(f"{s} = {point[s]}" for s in symbols)
 
 
 def points_method(points: int = POINTS) -> str:
-    """The name of the probabilistic identity test, for reports."""
+    """The name of the exact probabilistic identity test, for reports."""
     return (
         f"exact evaluation at {points} random rational points (probabilistic identity test)"
     )
 
 
 def _normal_forms(expr) -> list[tuple[str, sympy.Expr]]:
+    if has_high_powers(expr):
+        return [("expand", sympy.expand(expr, multinomial=False))]
     expanded = sympy.expand(expr)
     forms = [("expand", expanded)]
     if expanded != 0 and any(p.exp.is_negative or not p.exp.is_Integer
                              for p in expanded.atoms(sympy.Pow)):
         forms.append(("cancel", sympy.cancel(expanded)))
     return forms
+
+
+def has_high_powers(expr: sympy.Expr) -> bool:
+    """Whether `expr` has a power of a sum with |exponent| > 2 (e.g. 1/r^12 in x, y, z).
+
+    Expanding such a power, or putting it over a common denominator, multiplies out a
+    multinomial whose size grows combinatorially, so normal forms are skipped for it.
+    """
+    return any(p.base.is_Add and p.exp.is_Rational and abs(p.exp) > 2
+               for p in sympy.sympify(expr).atoms(sympy.Pow))
+
+
+def bounded_expand(expr: sympy.Expr) -> sympy.Expr:
+    """`expand`, keeping powers of sums with |exponent| > 2 unexpanded (see above)."""
+    return sympy.expand(expr, multinomial=not has_high_powers(expr))
 
 
 def node_count(expr: sympy.Expr) -> int:

@@ -16,7 +16,14 @@ from sympy.polys.matrices import DomainMatrix
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
 from .coordinates import Coordinates
-from .identity import ExactEvaluator, node_count, radicands, rational_points, state_symbols
+from .identity import (
+    ExactEvaluator,
+    bounded_expand,
+    node_count,
+    radicands,
+    rational_points,
+    state_symbols,
+)
 
 __all__ = [
     "euler_lagrange",
@@ -170,7 +177,7 @@ def _solve_constant_block(mass, rhs, c, block, simplify) -> list[sympy.Expr]:
     if not simplify:
         return list(solution)
     # expand would also expand (x^2 + y^2)^(3/2): keep whichever form is smaller.
-    return [min((e, sympy.expand(e)), key=node_count) for e in solution]
+    return [min((e, bounded_expand(e)), key=node_count) for e in solution]
 
 
 def _solve_block_raw(mass, rhs, c, block) -> list[sympy.Expr]:

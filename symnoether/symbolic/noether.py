@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import sympy
 
-from .identity import IdentityTest, decide_zero, node_count
+from .identity import IdentityTest, bounded_expand, decide_zero, has_high_powers, node_count
 from .mechanics import lagrangian_of
 
 __all__ = [
@@ -140,11 +140,14 @@ def decide_zero_family(expr: sympy.Expr, coordinates) -> IdentityTest:
     parts = [(atom, sympy.diff(linear, d)) for atom, d in zip(atoms, dummies)]
     parts.append((sympy.Integer(1), linear.xreplace({d: 0 for d in dummies})))
     results = [(atom, decide_zero(coeff, coordinates)) for atom, coeff in parts]
-    method = ", ".join(sorted({r.method for _, r in results}))
     if all(r.zero for _, r in results):
-        return IdentityTest(True, method)
+        return IdentityTest(True, ", ".join(sorted({r.method for _, r in results})))
+    failed = [r for _, r in results if not r.zero and not r.undecided]
+    undecided = not failed
+    method = ", ".join(sorted({r.method for r in failed} if failed else
+                              {r.method for _, r in results if r.undecided}))
     residual = sum((atom * r.residual for atom, r in results if not r.zero), sympy.Integer(0))
-    return IdentityTest(False, method, residual)
+    return IdentityTest(False, method, residual, undecided=undecided)
 
 
 def family_lagrangian(invariants: Sequence[sympy.Expr], *, name: str = "f") -> sympy.Expr:
@@ -167,7 +170,8 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
 
     Terms with derivatives of an undefined function (the network family) are grouped by
     derivative, each coefficient in its own compact form. `simplify` is never called: it is
-    slow on big expressions and its result is not canonical.
+    slow on big expressions and its result is not canonical; powers of sums with exponent
+    above 2 (Lennard-Jones' r^-12) are never multiplied out, and `cancel` is skipped then.
     """
     expr = sympy.sympify(expr)
     if expr.is_number or node_count(expr) > _TIDY_LIMIT:
@@ -175,6 +179,8 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
     atoms = undefined_derivatives(expr)
     if atoms:
         return _tidy_linear(expr, atoms)
+    if has_high_powers(expr):  # expand or cancel would multiply out e.g. r^-12
+        return bounded_expand(expr)
     candidates = [sympy.expand(expr)]
     if candidates[0].has(sympy.Pow):
         candidates.append(sympy.cancel(candidates[0]))
@@ -202,7 +208,7 @@ def _tidy_linear(expr: sympy.Expr, atoms: list[sympy.Expr]) -> sympy.Expr:
     """expr as sum_k atom_k * coefficient_k (+ rest), each part compact."""
     dummies = [sympy.Dummy(f"d{k}") for k in range(len(atoms))]
     linear = expr.xreplace(dict(zip(atoms, dummies)))
-    terms = sympy.collect(sympy.expand(linear), dummies, evaluate=False)
+    terms = sympy.collect(bounded_expand(linear), dummies, evaluate=False)
     out = sympy.Integer(0)
     for key, coeff in terms.items():
         coeff = tidy(coeff) if not undefined_derivatives(coeff) else coeff

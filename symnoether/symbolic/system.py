@@ -11,7 +11,7 @@ import sympy
 
 from ..errors import SpecError, SymmetryError
 from .coordinates import Coordinates
-from .groups import SymmetryGroup
+from .groups import SymmetryGroup, trivial
 from .names import name_problems
 
 __all__ = ["System", "load_spec"]
@@ -25,7 +25,9 @@ class System:
 
     - `name`: an identifier, e.g. `"kepler"`.
     - `coordinates`: the [`Coordinates`][].
-    - `symmetry`: the [`SymmetryGroup`][] the network must respect.
+    - `symmetry`: the [`SymmetryGroup`][] the network must respect, or None for a system
+      without continuous symmetry (stored as the trivial group: no generators, no charges;
+      the network then sees q and qdot themselves and conserves only the energy).
     - `lagrangian`: optional true Lagrangian, a SymPy expression in `coordinates.q`,
       `coordinates.qdot` and the parameters (used for data, checks and comparisons).
     - `parameters`: parameter symbol (or name) -> number, e.g. `{r_s: Rational(1, 10)}`.
@@ -36,7 +38,7 @@ class System:
 
     name: str
     coordinates: Coordinates
-    symmetry: SymmetryGroup
+    symmetry: SymmetryGroup | None = None
     lagrangian: sympy.Expr | None = None
     parameters: Mapping[sympy.Symbol, sympy.Expr] = field(default_factory=dict)
     initial_state: tuple[tuple[float, ...], tuple[float, ...]] | None = None
@@ -48,10 +50,13 @@ class System:
                 f"coordinates is a {type(self.coordinates).__name__}; expected Coordinates "
                 "from sn.coordinates(...) or sn.particles(...)"
             )
+        if self.symmetry is None and isinstance(self.coordinates, Coordinates):
+            object.__setattr__(self, "symmetry", trivial(self.coordinates))
         if not isinstance(self.symmetry, SymmetryGroup):
             problems.append(
                 f"symmetry is a {type(self.symmetry).__name__}; expected a SymmetryGroup "
-                "from sn.rotations(...), sn.translations(...), ... or a product of them"
+                "from sn.rotations(...), sn.translations(...), ... or a product of them, or "
+                "None for a system without continuous symmetry"
             )
         elif self.symmetry.coordinates != self.coordinates:
             problems.append("the symmetry acts on other coordinates than the system's")

@@ -1,16 +1,19 @@
 """Symbolic verification of a system: closure, invariants, Noether's theorem, regularity.
 
-Every check says what it proved and how: a symbolic identity, or exact evaluation at random
-rational points (a probabilistic identity test: a non-zero rational function vanishes at a
-random rational point with negligible probability, and one non-zero value is a proof of
-failure). `verify` never raises for a failed check; it reports it with its residual.
+Every check says what it proved and how: `symbolic` (a normal form is 0), `exact`
+(evaluation in QQ at random rational points, with square roots made rational and angles put
+on rational points of the circle: a probabilistic identity test, since a non-zero function
+of this kind vanishes at a random such point with negligible probability, and one non-zero
+value proves failure), `numeric` (evaluation at 40 and 80 digits where no exact point exists,
+e.g. exp) or `undecided` (neither a pass nor a failure, with the reason). `verify` never
+raises for a failed check; it reports it with its residual.
 """
 
 import textwrap
 from dataclasses import dataclass
 
+import mpmath
 import sympy
-from sympy.polys.domains import QQ
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
 from .identity import (
@@ -26,11 +29,11 @@ from .mechanics import euler_lagrange, lagrangian_of, mass_rank, solve_accelerat
 from .noether import (
     decide_zero_family,
     energy,
-    family_lagrangian,
     noether_charges,
     symmetry_residuals,
     tidy,
 )
+from .precise import DIGITS, PreciseEvaluator, compare_precisions, numeric_method
 
 __all__ = ["Check", "VerificationReport", "verify"]
 
@@ -49,6 +52,8 @@ class Check:
     - `detail`: what was checked, in a sentence, with the identity used.
     - `residual`: the simplified non-zero residual when it failed, else None.
     - `generator`: the generator it is about, or None.
+    - `undecided`: it could be neither proved nor refuted (then `passed` is False and
+      `method` gives the reason).
     """
 
     name: str
@@ -57,11 +62,20 @@ class Check:
     detail: str
     residual: sympy.Basic | None = None
     generator: str | None = None
+    undecided: bool = False
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise TypeError(f"a check needs a non-empty name, got {self.name!r}")
         object.__setattr__(self, "passed", bool(self.passed))
+        object.__setattr__(self, "undecided", bool(self.undecided))
+        if self.passed and self.undecided:
+            raise ValueError(f"check {self.name!r} cannot be both passed and undecided")
+
+    @property
+    def status(self) -> str:
+        """`"passed"`, `"failed"` or `"undecided"`."""
+        return "passed" if self.passed else "undecided" if self.undecided else "failed"
 
 
 @dataclass(frozen=True)
@@ -82,12 +96,16 @@ class VerificationReport:
 
     @property
     def ok(self) -> bool:
-        """Whether every check passed."""
+        """Whether every check passed (an undecided check is not a pass)."""
         return all(c.passed for c in self.checks)
 
     def failures(self) -> tuple[Check, ...]:
-        """The checks that failed."""
-        return tuple(c for c in self.checks if not c.passed)
+        """The checks that failed (not the undecided ones)."""
+        return tuple(c for c in self.checks if c.status == "failed")
+
+    def undecided(self) -> tuple[Check, ...]:
+        """The checks that could be neither proved nor refuted."""
+        return tuple(c for c in self.checks if c.undecided)
 
     def check(self, name: str) -> Check:
         """The check called `name` (`KeyError` listing the names if there is none)."""
@@ -97,12 +115,15 @@ class VerificationReport:
         raise KeyError(f"no check {name!r}; the checks are {[c.name for c in self.checks]}")
 
     def __str__(self) -> str:
-        failed = len(self.failures())
-        verdict = "all passed" if not failed else f"{failed} FAILED"
+        failed, undecided = len(self.failures()), len(self.undecided())
+        verdicts = [f"{failed} FAILED"] * bool(failed) + [f"{undecided} UNDECIDED"] * bool(
+            undecided)
+        verdict = ", ".join(verdicts) or "all passed"
         width = max((len(c.name) for c in self.checks), default=5)
         lines = [f"verification of {self.system_name!r}: {len(self.checks)} checks, {verdict}"]
+        labels = {"passed": "PASS", "failed": "FAIL", "undecided": "UNDECIDED"}
         for c in self.checks:
-            lines.append(f"  {'PASS' if c.passed else 'FAIL'}  {c.name:<{width}}  {c.method}")
+            lines.append(f"  {labels[c.status]}  {c.name:<{width}}  {c.method}")
             lines += textwrap.wrap(c.detail, 92, initial_indent=" " * 8,
                                    subsequent_indent=" " * 8)
             if c.residual is not None:
@@ -139,8 +160,11 @@ def verify(system, *, invariants=None) -> VerificationReport:
 
 
 def _closure_check(group) -> Check:
+    if group.K == 0:
+        return Check("closure", True, "nothing to check", "no continuous symmetry declared: "
+                     "the trivial group has no generators and no Noether charges")
     constants = group.structure_constants
-    residuals, methods = [], set()
+    residuals, methods, undecided = [], set(), True
     for a in range(group.K):
         for b in range(a + 1, group.K):
             coeffs = constants.get((a, b), (0,) * group.K)
@@ -151,6 +175,7 @@ def _closure_check(group) -> Check:
                 methods.add(test.method)
                 if not test.zero:
                     residuals.append((group.names[a], group.names[b], test.residual))
+                    undecided = undecided and test.undecided
     table = "; ".join(_bracket_text(group, a, b, cs) for (a, b), cs in constants.items())
     detail = (
         f"the {group.K} generator{'s' if group.K != 1 else ''} of {group.name} span a Lie "
@@ -162,7 +187,7 @@ def _closure_check(group) -> Check:
     if residuals:
         a, b, residual = residuals[0]
         detail += f". Not closed: [{a}, {b}] leaves the span"
-        return Check("closure", False, method, detail, residual)
+        return Check("closure", False, method, detail, residual, undecided=undecided)
     return Check("closure", True, method, detail)
 
 
@@ -208,25 +233,37 @@ def _family_check(system, invariants) -> Check:
         return Check(name, False, "not run", "no invariant set, so the network family "
                      "L = f(S_1..S_M) could not be checked")
     group = system.symmetry
-    L = family_lagrangian(invariants.exprs)
+    if group.K == 0:
+        return Check(name, True, "nothing to check", "no continuous symmetry declared: there "
+                     "is no Noether charge to conserve, and the network L = f(q, qdot) is "
+                     "unconstrained (it still conserves its energy)")
+    # X_a f(S) = sum_j f_j(S) X_a S_j (the chain rule), and the f_j are independent
+    # functions for an undefined f: the family conserves I_a exactly when every coefficient
+    # X_a S_j vanishes. Deciding the coefficients directly avoids differentiating f(S)
+    # symbolically, which costs seconds for a few dozen invariants.
     failures, methods = [], set()
-    for generator, residual in zip(group.names, symmetry_residuals(system, L)):
-        test = decide_zero_family(residual, system.coordinates)
-        methods.update(test.method.split(", "))
-        if not test.zero:
-            failures.append((generator, test.residual))
+    for a, generator in enumerate(group.names):
+        for expr, invariant in zip(invariants.exprs, invariants.names):
+            test = decide_zero(group.apply(a, expr), system.coordinates)
+            methods.add(test.method)
+            if not test.zero:
+                failures.append((generator, test.residual * sympy.Symbol(f"f_{invariant}"),
+                                 test.undecided))
     detail = (
         f"with L = f({', '.join(invariants.names)}) for an undefined function f, "
         "X_a L = sum_j f_j(S) X_a S_j = 0 for every generator, hence by "
         f"{_IDENTITY} every charge I_a = dL/dqdot . xi_a is conserved for every f: for "
         "every set of network weights"
     )
-    method = ("symbolic chain rule on an undefined function f; each coefficient X_a S_j of "
-              f"f_j(S) by {', '.join(sorted(methods))}")
+    method = ("chain rule X_a f(S) = sum_j f_j(S) X_a S_j for an undefined function f; each "
+              f"coefficient X_a S_j by {', '.join(sorted(methods))}")
     if failures:
-        generator, residual = failures[0]
-        detail += f". Fails for {', '.join(g for g, _ in failures)}"
-        return Check(name, False, method, detail, residual, generator)
+        generator = failures[0][0]
+        residual = sum((r for g, r, _ in failures if g == generator), sympy.Integer(0))
+        undecided = all(u for _, _, u in failures)
+        detail += f". {'Undecided' if undecided else 'Fails'} for " + ", ".join(
+            g for g, _, _ in failures)
+        return Check(name, False, method, detail, residual, generator, undecided)
     return Check(name, True, method, detail)
 
 
@@ -239,11 +276,14 @@ def _symmetry_checks(system, L) -> list[Check]:
         if test.zero:
             detail = (f"X_a L = 0 for the true Lagrangian: the lift of {generator} "
                       "annihilates it, so it is a symmetry")
+        elif test.undecided:
+            detail = (f"whether X_a L = 0, i.e. whether {generator} is a symmetry of the "
+                      "true Lagrangian, could not be decided")
         else:
             detail = (f"X_a L != 0: {generator} is not a symmetry of the true Lagrangian, "
                       f"so the true dynamics do not conserve {charge}")
         checks.append(Check(f"symmetry[{generator}]", test.zero, test.method, detail,
-                            test.residual, generator))
+                            test.residual, generator, test.undecided))
     return checks
 
 
@@ -282,10 +322,12 @@ def _conservation_checks(system, L, mass, rhs) -> list[Check]:
         detail = (f"dI/dt = dI/dq . qdot + dI/dqdot . qddot = 0 for {what}, along the true "
                   "Euler-Lagrange equations solved independently (Noether: "
                   f"{_IDENTITY})")
-        if not test.zero:
+        if test.undecided:
+            detail = detail.replace("= 0 for", "= 0 (undecided) for")
+        elif not test.zero:
             detail = detail.replace("= 0 for", "!= 0 for")
         checks.append(Check(f"conservation[{name}]", test.zero, test.method, detail,
-                            test.residual, generator))
+                            test.residual, generator, test.undecided))
     return checks
 
 
@@ -303,64 +345,130 @@ def _conservation_symbolic(system, L, quantities) -> dict:
     for name, quantity in quantities.items():
         test = decide_zero(_time_derivative(c, quantity, qddot), c)
         method = f"{test.method}, closed-form qddot of the Euler-Lagrange equations substituted"
-        tests[name] = IdentityTest(test.zero, method, test.residual)
+        tests[name] = IdentityTest(test.zero, method, test.residual, test.undecided)
     return tests
 
 
 def _conservation_at_points(system, quantities, mass, rhs) -> dict:
-    """Exact evaluation: at each point solve M qddot = rhs over QQ, then evaluate dI/dt."""
+    """At each random point solve M qddot = rhs, then evaluate dI/dt.
+
+    Exactly over QQ where the point allows it (rational entries); else with mpmath at 40
+    and 80 digits (see `symnoether.symbolic.precise`).
+    """
     c = system.coordinates
     gradients = {
         name: ([sympy.diff(Q, q) for q in c.q], [sympy.diff(Q, v) for v in c.qdot])
         for name, Q in quantities.items()
     }
     exprs = list(mass) + list(rhs) + [e for gq, gv in gradients.values() for e in gq + gv]
-    nonzero: dict[str, str] = {}
-    used = 0
     symbols = state_symbols(c, exprs)
+    nonzero: dict[str, str] = {}
+    used, inexact = 0, []
     for point in rational_points(exprs, symbols, 4 * POINTS, seed=3):
-        values = _values_at(point, mass, rhs, gradients, c)
+        values = _rates(ExactEvaluator(point), mass, rhs, gradients, c, _solve_exact)
         if values is None:
+            inexact.append(point)
             continue
         used += 1
-        where = ", ".join(f"{s} = {point[s]}" for s in symbols)
         for name, value in values.items():
             if value != 0 and name not in nonzero:
-                nonzero[name] = f"dI/dt = {value} != 0 at ({where})"
+                nonzero[name] = f"dI/dt = {value} != 0 at ({_where(point, symbols)})"
         if used == POINTS:
             break
     solve = "M and rhs evaluated exactly, M qddot = rhs solved over QQ"
-    method = f"{points_method(used)}: {solve} at each point"
-    tests = {}
-    for name in quantities:
-        if name in nonzero:
-            residual = _on_shell_residual(system, name)
-            text = (f"exact evaluation at a random rational point ({solve}): {nonzero[name]}; "
-                    "the residual shown is X_a L, which dI/dt equals on solutions")
-            tests[name] = IdentityTest(False, text, residual)
-        else:
-            undecided = f"undecided: only {used} of {POINTS} rational points could be evaluated"
-            tests[name] = IdentityTest(used == POINTS, method if used == POINTS else undecided)
+    if used == POINTS or nonzero:
+        method = f"{points_method(used)}: {solve} at each point"
+        return _rate_tests(system, quantities, nonzero, method, solve, "exact evaluation",
+                           "rational")
+    return _conservation_numeric(system, quantities, mass, rhs, gradients, inexact, symbols)
+
+
+def _conservation_numeric(system, quantities, mass, rhs, gradients, points, symbols) -> dict:
+    c = system.coordinates
+    verdicts: dict[str, list[str]] = {name: [] for name in quantities}
+    nonzero: dict[str, str] = {}
+    used = 0
+    for point in points:
+        low = _rates(PreciseEvaluator(point, DIGITS), mass, rhs, gradients, c, _solve_mp)
+        high = _rates(PreciseEvaluator(point, 2 * DIGITS), mass, rhs, gradients, c, _solve_mp)
+        if low is None or high is None:
+            continue
+        used += 1
+        for name in quantities:
+            verdict = compare_precisions(low[name], high[name])
+            verdicts[name].append(verdict.verdict)
+            if verdict.verdict == "nonzero" and name not in nonzero:
+                nonzero[name] = (f"dI/dt = {mpmath.nstr(verdict.value, 8)} != 0 at "
+                                 f"({_where(point, symbols)})")
+        if used == POINTS:
+            break
+    solve = f"M qddot = rhs solved with mpmath at {DIGITS} and {2 * DIGITS} digits"
+    method = f"{numeric_method(used)}; {solve} at each point"
+    tests = _rate_tests(system, quantities, nonzero, method, solve, "numeric evaluation",
+                        "rational")
+    for name, found in verdicts.items():
+        if name in nonzero or (used == POINTS and all(v == "zero" for v in found)):
+            continue
+        why = (f"only {used} of {POINTS} random points could be evaluated (exactly or to 80 "
+               "digits)" if used < POINTS else
+               "at some points dI/dt neither vanished nor stabilised with the precision")
+        tests[name] = IdentityTest(False, f"undecided: {why}", undecided=True)
     return tests
 
 
-def _values_at(point, mass, rhs, gradients, c) -> dict | None:
-    ev = ExactEvaluator(point)
+def _rate_tests(system, quantities, nonzero, method, solve, how, kind) -> dict:
+    tests = {}
+    for name in quantities:
+        if name in nonzero:
+            text = (f"{how} at a random {kind} point ({solve}): {nonzero[name]}; the residual "
+                    "shown is X_a L, which dI/dt equals on solutions")
+            tests[name] = IdentityTest(False, text, _on_shell_residual(system, name))
+        else:
+            tests[name] = IdentityTest(True, method)
+    return tests
+
+
+def _where(point, symbols) -> str:
+    return ", ".join(f"{s} = {point[s]}" for s in symbols)
+
+
+def _solve_exact(ev, mass, rhs):
     M, b = ev.matrix(mass.tolist()), ev.matrix(rhs.tolist())
     if M is None or b is None:
         return None
     try:
-        qddot = M.lu_solve(b).to_list_flat()
+        return M.lu_solve(b).to_list_flat()
     except (DMNonInvertibleMatrixError, ZeroDivisionError):
         return None  # a singular point: degeneracy is checked separately
-    qdot = [QQ.from_sympy(point[v]) for v in c.qdot]
+
+
+def _solve_mp(ev, mass, rhs):
+    M, b = ev.values(list(mass)), ev.values(list(rhs))
+    if M is None or b is None:
+        return None
+    n = mass.rows
+    with mpmath.workdps(ev.digits):
+        try:
+            x = mpmath.lu_solve(mpmath.matrix([M[i * n:(i + 1) * n] for i in range(n)]),
+                                mpmath.matrix(b))
+        except ZeroDivisionError:
+            return None
+        return [x[i] for i in range(n)]
+
+
+def _rates(ev, mass, rhs, gradients, c, solve) -> dict | None:
+    """{name: dI/dt} at the evaluator's point, or None where it cannot be evaluated."""
+    qddot = solve(ev, mass, rhs)
+    qdot = ev.values(list(c.qdot))
+    if qddot is None or qdot is None:
+        return None
     out = {}
     for name, (gq, gv) in gradients.items():
         dq, dv = ev.values(gq), ev.values(gv)
         if dq is None or dv is None:
             return None
-        out[name] = sum((a * b for a, b in zip(dq, qdot)), QQ.zero) + sum(
-            (a * b for a, b in zip(dv, qddot)), QQ.zero)
+        out[name] = sum(a * b for a, b in zip(dq, qdot)) + sum(
+            a * b for a, b in zip(dv, qddot))
     return out
 
 

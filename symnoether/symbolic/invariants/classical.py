@@ -84,6 +84,8 @@ def classical_invariants(group: SymmetryGroup) -> tuple[list[sympy.Expr], list[s
 
 def _check_structure(group: SymmetryGroup) -> None:
     actions = group.actions
+    if not actions and group.K == 0:  # no symmetry: the invariants are q and qdot
+        return
     if not actions:
         raise ClassicalUnsupported("the group records no actions (it was built directly)")
     if any(a.kind == "custom" for a in actions):
