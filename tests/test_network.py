@@ -1,5 +1,7 @@
 """The Lagrangian network: chain-rule acceleration, charges, dtypes, options and errors."""
 
+import subprocess
+import sys
 import types
 
 import equinox as eqx
@@ -239,3 +241,87 @@ def test_standardized_needs_the_option():
     assert model.input_scaling is None
     with pytest.raises(ValueError, match="standardize=True"):
         model.standardized(jnp.ones((2, 3)), jnp.ones((2, 3)))
+
+
+@pytest.mark.parametrize(
+    "module, invariant, depth, standardize",
+    [(kepler_contract, True, 2, False), (two_particle_2d_contract, False, 1, True),
+     (kepler_contract, True, 0, False)],
+    ids=["kepler", "unconstrained-standardized", "depth-0"],
+)  # fmt: skip
+def test_weights_round_trip(module, invariant, depth, standardize):
+    model = LagrangianNetwork(module, invariant=invariant, width=6, depth=depth,
+                              activation=jnp.tanh, standardize=standardize, dtype=jnp.float64,
+                              key=jax.random.key(4))  # fmt: skip
+    q, qdot = _states(module)
+    if standardize:
+        model = model.standardized(3 * q + 1, qdot)
+    weights = model.weights()
+    assert len(weights) == depth + 1 and weights[-1][1] is None
+    assert weights[0][0].shape == (1 if depth == 0 else 6, model.mlp.in_size)
+    exported = [(np.asarray(w), None if b is None else np.asarray(b)) for w, b in weights]
+    rebuilt = LagrangianNetwork.from_weights(
+        module, exported, invariant=invariant, activation=model.mlp.activation,
+        input_scaling=model.input_scaling,
+    )  # fmt: skip
+    # Arrays, not the whole tree: a depth-0 MLP keeps the width it was built with, unused.
+    arrays = [jax.tree.leaves(eqx.filter(m, eqx.is_array)) for m in (rebuilt, model)]
+    assert len(arrays[0]) == len(arrays[1])
+    for a, b in zip(*arrays):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    assert (rebuilt.mlp.depth, rebuilt.invariant) == (depth, invariant)
+    outputs = [eqx.filter_jit(jax.vmap(m.__call__))(q, qdot) for m in (rebuilt, model)]
+    np.testing.assert_array_equal(*outputs)
+    accelerations = [eqx.filter_jit(m.batched_acceleration)(q, qdot) for m in (rebuilt, model)]
+    np.testing.assert_array_equal(*accelerations)
+
+
+def test_from_weights_takes_its_dtype_from_the_arrays_or_the_argument():
+    model = LagrangianNetwork(kepler_contract, width=4, key=jax.random.key(0))
+    assert LagrangianNetwork.from_weights(kepler_contract, model.weights()).dtype == np.float32
+    as64 = LagrangianNetwork.from_weights(kepler_contract, model.weights(), dtype=jnp.float64)
+    assert {x.dtype for x in jax.tree.leaves(eqx.filter(as64, eqx.is_array))} == {
+        np.dtype("float64")
+    }
+    with pytest.raises(TypeError, match="expected a floating dtype"):
+        LagrangianNetwork.from_weights(kepler_contract, [(np.ones((1, 3), int), None)])
+
+
+def test_from_weights_lists_every_shape_that_does_not_fit():
+    weights = LagrangianNetwork(kepler_contract, width=8, key=jax.random.key(0)).weights()
+    (w0, b0), (w1, b1), (w2, _) = weights
+    bad = [(w0.T, b0), (w1[:, :5], b1), (w2, jnp.zeros(1))]
+    message = (
+        r"weights do not fit a LagrangianNetwork of 'kepler' \(the invariants\): expected 3 "
+        r"inputs, 2 hidden layer\(s\) of width 8 .*\n"
+        r"  - layer 0 W: expected \(8, 3\), got \(3, 8\) \(transposed\? W is \(out, in\)\)\n"
+        r"  - layer 1 W: expected \(8, 8\), got \(8, 5\)\n"
+        r"  - layer 2 b: expected None \(the network has no output bias.*got shape \(1,\)\n"
+        r"  - input_scaling shift: expected shape \(3,\), got \(2,\)$"
+    )
+    with pytest.raises(ValueError, match=message):
+        LagrangianNetwork.from_weights(
+            kepler_contract, bad, input_scaling=(np.zeros(2), np.ones(3))
+        )
+    with pytest.raises(ValueError, match=r"layer 1 b: expected \(8,\), got None"):
+        LagrangianNetwork.from_weights(kepler_contract, [(w0, b0), (w1, None), (w2, None)])
+    with pytest.raises(ValueError, match="input_scaling scale: every entry must be > 0"):
+        LagrangianNetwork.from_weights(
+            kepler_contract, weights, input_scaling=(np.zeros(3), np.zeros(3))
+        )
+    with pytest.raises(TypeError, match=r"list of \(W, b\) pairs, one per layer"):
+        LagrangianNetwork.from_weights(kepler_contract, [w0, w1, w2])
+    with pytest.raises(TypeError, match="activation must be a function"):
+        LagrangianNetwork.from_weights(kepler_contract, weights, activation="tanh")
+
+
+def test_from_weights_asks_for_float32_when_x64_is_off():
+    code = (
+        "import numpy as np, sys; sys.path.insert(0, 'tests')\n"
+        "from handwritten import kepler_contract\n"
+        "from symnoether.numeric.network import LagrangianNetwork\n"
+        "LagrangianNetwork.from_weights(kepler_contract, [(np.ones((1, 3)), None)])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode != 0 and "pass dtype=jnp.float32 to convert them" in out.stderr

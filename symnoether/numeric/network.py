@@ -2,16 +2,17 @@
 """The Lagrangian network: $L = f(S(q, \\dot q))$ with $S$ the generated invariant layer."""
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Literal
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, Int, PRNGKeyArray, Scalar
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Scalar
 
 from ._batched import euler_lagrange_terms, mlp_gradient_hessian, supports_closed_form
+from ._weights import check_weights, parameters, weights_dtype
 from .dynamics import (
     SOLVERS,
     Solver,
@@ -78,6 +79,11 @@ def check_module(module: ModuleType, *, need_lagrangian: bool = False) -> Module
             "Lagrangian is needed for data generation)."
         )
     return module
+
+
+def _in_size(module: ModuleType, invariant: bool) -> int:
+    # The number of MLP inputs: the invariants, or q and qdot.
+    return len(module.INVARIANT_NAMES) if invariant else 2 * len(module.COORDINATE_NAMES)
 
 
 def _reference_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
@@ -158,8 +164,7 @@ class LagrangianNetwork(eqx.Module):
             raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
         if width < 1 or depth < 0:
             raise ValueError(f"need width >= 1 and depth >= 0, got width={width}, depth={depth}")
-        n = len(module.COORDINATE_NAMES)
-        in_size = len(module.INVARIANT_NAMES) if invariant else 2 * n
+        in_size = _in_size(module, invariant)
         init_key, reference_key = jax.random.split(key)
         # The output bias is left out: a constant shift of L changes no dynamics.
         mlp = eqx.nn.MLP(
@@ -174,6 +179,78 @@ class LagrangianNetwork(eqx.Module):
         self.invariant = invariant
         self.solver = solver
         self.max_condition = max_condition
+
+    @classmethod
+    def from_weights(
+        cls,
+        module: ModuleType,
+        weights: Sequence[tuple[ArrayLike, ArrayLike | None]],
+        *,
+        invariant: bool = True,
+        activation: Callable = jax.nn.softplus,
+        input_scaling: tuple[ArrayLike, ArrayLike] | None = None,
+        dtype=None,
+        solver: Solver = "solve",
+        max_condition: float | None = None,
+    ) -> "LagrangianNetwork":
+        """A network with the given weights, e.g. trained elsewhere; no random key needed.
+
+        **Arguments:**
+
+        - `module`: the generated module.
+        - `weights`: one `(W, b)` pair per layer, from the input, as
+            [`LagrangianNetwork.weights`][] returns them: `W` of shape `(out, in)` (as in
+            `eqx.nn.Linear`: a layer computes $W x + b$), `b` of shape `(out,)`. The first
+            `W` is `(width, M)` with `M` the number of invariants (or `2n` when
+            `invariant=False`), hidden ones `(width, width)`, the last `(1, width)` with
+            `b=None`. The depth is `len(weights) - 1`; the width is read from the first
+            layer. NumPy or JAX arrays (see `numeric/_weights.py`).
+        - `invariant`: what the MLP sees, as in the constructor.
+        - `activation`: the hidden layers' activation (not stored with the weights; for a
+            network of this package, `model.mlp.activation`).
+        - `input_scaling`: `(shift, scale)`, each of shape `(M,)`: the MLP sees
+            `(x - shift) / scale` (e.g. `model.input_scaling`); `None` for none.
+        - `dtype`: of the parameters; default the arrays' common dtype (float64 needs
+            `jax_enable_x64`; pass `dtype=jnp.float32` to convert).
+        - `solver`, `max_condition`: as in the constructor.
+
+        **Returns:**
+
+        The `LagrangianNetwork`. Shapes that do not fit raise a `ValueError` that lists
+        each mismatch, expected against received.
+        """
+        module = check_module(module)
+        if not callable(activation):
+            raise TypeError(f"activation must be a function such as jax.nn.softplus, got "
+                            f"{activation!r}")  # fmt: skip
+        what = "the invariants" if invariant else "q and qdot"
+        arrays, width, depth = check_weights(
+            weights, input_scaling, _in_size(module, invariant), f"{module.SYSTEM_NAME!r} ({what})"
+        )
+        dtype = weights_dtype(arrays) if dtype is None else check_float_dtype(dtype)
+        # Only the structure is built (no random numbers drawn); the arrays fill it.
+        skeleton = eqx.filter_eval_shape(
+            cls, module, invariant=invariant, width=width, depth=depth, activation=activation,
+            dtype=dtype, solver=solver, max_condition=max_condition,
+            standardize=input_scaling is not None, key=jax.random.key(0),
+        )  # fmt: skip
+        return eqx.tree_at(parameters, skeleton, [jnp.asarray(x, dtype) for x in arrays])
+
+    def weights(self) -> list[tuple[Array, Array | None]]:
+        """The MLP's weights, one `(W, b)` pair per layer from the input.
+
+        **Returns:**
+
+        A list of `depth + 1` pairs of JAX arrays in the model's dtype: `W` of shape
+        `(out, in)` as in `eqx.nn.Linear` (a layer computes $W x + b$) and `b` of shape
+        `(out,)`. The first `W` is `(width, M)` with `M` the number of MLP inputs (the
+        invariants, or `2n` for the unconstrained network), hidden ones `(width, width)`;
+        the last is `(1, width)` with `b = None` (no output bias: a constant shift of $L$
+        changes no dynamics). The hidden activation is `self.mlp.activation`, the input
+        standardisation `self.input_scaling`. Rebuild with
+        [`LagrangianNetwork.from_weights`][].
+        """
+        return [(layer.weight, layer.bias) for layer in self.mlp.layers]
 
     @property
     def dtype(self) -> jnp.dtype:
