@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import equinox as eqx
 import jax
@@ -318,10 +319,11 @@ def test_from_weights_lists_every_shape_that_does_not_fit():
 
 def test_from_weights_asks_for_float32_when_x64_is_off():
     code = (
-        "import numpy as np, sys; sys.path.insert(0, 'tests')\n"
+        "import numpy as np, sys; sys.path.insert(0, sys.argv[1])\n"
         "from handwritten import kepler_contract\n"
         "from symnoether.numeric.network import LagrangianNetwork\n"
         "LagrangianNetwork.from_weights(kepler_contract, [(np.ones((1, 3)), None)])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    tests = str(Path(__file__).resolve().parent)
+    out = subprocess.run([sys.executable, "-c", code, tests], capture_output=True, text=True)
     assert out.returncode != 0 and "pass dtype=jnp.float32 to convert them" in out.stderr
