@@ -91,12 +91,18 @@ def cmd_generate(args) -> int:
 
 def cmd_train(args) -> int:
     """Generate the module into a run folder, make or load data, and train."""
+    from .codegen.printer import VerificationFailed
     from .numeric.train import TrainingDivergedError
     from .pipeline import prepare_run, train_models
 
-    run = prepare_run(
-        args.spec, args.out, config_path=args.config, data_path=args.data, resume=args.resume
-    )
+    try:
+        run = prepare_run(args.spec, args.out, config_path=args.config, data_path=args.data,
+                          resume=args.resume, force=args.force)
+    except VerificationFailed as error:
+        print(f"error: the spec failed verification ({', '.join(error.checks)} not proved), so "
+              "nothing was trained; see `symnoether verify SPEC`, or pass --force to train "
+              "anyway", file=sys.stderr)
+        return EXIT_FAILED
     try:
         train_models(run, variants=args.models, resume=args.resume)
     except TrainingDivergedError as error:
@@ -149,6 +155,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default="invariant,unconstrained",
                    help="comma-separated variants to train (invariant, unconstrained)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--force", action="store_true",
+                   help="train even if a verification check fails or is undecided (recorded "
+                        "in the generated module's header)")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="metrics.json and plots for a run folder")
     p.add_argument("run_dir")
@@ -179,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT
+    from .progress import enable
+
+    enable()  # one line per long stage on stderr
     if hasattr(args, "models"):
         args.models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:

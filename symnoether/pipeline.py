@@ -35,7 +35,8 @@ class PreparedRun:
     data: object
 
 
-def _module_for(system, run_dir: Path, resume: bool, invariants=None) -> ModuleType:
+def _module_for(system, run_dir: Path, resume: bool, invariants=None,
+                force: bool = False) -> ModuleType:
     from .codegen.generate import generate
     from .numeric.run import load_module
 
@@ -50,7 +51,7 @@ def _module_for(system, run_dir: Path, resume: bool, invariants=None) -> ModuleT
                 what="resume",
             )
         return module
-    generate(system, path, invariants=invariants)
+    generate(system, path, invariants=invariants, force=force)
     return load_module(path)
 
 
@@ -93,7 +94,7 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
 
 def prepare_run(
     spec, run_dir, *, config_path=None, data_path=None, resume: bool = False,
-    overrides: dict | None = None, invariants=None,
+    overrides: dict | None = None, invariants=None, force: bool = False,
 ) -> PreparedRun:
     """Load the spec, generate its module into the run folder, and make or load the data.
 
@@ -106,10 +107,13 @@ def prepare_run(
     - `resume`: reuse the folder's module and data (the spec must be unchanged).
     - `overrides`: settings that replace those of the configuration.
     - `invariants`: an `InvariantSet` already derived for this system (derived when None).
+    - `force`: generate the module even when a verification check fails or is undecided
+      (its header records them, as with `symnoether generate --force`).
 
     **Returns:**
 
-    A [`PreparedRun`][].
+    A [`PreparedRun`][]. Raises `VerificationFailed` (nothing written) when a check fails
+    and `force` is False.
     """
     from .symbolic.system import System, load_spec
 
@@ -122,7 +126,7 @@ def prepare_run(
             what="run folder",
         )
     run_dir.mkdir(parents=True, exist_ok=True)
-    module = _module_for(system, run_dir, resume, invariants)
+    module = _module_for(system, run_dir, resume, invariants, force)
     config = _config(config_path, overrides)
     data = _data(system, module, config, run_dir, data_path, resume)
     return PreparedRun(run_dir, system, module, config, data)

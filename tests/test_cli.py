@@ -124,3 +124,47 @@ def test_learn_from_user_data_without_true_lagrangian(tmp_path, capsys):
     assert len(rows) == 2 and all(row.split()[-1] == "-" for row in rows)
     metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
     assert "true_charges" not in metrics["models"]["invariant"]["rk4"]
+
+
+PENDULUM_WRONG = textwrap.dedent("""
+    import sympy
+    import symnoether as sn
+    c = sn.coordinates("theta phi")
+    theta, phi = c.q
+    thetadot, phidot = c.qdot
+    system = sn.System("pendulum", c, sn.translations(c, coordinates=["theta"]),
+                       lagrangian=(thetadot**2 + sympy.sin(theta)**2 * phidot**2) / 2
+                       + sympy.cos(theta), initial_state=((1.0, 0.0), (0.0, 0.5)))
+""")
+
+
+def test_wrong_angular_symmetry_fails_verify_and_train_refuses_cleanly(tmp_path, capsys):
+    spec = tmp_path / "pendulum.py"
+    spec.write_text(PENDULUM_WRONG)
+    assert main(["verify", str(spec)]) == 1
+    assert "FAIL  symmetry[translation_theta]" in capsys.readouterr().out
+    out = tmp_path / "run"
+    args = ["train", str(spec), "--out", str(out), "--config", str(_tiny_config(tmp_path)),
+            "--models", "invariant"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if not line.startswith("[symnoether]")]
+    assert len(errors) == 1 and errors[0].startswith("error: ") and "Traceback" not in err
+    assert "symmetry[translation_theta]" in err and "--force" in err
+    assert not (out / "module.py").exists()
+    assert main([*args, "--force"]) == 0
+    assert "WARNING: generated with force=True" in (out / "module.py").read_text()
+
+
+def test_a_system_without_symmetry_runs_end_to_end(tmp_path, capsys):
+    spec = str(ROOT / "examples/double_pendulum/spec.py")
+    out = tmp_path / "run"
+    assert main(["train", spec, "--out", str(out), "--config", str(_tiny_config(tmp_path)),
+                 "--models", "invariant"]) == 0
+    assert main(["evaluate", str(out), "--t-final", "0.2"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()
+            if line.startswith("invariant")]
+    assert len(rows) == 2 and all(row[3:5] == ["-", "-"] for row in rows)  # no charges
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    assert metrics["settings"]["charge_names"] == []
+    assert not (out / "evaluation" / "charge_drift.png").exists()

@@ -107,3 +107,47 @@ def test_two_particles_rejects_unknown_symmetry(monkeypatch):
     monkeypatch.setenv("SYMNOETHER_SYMMETRY", "galilean")
     with pytest.raises(sn.SpecError, match="SYMMETRY must be one of"):
         sn.load_spec("examples/two_particles/spec.py")
+
+
+def _screw(pitch_in_generator):
+    c = sn.coordinates("x y z")
+    x, y, z = c.q
+    v = sympy.Matrix(c.qdot)
+    k = sympy.Symbol("k", positive=True)
+    u = x * sympy.cos(2 * z / k) + y * sympy.sin(2 * z / k)
+    G = sn.from_generators(c, [{x: -y, y: x, z: pitch_in_generator(k)}], name="screw")
+    return c, G, v.dot(v) / 2 - u, k
+
+
+def test_parameters_in_generators_are_substituted():
+    c, G, L, k = _screw(lambda k: k / 2)
+    assert G.parameters == (k,) and G.structure_constants is None
+    system = sn.System("helix", c, G, lagrangian=L, parameters={"k": 2})
+    assert system.symmetry.generators[0][2] == 1 and system.symmetry.parameters == ()
+    report = sn.verify(system)  # the invariants are incomplete without candidates
+    assert report.check("symmetry[screw]").passed and report.check("conservation[I_screw]").passed
+    wrong = sn.System("helix", c, _screw(lambda k: k)[1], lagrangian=L, parameters={"k": 2})
+    assert "symmetry[screw]" in {ch.name for ch in sn.verify(wrong).failures()}
+
+
+def test_unknown_generator_symbols_are_refused_by_the_system():
+    c, G, L, k = _screw(lambda k: k / 2)
+    with pytest.raises(sn.SpecError, match="generator 'screw' mentions \\['k'\\]"):
+        sn.System("helix", c, G)
+
+
+def test_candidates_in_the_system_join_the_derived_set():
+    c, G, L, k = _screw(lambda k: k / 2)
+    x, y, z = c.q
+    w = "y*cos(z) - x*sin(z)"  # parsed with the coordinate names, k = 2 substituted
+    u = x * sympy.cos(2 * z / k) + y * sympy.sin(2 * z / k)
+    system = sn.System("helix", c, G, lagrangian=L, parameters={"k": 2}, candidates=[u, w])
+    assert list(system.candidates) == ["u1", "u2"]
+    inv = sn.derive_invariants(system)
+    assert inv.names[-2:] == ("u1", "u2") and inv.certificate.complete
+    assert any("candidates u1, u2 were added" in note for note in inv.certificate.notes)
+    without = sn.System("helix", c, G, lagrangian=L, parameters={"k": 2})
+    assert not sn.derive_invariants(without).certificate.complete
+    assert system.spec_hash() != without.spec_hash()
+    with pytest.raises(sn.SpecError, match="neither coordinates"):
+        sn.System("helix", c, G, lagrangian=L, parameters={"k": 2}, candidates=["x + q"])

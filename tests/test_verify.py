@@ -185,3 +185,68 @@ def test_report_api():
 
 def test_module_does_not_import_jax():
     assert "jax" not in verify_module.__dict__
+
+
+def _pendulum(generator_coordinate: str = "phi") -> sn.System:
+    c = sn.coordinates("theta phi")
+    theta, _ = c.q
+    thetadot, phidot = c.qdot
+    L = (thetadot**2 + sympy.sin(theta) ** 2 * phidot**2) / 2 + sympy.cos(theta)
+    return sn.System("pendulum", c, sn.translations(c, coordinates=[generator_coordinate]),
+                     lagrangian=L)
+
+
+def test_spherical_pendulum_in_angles_is_proved_exactly():
+    report = verify(_pendulum())
+    assert report.ok, str(report)
+    for name in ("conservation[p_phi]", "conservation[energy]"):
+        assert report.check(name).method.startswith("exact evaluation at 8 random rational")
+
+
+def test_wrong_symmetry_of_an_angular_system_fails_and_names_the_generator():
+    report = verify(_pendulum("theta"))
+    failed = {c.name: c for c in report.failures()}
+    assert set(failed) == {"symmetry[translation_theta]", "conservation[p_theta]"}
+    assert failed["symmetry[translation_theta]"].generator == "translation_theta"
+    assert not report.undecided()
+    assert "FAIL  symmetry[translation_theta]" in str(report)
+
+
+def test_conservation_with_exp_in_the_mass_matrix_is_decided_numerically():
+    c = sn.coordinates("x y")
+    x, _ = c.q
+    xdot, ydot = c.qdot
+    L = sympy.exp(x) * (xdot**2 + ydot**2) / 2 - sympy.exp(-x)
+    report = verify(sn.System("warped", c, sn.translations(c, coordinates=["y"]),
+                              lagrangian=L))
+    assert report.ok, str(report)
+    assert report.check("conservation[p_y]").method.startswith("numeric (40 and 80 digits")
+    broken = verify(sn.System("warped", c, sn.translations(c, coordinates=["x"]),
+                              lagrangian=L))
+    check = broken.check("conservation[p_x]")
+    assert check.status == "failed" and check.method.startswith("numeric evaluation")
+
+
+def test_no_symmetry_keeps_only_the_energy():
+    c = sn.coordinates("a b")
+    a, b = c.q
+    adot, bdot = c.qdot
+    system = sn.System("coupled", c, None,
+                       lagrangian=adot**2 / 2 + bdot**2 / 2 - a**2 * b**2 - a**4)
+    report = verify(system)
+    assert report.ok, str(report)
+    assert _names(report) == ["closure", "invariants", "network_family",
+                              "conservation[energy]", "non_degenerate"]
+    assert system.symmetry.K == 0 and sn.noether_charges(system) == {}
+
+
+def test_undecided_is_neither_pass_nor_failure():
+    report = VerificationReport("demo", [Check("a", True, "m", "d"),
+                                         Check("b", False, "undecided: why", "d",
+                                               undecided=True)])
+    assert not report.ok and report.failures() == ()
+    assert [c.name for c in report.undecided()] == ["b"]
+    text = str(report)
+    assert "1 UNDECIDED" in text and "UNDECIDED  b" in text and "FAILED" not in text
+    with pytest.raises(ValueError, match="both passed and undecided"):
+        Check("c", True, "m", "d", undecided=True)

@@ -15,8 +15,9 @@ import jinja2
 import sympy
 
 from ..files import atomic_write, import_file
+from ..progress import stage
 from ..symbolic.system import System
-from .printer import CodegenError, print_jax
+from .printer import VerificationFailed, print_jax
 
 __all__ = ["generate", "render"]
 
@@ -245,12 +246,14 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
     from .._version import __version__
 
     G = system.symmetry
-    functions = _invariant_functions(system, invariants.names, invariants.exprs)
-    functions.append(_generator_function(system))
+    with stage("generate: invariants and their derivatives"):
+        functions = _invariant_functions(system, invariants.names, invariants.exprs)
+        functions.append(_generator_function(system))
     has_lagrangian = system.lagrangian is not None
-    true_functions = _true_functions(system) if has_lagrangian else []
+    with stage("generate: true Lagrangian, acceleration and charges"):
+        true_functions = _true_functions(system) if has_lagrangian else []
     failures = [] if report is None else [
-        f"{ch.name}: {ch.detail}" for ch in report.checks if not ch.passed
+        f"{ch.name} ({ch.status}): {ch.detail}" for ch in report.checks if not ch.passed
     ]
     return {
         "version": __version__,
@@ -324,11 +327,13 @@ def generate(
         invariants = derive_invariants(system)
     report = verify(system, invariants=invariants)
     if not report.ok and not force:
-        failed = "\n".join(f"  - {ch.name}: {ch.detail}" for ch in report.checks if not ch.passed)
-        raise CodegenError(
+        unproved = [ch for ch in report.checks if not ch.passed]
+        failed = "\n".join(f"  - {ch.name} ({ch.status}): {ch.detail}" for ch in unproved)
+        raise VerificationFailed(
             f"system {system.name!r} failed verification, so no module was written:\n{failed}\n"
             "Fix the declaration, or pass force=True (`--force`) to generate anyway; the "
-            "module's header then records the failed checks."
+            "module's header then records the failed checks.",
+            tuple(ch.name for ch in unproved),
         )
     source = render(system, invariants=invariants, report=report, force=force)
     if path is None:

@@ -4,11 +4,24 @@ import sympy
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import JaxPrinter
 
-__all__ = ["CodegenError", "StrictJaxPrinter", "print_jax"]
+__all__ = ["CodegenError", "StrictJaxPrinter", "VerificationFailed", "print_jax"]
 
 
 class CodegenError(ValueError):
     """An expression cannot be turned into JAX code; names the output that failed."""
+
+
+class VerificationFailed(CodegenError):
+    """No module was generated because verification checks failed or were undecided.
+
+    **Attributes:**
+
+    - `checks`: the names of those checks.
+    """
+
+    def __init__(self, message: str, checks: tuple[str, ...]):
+        super().__init__(message)
+        self.checks = tuple(checks)
 
 
 class StrictJaxPrinter(JaxPrinter):

@@ -7,6 +7,7 @@ axis k of a block is `x{k}`; e.g. `rotation_x0x1` (charge `angular_momentum_x0x1
 `lorentz_boost_x0x1` (charge `boost_x0x1`).
 """
 
+import dataclasses
 import functools
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
@@ -75,7 +76,8 @@ class SymmetryGroup:
     - `name`: a readable name of the group, e.g. `"SO(3)"`.
     - `actions`: how each factor acts (see [`Action`][]).
     - `structure_constants`: `{(a, b): (c_1..c_K)}` with [xi_a, xi_b] = sum_c c_c xi_c,
-      for every pair a < b whose bracket is non-zero.
+      for every pair a < b whose bracket is non-zero; None while the generators still hold
+      parameters without values (see `parameters` and `substitute`).
     """
 
     coordinates: Coordinates
@@ -95,7 +97,10 @@ class SymmetryGroup:
         object.__setattr__(self, "charge_names", tuple(self.charge_names))
         object.__setattr__(self, "actions", tuple(self.actions))
         _raise_if(self._problems())
-        object.__setattr__(self, "structure_constants", _structure_constants(self))
+        # With parameters left (e.g. a pitch k), closure is checked once a System gives them
+        # values (see `substitute`).
+        constants = None if self.parameters else _structure_constants(self)
+        object.__setattr__(self, "structure_constants", constants)
 
     def __hash__(self):
         return hash((self.coordinates, self.generators, self.names))
@@ -116,14 +121,53 @@ class SymmetryGroup:
         for name, xi in zip(self.names, self.generators):
             if len(xi) != c.n:
                 problems.append(f"generator {name!r} has {len(xi)} components, expected {c.n}")
-            unknown = set().union(*(e.free_symbols for e in xi)) - set(c.q)
+            velocities = set().union(*(e.free_symbols for e in xi)) & set(c.qdot)
+            if velocities:
+                problems.append(
+                    f"generator {name!r} mentions the velocities {sorted(map(str, velocities))};"
+                    " a point symmetry xi(q) may depend on the coordinates (and parameters) only"
+                )
+        return problems
+
+    @property
+    def parameters(self) -> tuple[sympy.Symbol, ...]:
+        """Symbols of the generators other than coordinates, sorted by name (e.g. a pitch k).
+
+        A [`System`][] substitutes the values of its `parameters` for them; a group with
+        parameters left has no structure constants until then.
+        """
+        c = self.coordinates
+        free = set().union(set(), *(e.free_symbols for xi in self.generators for e in xi))
+        return tuple(sorted(free - set(c.state), key=lambda s: s.name))
+
+    def substitute(self, values: Mapping) -> "SymmetryGroup":
+        """The group with parameter values substituted, matched by symbol name.
+
+        **Arguments:**
+
+        - `values`: `{symbol or name: number}`, e.g. a system's `parameters`.
+
+        **Returns:**
+
+        A new [`SymmetryGroup`][] (closure is checked); `SpecError` naming the generators
+        whose symbols are neither coordinates nor given a value.
+        """
+        by_name = {getattr(k, "name", k): sympy.sympify(v) for k, v in values.items()}
+        replace = {p: by_name[p.name] for p in self.parameters if p.name in by_name}
+        generators = tuple(tuple(e.xreplace(replace) for e in xi) for xi in self.generators)
+        group = dataclasses.replace(self, generators=generators)
+        problems = []
+        for name, xi in zip(group.names, group.generators):
+            unknown = set().union(*(e.free_symbols for e in xi)) - set(self.coordinates.q)
             if unknown:
                 problems.append(
                     f"generator {name!r} mentions {sorted(map(str, unknown))}, which are not "
-                    f"coordinates (the coordinates are {c.names}); a point symmetry xi(q) "
-                    "may depend on the coordinates only"
+                    f"coordinates (the coordinates are {self.coordinates.names}); a point "
+                    "symmetry xi(q) may depend on the coordinates only, and on parameters "
+                    "given a value in System(parameters={...})"
                 )
-        return problems
+        _raise_if(problems)
+        return group
 
     @property
     def K(self) -> int:

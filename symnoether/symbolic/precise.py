@@ -135,6 +135,11 @@ class Comparison:
 
 def compare_precisions(low, high, digits: int = DIGITS) -> Comparison:
     """Classify one point from its values `low` (D digits) and `high` (2D digits)."""
+    with mpmath.workdps(2 * digits):
+        return _compare(low, high, digits)
+
+
+def _compare(low, high, digits: int) -> Comparison:
     shrink = mpmath.mpf(10) ** (-(digits // 2))
     if high == 0 and low == 0:
         return Comparison("zero", high)

@@ -3,7 +3,7 @@
 import hashlib
 import importlib.util
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,12 @@ class System:
       They are substituted exactly wherever the Lagrangian is used.
     - `initial_state`: optional `(q0, qdot0)`, two sequences of n numbers: the initial
       condition of the training trajectory and of evaluation rollouts.
+    - `candidates`: optional invariants of your own, a list of expressions (named `u1`,
+      `u2`, ...) or a dict name -> expression, in `q`, `qdot` and the parameters (strings
+      are parsed with the coordinate, velocity and parameter names). `derive_invariants`,
+      and so every CLI stage, adds them to the derived set; the certificate says whether
+      the union is invariant and complete. Use them where the derived set is incomplete,
+      e.g. the non-polynomial invariants of a screw motion.
     """
 
     name: str
@@ -42,6 +48,7 @@ class System:
     lagrangian: sympy.Expr | None = None
     parameters: Mapping[sympy.Symbol, sympy.Expr] = field(default_factory=dict)
     initial_state: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    candidates: Sequence | Mapping | None = None
 
     def __post_init__(self):
         problems = name_problems(self.name, "system name")
@@ -63,12 +70,38 @@ class System:
         params, param_problems = _parameters(self.parameters)
         problems += param_problems
         object.__setattr__(self, "parameters", params)
+        if not problems and self.symmetry.parameters:
+            try:  # parameters in generators (a screw's pitch) get their values here
+                object.__setattr__(self, "symmetry", self.symmetry.substitute(params))
+            except SpecError as error:
+                problems += error.problems
         problems += self._initial_state_problems()
         if self.lagrangian is not None and not problems:
-            object.__setattr__(self, "lagrangian", sympy.sympify(self.lagrangian))
+            lagrangian = sympy.sympify(self.lagrangian)
+            # A parameter named by a string (real=True) means any symbol of that name.
+            by_name = {p.name: p for p in params}
+            lagrangian = lagrangian.xreplace({
+                s: by_name[s.name] for s in lagrangian.free_symbols
+                if s.name in by_name and s != by_name[s.name]})
+            object.__setattr__(self, "lagrangian", lagrangian)
             problems += self._lagrangian_problems()
+        if not problems and self.candidates is not None:
+            problems += self._candidate_problems()
         if problems:
             raise SpecError(problems, what=f"system {self.name!r}")
+
+    def _candidate_problems(self) -> list[str]:
+        from .invariants.candidates import prepare_candidates  # it imports this module
+
+        names = None
+        if not isinstance(self.candidates, Mapping):
+            names = [f"u{j}" for j in range(1, len(list(self.candidates)) + 1)]
+        try:
+            exprs, names = prepare_candidates(self, self.candidates, names)
+        except (SpecError, TypeError) as error:
+            return getattr(error, "problems", [str(error)])
+        object.__setattr__(self, "candidates", dict(zip(names, exprs)))
+        return []
 
     def __hash__(self):
         return hash((self.name, self.symmetry, self.lagrangian))
@@ -118,6 +151,8 @@ class System:
             sympy.srepr(self.lagrangian),
             repr(sorted((str(k), sympy.srepr(v)) for k, v in self.parameters.items())),
         ]
+        if self.candidates:  # only then, so that older hashes stay valid
+            parts.append(repr([(k, sympy.srepr(v)) for k, v in self.candidates.items()]))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

@@ -9,6 +9,7 @@ e.g. exp) or `undecided` (neither a pass nor a failure, with the reason). `verif
 raises for a failed check; it reports it with its residual.
 """
 
+import contextlib
 import textwrap
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ import mpmath
 import sympy
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
+from ..progress import stage
 from .identity import (
     POINTS,
     ExactEvaluator,
@@ -145,16 +147,21 @@ def verify(system, *, invariants=None) -> VerificationReport:
     and, with a true Lagrangian, `symmetry[<generator>]`, `conservation[<charge>]`,
     `conservation[energy]` and `non_degenerate`. Failures are reported, never raised.
     """
-    checks = [_closure_check(system.symmetry)]
+    with stage("verify: closure"):
+        checks = [_closure_check(system.symmetry)]
     invariant_check, invariants = _invariant_check(system, invariants)
-    checks += [invariant_check, _family_check(system, invariants)]
+    with stage("verify: network family"):
+        checks += [invariant_check, _family_check(system, invariants)]
     if system.lagrangian is not None:
         L = lagrangian_of(system)
-        checks += _symmetry_checks(system, L)
-        mass, rhs = euler_lagrange(system, L)
-        regular = _degeneracy_check(system, mass)
+        with stage("verify: symmetries of the true Lagrangian"):
+            checks += _symmetry_checks(system, L)
+        with stage("verify: Euler-Lagrange equations and their regularity"):
+            mass, rhs = euler_lagrange(system, L)
+            regular = _degeneracy_check(system, mass)
         if regular.passed:
-            checks += _conservation_checks(system, L, mass, rhs)
+            with stage("verify: conservation along the true dynamics"):
+                checks += _conservation_checks(system, L, mass, rhs)
         checks.append(regular)
     return VerificationReport(system.name, tuple(checks))
 
@@ -458,18 +465,21 @@ def _solve_mp(ev, mass, rhs):
 
 def _rates(ev, mass, rhs, gradients, c, solve) -> dict | None:
     """{name: dI/dt} at the evaluator's point, or None where it cannot be evaluated."""
-    qddot = solve(ev, mass, rhs)
-    qdot = ev.values(list(c.qdot))
-    if qddot is None or qdot is None:
-        return None
-    out = {}
-    for name, (gq, gv) in gradients.items():
-        dq, dv = ev.values(gq), ev.values(gv)
-        if dq is None or dv is None:
+    # mpmath arithmetic outside workdps would round the sums below to 15 digits.
+    digits = getattr(ev, "digits", None)
+    with mpmath.workdps(digits) if digits else contextlib.nullcontext():
+        qddot = solve(ev, mass, rhs)
+        qdot = ev.values(list(c.qdot))
+        if qddot is None or qdot is None:
             return None
-        out[name] = sum(a * b for a, b in zip(dq, qdot)) + sum(
-            a * b for a, b in zip(dv, qddot))
-    return out
+        out = {}
+        for name, (gq, gv) in gradients.items():
+            dq, dv = ev.values(gq), ev.values(gv)
+            if dq is None or dv is None:
+                return None
+            out[name] = sum(a * b for a, b in zip(dq, qdot)) + sum(
+                a * b for a, b in zip(dv, qddot))
+        return out
 
 
 def _on_shell_residual(system, charge) -> sympy.Expr | None:

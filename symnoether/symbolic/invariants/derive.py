@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import sympy
 
 from ...errors import SpecError, SymmetryError
+from ...progress import stage
 from ..names import name_problems
 from ..system import System
 from .candidates import prepare_candidates
@@ -74,7 +75,8 @@ def derive_invariants(
       any polynomial or rational generators, degree by degree) or `"auto"`: classical when
       the group's structure allows it, else general.
     - `candidates`: instead, your own invariants (a list of expressions or a dict
-      name -> expression); they are certified like derived ones (route `"user"`).
+      name -> expression); they are certified like derived ones (route `"user"`). Without
+      this argument, a system's own `System(candidates=...)` are added to the derived set.
     - `max_degree`: the largest polynomial degree the general route tries.
     - `require_complete`: raise [`SymmetryError`][] unless the set is invariant and
       functionally complete.
@@ -86,12 +88,19 @@ def derive_invariants(
     names its invariants `s1`, `s2`, ... by position.
     """
     _check_arguments(system, route, candidates, max_degree)
-    if candidates is not None:
-        exprs, names = prepare_candidates(system, candidates)
-        used, notes = "user", []
-    else:
-        exprs, names, used, notes = _derive(system, route, max_degree)
-    certificate = build_certificate(system, exprs, names, notes)
+    with stage("derive: invariants") as line:
+        if candidates is not None:
+            exprs, names = prepare_candidates(system, candidates)
+            used, notes = "user", []
+        else:
+            exprs, names, used, notes = _derive(system, route, max_degree)
+            if system.candidates:
+                exprs, names, notes = _union(system, exprs, names, notes)
+        line.append(f"{len(exprs)} scalars, {used} route")
+    with stage("derive: certificate") as line:
+        certificate = build_certificate(system, exprs, names, notes)
+        line.append(f"rank {certificate.rank} of {certificate.expected_rank}, "
+                    f"{'complete' if certificate.complete else 'NOT complete'}")
     result = InvariantSet(tuple(exprs), tuple(names), used, certificate)
     if require_complete and not certificate.complete:
         raise SymmetryError(_incomplete_message(system, result))
@@ -116,6 +125,24 @@ def _derive(system: System, route: str, max_degree: int) -> tuple[list, list, st
         system, max_degree=max_degree, expected_rank=expected
     )
     return exprs, names, "general", notes + general_notes
+
+
+def _union(system: System, exprs, names, notes) -> tuple[list, list, list]:
+    """The derived set plus the system's own candidates (duplicates left out)."""
+    exprs, names = list(exprs), list(names)
+    added = []
+    for name, expr in system.candidates.items():
+        if expr in exprs:
+            continue
+        unique, k = name, 2
+        while unique in names:
+            unique, k = f"{name}_{k}", k + 1
+        exprs.append(expr)
+        names.append(unique)
+        added.append(unique)
+    note = (f"the system's candidates {', '.join(added)} were added to the derived set"
+            if added else "the system's candidates are already in the derived set")
+    return exprs, names, list(notes) + [note]
 
 
 def _check_arguments(system, route, candidates, max_degree) -> None:
