@@ -6,6 +6,7 @@ lines on (on stderr), so a user of a long symbolic stage is never left with a si
 
 import contextlib
 import logging
+import sys
 import time
 
 __all__ = ["enable", "stage"]
@@ -33,12 +34,21 @@ def stage(what: str):
     logger.info("%s%s: %.2f s", what, details, time.perf_counter() - start)
 
 
-def enable(stream=None) -> None:
-    """Print the progress lines on `stream` (default stderr), once per process."""
-    if any(getattr(h, "_symnoether", False) for h in logger.handlers):
+class _Stderr(logging.Handler):
+    """Writes to whatever `sys.stderr` is at the time (tests and tools swap it)."""
+
+    def emit(self, record):
+        try:
+            print(self.format(record), file=sys.stderr, flush=True)
+        except (OSError, ValueError):  # closed or broken stream: progress is not worth a crash
+            pass
+
+
+def enable() -> None:
+    """Print the progress lines on stderr, once per process."""
+    if any(isinstance(h, _Stderr) for h in logger.handlers):
         return
-    handler = logging.StreamHandler(stream)
+    handler = _Stderr()
     handler.setFormatter(logging.Formatter("[symnoether] %(message)s"))
-    handler._symnoether = True
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

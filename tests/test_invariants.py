@@ -76,7 +76,7 @@ DOTS = ("x12_x12", "x12_x1dot", "x12_x2dot", "x1dot_x1dot", "x1dot_x2dot", "x2do
 REFERENCE = [
     ("kepler", None, ("x_x", "x_xdot", "xdot_xdot"), 3),
     ("schwarzschild", None, ("tdot", "x_x", "x_xdot", "xdot_xdot"), 4),
-    ("two_particles", 2, DOTS + ("eps_x12_x1dot", "eps_x12_x2dot", "eps_x1dot_x2dot"), 5),
+    ("two_particles", 2, DOTS + ("eps_x12_x1dot", "eps_x12_x2dot"), 5),
     ("two_particles", 3, DOTS + ("eps_x12_x1dot_x2dot",), 6),
     ("two_particles", 4, DOTS, 6),
 ]

@@ -4,16 +4,19 @@ import random
 from collections.abc import Sequence
 
 import mpmath
+import numpy as np
 import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
 __all__ = [
+    "PRIME",
     "high_precision_rank",
+    "independent_rows_mod_p",
+    "rank_mod_p",
     "is_zero",
     "random_points",
     "rational_matrix",
-    "simplified_residual",
 ]
 
 
@@ -44,6 +47,76 @@ def rational_matrix(
         values.append(out)
     shape = (len(rows), len(rows[0]) if rows else 0)
     return DomainMatrix(values, shape, QQ)
+
+
+PRIME = 2_147_483_629  # the largest prime below 2^31: products of residues fit in int64
+
+
+def _residues(rows, p: int) -> np.ndarray:
+    """Rows of QQ (or int) values as an int64 array of residues mod p."""
+    def residue(x) -> int:
+        num, den = int(x.numerator), int(x.denominator)
+        return (num % p) * pow(den, -1, p) % p
+
+    return np.array([[residue(x) for x in row] for row in rows], dtype=np.int64).reshape(
+        len(rows), -1)
+
+
+def independent_rows_mod_p(rows, p: int = PRIME) -> list[int]:
+    """Indices of a maximal set of rows independent modulo p, greedily in order.
+
+    **Arguments:**
+
+    - `rows`: a matrix of rational numbers (QQ elements or ints) whose denominators are not
+      divisible by p.
+    - `p`: a prime below 2^31.
+
+    **Returns:**
+
+    The kept row indices; their number is the rank modulo p. A set independent modulo p is
+    independent over QQ (a non-zero minor mod p is a non-zero integer minor), so the rank
+    over QQ is at least this; it can exceed it only if p divides every maximal minor, which
+    for a large random p has negligible probability.
+    """
+    if not len(rows):
+        return []
+    A = _residues(rows, p)
+    basis: list[np.ndarray] = []  # reduced rows, each with a leading 1 at its pivot
+    pivots: list[int] = []
+    kept = []
+    for i, row in enumerate(A):
+        row = row.copy()
+        for pivot, b in zip(pivots, basis):
+            if row[pivot]:
+                row = (row - row[pivot] * b) % p
+        nonzero = np.flatnonzero(row)
+        if nonzero.size:
+            pivot = int(nonzero[0])
+            basis.append(row * pow(int(row[pivot]), -1, p) % p)
+            pivots.append(pivot)
+            kept.append(i)
+    return kept
+
+
+def rank_mod_p(rows, p: int = PRIME) -> int:
+    """The rank of a rational matrix modulo p: a lower bound of its rank over QQ."""
+    if not len(rows):
+        return 0
+    A = _residues(rows, p)
+    rank = 0
+    for col in range(A.shape[1]):
+        candidates = np.flatnonzero(A[rank:, col])
+        if not candidates.size:
+            continue
+        pivot = rank + int(candidates[0])
+        A[[rank, pivot]] = A[[pivot, rank]]
+        A[rank] = A[rank] * pow(int(A[rank, col]), -1, p) % p
+        below = A[rank + 1:, col].copy()
+        A[rank + 1:] = (A[rank + 1:] - np.outer(below, A[rank]) % p) % p
+        rank += 1
+        if rank == A.shape[0]:
+            break
+    return rank
 
 
 def is_zero(expr: sympy.Expr) -> bool:
@@ -86,31 +159,3 @@ def high_precision_rank(
             tol = top * mpmath.mpf(10) ** (-(digits // 2))
             best = max(best, sum(1 for s in sv if abs(s) > tol))
     return best
-
-
-def simplified_residual(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> sympy.Expr:
-    """`expr` in a normal form: exactly 0 when it is identically zero, else a non-zero residual.
-
-    Cheap normal forms first: an expanded polynomial, or a cancelled rational function, with
-    rational coefficients in `symbols` is zero only if it is literally 0, so `simplify`
-    runs only on the rest (radicals, functions, symbolic constants).
-    """
-    expr = sympy.expand(sympy.sympify(expr))
-    if expr == 0 or _is_polynomial_in(expr, symbols):
-        return expr
-    expr = sympy.cancel(expr)
-    numerator, denominator = sympy.fraction(expr)
-    if expr == 0 or all(_is_polynomial_in(e, symbols) for e in (numerator, denominator)):
-        return expr
-    return sympy.simplify(expr)
-
-
-def _is_polynomial_in(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> bool:
-    """Whether `expr` is a polynomial with rational coefficients in `symbols`."""
-    if expr.has(sympy.Float) or not expr.free_symbols <= set(symbols):
-        return False
-    try:
-        sympy.Poly(expr, *symbols, domain=QQ)
-    except sympy.polys.polyerrors.BasePolynomialError:
-        return False
-    return True

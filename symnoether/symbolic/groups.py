@@ -121,7 +121,8 @@ class SymmetryGroup:
         for name, xi in zip(self.names, self.generators):
             if len(xi) != c.n:
                 problems.append(f"generator {name!r} has {len(xi)} components, expected {c.n}")
-            velocities = set().union(*(e.free_symbols for e in xi)) & set(c.qdot)
+            names = {s.name for s in c.qdot}
+            velocities = {s for e in xi for s in e.free_symbols if s.name in names}
             if velocities:
                 problems.append(
                     f"generator {name!r} mentions the velocities {sorted(map(str, velocities))};"
@@ -183,7 +184,11 @@ class SymmetryGroup:
         c = self.coordinates
         lifts = []
         for xi in self.generators:
-            dxi = tuple(sum(sympy.diff(x, q) * v for q, v in zip(c.q, c.qdot)) for x in xi)
+            dxi = tuple(
+                sympy.Add(*(sympy.diff(x, q) * v for q, v in zip(c.q, c.qdot)
+                            if q in x.free_symbols))
+                for x in xi
+            )
             lifts.append(xi + dxi)
         return tuple(lifts)
 

@@ -40,6 +40,9 @@ class System:
       and so every CLI stage, adds them to the derived set; the certificate says whether
       the union is invariant and complete. Use them where the derived set is incomplete,
       e.g. the non-polynomial invariants of a screw motion.
+    - `minimal_invariants`: keep only a functionally independent subset of the invariants,
+      exactly the rank (see `derive_invariants(minimal=...)` for the trade-off); useful for
+      many particles, whose full set grows quadratically.
     """
 
     name: str
@@ -49,6 +52,7 @@ class System:
     parameters: Mapping[sympy.Symbol, sympy.Expr] = field(default_factory=dict)
     initial_state: tuple[tuple[float, ...], tuple[float, ...]] | None = None
     candidates: Sequence | Mapping | None = None
+    minimal_invariants: bool = False
 
     def __post_init__(self):
         problems = name_problems(self.name, "system name")
@@ -85,6 +89,9 @@ class System:
                 if s.name in by_name and s != by_name[s.name]})
             object.__setattr__(self, "lagrangian", lagrangian)
             problems += self._lagrangian_problems()
+        if not isinstance(self.minimal_invariants, bool):
+            problems.append(f"minimal_invariants must be True or False, got "
+                            f"{self.minimal_invariants!r}")
         if not problems and self.candidates is not None:
             problems += self._candidate_problems()
         if problems:
@@ -151,6 +158,8 @@ class System:
             sympy.srepr(self.lagrangian),
             repr(sorted((str(k), sympy.srepr(v)) for k, v in self.parameters.items())),
         ]
+        if self.minimal_invariants:  # only then, so that older hashes stay valid
+            parts.append("minimal_invariants")
         if self.candidates:  # only then, so that older hashes stay valid
             parts.append(repr([(k, sympy.srepr(v)) for k, v in self.candidates.items()]))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

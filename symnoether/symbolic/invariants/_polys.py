@@ -19,6 +19,7 @@ __all__ = [
     "to_expr",
     "to_sparse",
     "value",
+    "variables",
 ]
 
 Monomial = tuple[int, ...]
@@ -36,11 +37,70 @@ def to_sparse(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> dict | None:
         return simple
     if expr.has(sympy.Float):
         return None
-    try:
+    walked = _Walker(symbols).sparse(expr)
+    if walked is not None:
+        return walked
+    try:  # e.g. a sum that cancels a non-polynomial part
         poly = sympy.Poly(expr, *symbols, domain=QQ)
     except BasePolynomialError:
         return None
     return {m: c for m, c in poly.as_dict(native=True).items() if c}
+
+
+class _Walker:
+    """Builds the sparse form by walking the expression tree (sums, products, powers).
+
+    Much faster than `sympy.Poly` with hundreds of generators (many particles): no
+    expansion of SymPy trees, only dict arithmetic. Returns None for anything that is not
+    a polynomial with rational coefficients in the symbols as written.
+    """
+
+    def __init__(self, symbols: Sequence[sympy.Symbol]):
+        self.index = {s: i for i, s in enumerate(symbols)}
+        self.zero = (0,) * len(symbols)
+
+    def sparse(self, expr) -> dict | None:
+        if expr.is_Rational:
+            return {self.zero: QQ(expr.p, expr.q)} if expr else {}
+        if expr.is_Symbol:
+            i = self.index.get(expr)
+            if i is None:
+                return None
+            return {self.zero[:i] + (1,) + self.zero[i + 1:]: QQ.one}
+        if expr.is_Add or expr.is_Mul:
+            parts = [self.sparse(a) for a in expr.args]
+            if any(p is None for p in parts):
+                return None
+            combine = _add if expr.is_Add else _mul
+            out = parts[0]
+            for part in parts[1:]:
+                out = combine(out, part)
+            return out
+        if expr.is_Pow and expr.exp.is_Integer and expr.exp >= 0:
+            base = self.sparse(expr.base)
+            if base is None:
+                return None
+            out = {self.zero: QQ.one}
+            for _ in range(int(expr.exp)):
+                out = _mul(out, base)
+            return out
+        return None
+
+
+def _add(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for m, c in b.items():
+        out[m] = out.get(m, QQ.zero) + c
+    return {m: c for m, c in out.items() if c}
+
+
+def _mul(a: dict, b: dict) -> dict:
+    out: dict = {}
+    for ma, ca in a.items():
+        for mb, cb in b.items():
+            key = tuple(x + y for x, y in zip(ma, mb))
+            out[key] = out.get(key, QQ.zero) + ca * cb
+    return {m: c for m, c in out.items() if c}
 
 
 def _simple(expr: sympy.Expr, symbols: Sequence[sympy.Symbol]) -> dict | None:
@@ -69,17 +129,35 @@ def to_expr(poly: dict, symbols: Sequence[sympy.Symbol]) -> sympy.Expr:
     return sympy.Poly.from_dict(poly, *symbols, domain=QQ).as_expr()
 
 
-def apply_field(field: Sequence[dict | None], poly: dict) -> dict:
-    """The derivative of `poly` along the vector field with sparse components `field`."""
+def variables(poly: dict) -> list[int]:
+    """The indices of the variables that `poly` depends on, sorted."""
+    found: set[int] = set()
+    for monom in poly:
+        found.update(v for v, e in enumerate(monom) if e)
+    return sorted(found)
+
+
+def apply_field(field: Sequence[dict | None], poly: dict, support=None) -> dict:
+    """The derivative of `poly` along the vector field with sparse components `field`.
+
+    `support`: `variables(poly)` if already known (it costs a pass over every exponent).
+    """
     out: dict = {}
+    support = [v for v in (variables(poly) if support is None else support) if field[v]]
+    terms = {v: [(tuple((w, k) for w, k in enumerate(fm) if k), fc) for fm, fc in field[v].items()]
+             for v in support}
     for monom, coeff in poly.items():
-        for v, e in enumerate(monom):
-            if not e or not field[v]:
+        for v in support:
+            e = monom[v]
+            if not e:
                 continue
-            base = monom[:v] + (e - 1,) + monom[v + 1 :]
             scaled = coeff * e
-            for fmonom, fcoeff in field[v].items():
-                key = tuple(a + b for a, b in zip(base, fmonom))
+            for shifts, fcoeff in terms[v]:
+                key = list(monom)  # a copy in C; only a few entries change
+                key[v] -= 1
+                for w, k in shifts:
+                    key[w] += k
+                key = tuple(key)
                 out[key] = out.get(key, QQ.zero) + scaled * fcoeff
     return {m: c for m, c in out.items() if c}
 

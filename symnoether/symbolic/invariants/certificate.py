@@ -7,8 +7,10 @@ For invariants S_1..S_M on TQ (dim 2n) and a group with lifted generators X_1..X
 - completeness: the generic rank of dS/d(q, qdot) equals 2n - r, where r is the generic rank
   of the 2n x K matrix of lifted generators (the orbit dimension).
 
-Ranks are exact: the matrices are evaluated at random rational points and row-reduced over
-QQ. Polynomial invariants take a sparse path (no SymPy trees in the loops).
+Ranks are exact: the matrices are evaluated at random rational points and row-reduced
+modulo a large prime (a lower bound of the rank over QQ, so reaching the largest possible
+rank is a proof) or, when that falls short, over QQ. Polynomial invariants take a sparse
+path (no SymPy trees in the loops).
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,12 +20,26 @@ import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
-from ..exact import high_precision_rank, random_points, simplified_residual
+from ..exact import (
+    high_precision_rank,
+    independent_rows_mod_p,
+    random_points,
+    rank_mod_p,
+)
+from ..identity import decide_zero
 from ..system import System
-from ._polys import apply_field, from_sympy_point, gradient, to_expr, to_sparse, value
+from ._polys import (
+    apply_field,
+    from_sympy_point,
+    gradient,
+    to_expr,
+    to_sparse,
+    value,
+    variables,
+)
 from .candidates import prepare_candidates
 
-__all__ = ["Certificate", "certify"]
+__all__ = ["Certificate", "certify", "independent_subset", "lie_residuals"]
 
 
 @dataclass(frozen=True)
@@ -107,8 +123,8 @@ def build_certificate(
     residuals = _lie_residuals(group, lifts, exprs, sparse, names)
     residuals += _reflection_residuals(system, exprs, sparse, names)
     r, r_note = _orbit_dimension(lifts, state)
-    rank, rank_note = _functional_rank(exprs, sparse, state)
     expected = len(state) - r
+    rank, rank_note = _functional_rank(exprs, sparse, state, expected)
     invariant = not residuals
     notes = list(notes) + [n for n in (r_note, rank_note) if n]
     notes += _reflection_notes(system)
@@ -137,19 +153,39 @@ def _lie_residuals(group, lifts, exprs, sparse, names) -> list[tuple]:
     state = group.coordinates.state
     sparse_lifts = [_sparse_field(lift, state) for lift in lifts]
     derivatives: dict[int, list] = {}
+    supports = [variables(p) if p is not None else None for p in sparse]
     residuals = []
     for a in range(group.K):
         for j, expr in enumerate(exprs):
             if sparse[j] is not None and sparse_lifts[a] is not None:
-                residual = to_expr(apply_field(sparse_lifts[a], sparse[j]), state)
+                residual = to_expr(apply_field(sparse_lifts[a], sparse[j], supports[j]), state)
             else:
                 if j not in derivatives:
                     derivatives[j] = [sympy.diff(expr, s) for s in state]
                 terms = [f * d for f, d in zip(lifts[a], derivatives[j]) if f != 0 and d != 0]
-                residual = simplified_residual(sympy.Add(*terms), state)
+                residual = _residual(sympy.Add(*terms), group.coordinates)
             if residual != 0:
                 residuals.append((group.names[a], names[j], residual))
     return residuals
+
+
+def _residual(expr, coordinates) -> sympy.Expr:
+    """0 when `expr` is decided zero (symbolic, exact or numeric), else its residual."""
+    test = decide_zero(expr, coordinates)
+    return sympy.Integer(0) if test.zero else test.residual
+
+
+def lie_residuals(system: System, exprs: Sequence[sympy.Expr], names: Sequence[str]
+                  ) -> list[tuple]:
+    """`(generator, invariant, X_a S_j)` for every non-zero X_a S_j, computed afresh.
+
+    Sparse polynomial arithmetic where the invariant and the lifted field are polynomial,
+    else `decide_zero` (exact at rational points, angles included, else 80 digits). Used by
+    the certificate and, independently of any certificate object, by `verify`.
+    """
+    group, state = system.symmetry, system.coordinates.state
+    lifts = [group.lift(a) for a in range(group.K)]
+    return _lie_residuals(group, lifts, exprs, [to_sparse(e, state) for e in exprs], names)
 
 
 def _sparse_field(components, state) -> list | None:
@@ -185,7 +221,7 @@ def _reflection_residuals(system, exprs, sparse, names) -> list[tuple]:
                        if sum(m[i] for i in flipped) % 2}
                 residual = to_expr(odd, state)
             else:
-                residual = simplified_residual(expr.xreplace(flip) - expr, state)
+                residual = _residual(expr.xreplace(flip) - expr, system.coordinates)
             if residual != 0:
                 residuals.append((name, names[j], residual))
     return residuals
@@ -208,7 +244,7 @@ def _orbit_dimension(lifts, state) -> tuple[int, str | None]:
     )
 
 
-def _functional_rank(exprs, sparse, state) -> tuple[int, str | None]:
+def _functional_rank(exprs, sparse, state, target=None) -> tuple[int, str | None]:
     if not exprs:
         return 0, None
     symbolic: dict[int, list] = {}
@@ -219,7 +255,7 @@ def _functional_rank(exprs, sparse, state) -> tuple[int, str | None]:
         else:
             symbolic[j] = [sympy.diff(expr, s) for s in state]
             row_fns.append(_row_values([_entry(e, state) for e in symbolic[j]]))
-    rank = _exact_rank(row_fns, state)
+    rank = _exact_rank(row_fns, state, target=target)
     if rank is not None:
         return rank, None
     rows = [symbolic.get(j) or [sympy.diff(e, s) for s in state] for j, e in enumerate(exprs)]
@@ -255,19 +291,50 @@ def _row_values(entries):
     return values
 
 
-def _exact_rank(row_fns, state, *, points: int = 3, seed: int = 0) -> int | None:
-    """The largest exact rank at `points` random rational points; None if none is rational."""
+def _exact_rank(row_fns, state, *, points: int = 3, seed: int = 0,
+                target: int | None = None) -> int | None:
+    """The largest exact rank at `points` random rational points; None if none is rational.
+
+    The rank modulo a large prime comes first: it is a lower bound of the rank over QQ, so
+    reaching `target` (the largest rank possible) at one point proves the generic rank
+    there and then. Otherwise each point's rank is computed exactly over QQ.
+    """
     best, found = 0, 0
     for point in random_points(state, 4 * points, seed=seed):
         qq = from_sympy_point(point, state)
         rows = [fn(point, qq) for fn in row_fns]
         if any(r is None for r in rows):
             continue
+        if target is not None:
+            modular = rank_mod_p(rows)
+            if modular >= target:
+                return modular
         best = max(best, DomainMatrix(rows, (len(rows), len(state)), QQ).rank())
         found += 1
         if found == points:
             break
     return best if found else None
+
+
+def independent_subset(system: System, exprs: Sequence[sympy.Expr]) -> list[int] | None:
+    """Indices of a subset of `exprs` with independent gradients at a random rational point.
+
+    Greedy, in the given order, modulo a large prime (see `exact.independent_rows_mod_p`);
+    None when the gradients are not rational at rational points. The certificate of the
+    subset then proves (or refutes) that its rank is the generic one.
+    """
+    state = system.coordinates.state
+    fns = []
+    for expr in exprs:
+        sparse = to_sparse(expr, state)
+        fns.append(_sparse_gradient(sparse) if sparse is not None else _row_values(
+            [_entry(sympy.diff(expr, s), state) for s in state]))
+    for point in random_points(state, 4, seed=11):
+        qq = from_sympy_point(point, state)
+        rows = [fn(point, qq) for fn in fns]
+        if all(r is not None for r in rows):
+            return independent_rows_mod_p(rows)
+    return None
 
 
 # --- notes ------------------------------------------------------------------------------

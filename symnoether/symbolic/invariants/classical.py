@@ -40,18 +40,22 @@ def classical_invariants(group: SymmetryGroup) -> tuple[list[sympy.Expr], list[s
        each qdot_i (e.g. `tdot`), in declaration order;
     2. blocks translated but not rotated: the components of their differences (`x12_0`),
        then their velocity components;
-    3. per rotation or Lorentz action, in declaration order, the vectors of its blocks
-       (positions, then velocities, each in block declaration order): every contraction
-       a . eta . b for a <= b (named `a_b`), then, unless the group has reflections, the
-       Levi-Civita contraction of every d-subset of vectors in order (`eps_a_b_c`).
+    3. per rotation or Lorentz action, in declaration order, the vectors v_1..v_m of its
+       blocks (positions, then velocities, each in block declaration order): every
+       contraction a . eta . b for a <= b (named `a_b`), then, unless the group has
+       reflections, the Levi-Civita contractions eps(v_1, .., v_{d-1}, v_k) for k >= d
+       (`eps_a_b_c`): m - d + 1 of them, not all C(m, d) d-subsets. The dot products alone
+       have the full rank; these fix the orientation (SO rather than O) wherever
+       v_1..v_{d-1} are independent. The set grows as m^2.
 
     A translation of blocks B1..Bk (as listed in `translations(...)`) keeps the differences
     B1 - Bi for i >= 2, named `x12` for x1 - x2 (blocks named prefix + one digit), else
     `d_B1_Bi`; the position of B1 itself is dropped. Velocities are always translation
     invariant.
 
-    The set holds every contraction, so it can be functionally redundant (e.g. two particles
-    in 2D: nine invariants of rank five); the certificate reports the rank.
+    The set can be functionally redundant (e.g. two particles in 2D: eight invariants of rank
+    five); the certificate reports the rank, and `derive_invariants(..., minimal=True)`
+    keeps an independent subset of exactly that rank.
 
     **Arguments:**
 
@@ -191,10 +195,16 @@ def _contractions(vectors: list[_Vector], action: Action) -> list[tuple]:
         (f"{u.name}_{v.name}", _dot(u.components, v.components, eta))
         for u, v in itertools.combinations_with_replacement(vectors, 2)
     ]
-    if not action.reflections:
+    d = len(eta)
+    if not action.reflections and len(vectors) >= d:
+        # The first d - 1 vectors with each later one: the dot products are already
+        # functionally complete, and these few fix the orientation wherever the first d - 1
+        # vectors are independent (every other d-subset is then a function of them).
+        head = vectors[: d - 1]
         out += [
-            ("eps_" + "_".join(v.name for v in subset), _det([v.components for v in subset]))
-            for subset in itertools.combinations(vectors, len(eta))
+            ("eps_" + "_".join(v.name for v in head + [last]),
+             _det([v.components for v in head + [last]]))
+            for last in vectors[d - 1:]
         ]
     return out
 

@@ -10,7 +10,12 @@ from ...progress import stage
 from ..names import name_problems
 from ..system import System
 from .candidates import prepare_candidates
-from .certificate import Certificate, build_certificate, orbit_dimension
+from .certificate import (
+    Certificate,
+    build_certificate,
+    independent_subset,
+    orbit_dimension,
+)
 from .classical import ClassicalUnsupported, classical_invariants
 from .general import general_invariants
 
@@ -64,6 +69,7 @@ def derive_invariants(
     candidates: Sequence | Mapping | None = None,
     max_degree: int = 4,
     require_complete: bool = False,
+    minimal: bool | None = None,
 ) -> InvariantSet:
     """Derive the invariant scalars of a system's symmetry and certify them.
 
@@ -80,6 +86,13 @@ def derive_invariants(
     - `max_degree`: the largest polynomial degree the general route tries.
     - `require_complete`: raise [`SymmetryError`][] unless the set is invariant and
       functionally complete.
+    - `minimal`: keep only a functionally independent subset, exactly as many invariants as
+      the rank (default: the system's `minimal_invariants`). The subset is chosen greedily
+      in the set's order at a random rational point, and certified like any set. It is
+      complete only locally: where the kept invariants' gradients become dependent (e.g.
+      the kept difference vectors become parallel) it loses rank although the full set
+      would not, and for SO(d) it may keep no Levi-Civita invariant (then it does not tell
+      mirror images apart; the network still conserves every charge).
 
     **Returns:**
 
@@ -96,6 +109,8 @@ def derive_invariants(
             exprs, names, used, notes = _derive(system, route, max_degree)
             if system.candidates:
                 exprs, names, notes = _union(system, exprs, names, notes)
+        if system.minimal_invariants if minimal is None else minimal:
+            exprs, names, notes = _minimal(system, exprs, names, notes)
         line.append(f"{len(exprs)} scalars, {used} route")
     with stage("derive: certificate") as line:
         certificate = build_certificate(system, exprs, names, notes)
@@ -143,6 +158,18 @@ def _union(system: System, exprs, names, notes) -> tuple[list, list, list]:
     note = (f"the system's candidates {', '.join(added)} were added to the derived set"
             if added else "the system's candidates are already in the derived set")
     return exprs, names, list(notes) + [note]
+
+
+def _minimal(system: System, exprs, names, notes) -> tuple[list, list, list]:
+    """A functionally independent subset, chosen greedily at a random rational point."""
+    kept = independent_subset(system, exprs)
+    if kept is None:
+        return exprs, names, list(notes) + [
+            "minimal=True was ignored: the invariants' gradients are not rational at rational "
+            "points, so no exact independent subset could be chosen"]
+    note = (f"minimal set: {len(kept)} of {len(exprs)} invariants, independent at a random "
+            "rational point (complete only locally; see derive_invariants)")
+    return [exprs[i] for i in kept], [names[i] for i in kept], list(notes) + [note]
 
 
 def _check_arguments(system, route, candidates, max_degree) -> None:
