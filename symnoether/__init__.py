@@ -47,6 +47,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "trajectory_data": ("numeric.data", "trajectory_data"),
     "evaluate_models": ("numeric.evaluate", "evaluate_models"),
     "evaluate_run": ("numeric.evaluate", "evaluate_run"),
+    "AbstractIntegrator": ("numeric.integrate", "AbstractIntegrator"),
+    "MidpointVariational": ("numeric.integrate", "MidpointVariational"),
+    "RK4": ("numeric.integrate", "RK4"),
     "integrate": ("numeric.integrate", "integrate"),
     "LagrangianNetwork": ("numeric.network", "LagrangianNetwork"),
     "TrainConfig": ("numeric.run", "TrainConfig"),
@@ -71,7 +74,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         trajectory_data as trajectory_data,
     )
     from .numeric.evaluate import evaluate_models as evaluate_models, evaluate_run as evaluate_run
-    from .numeric.integrate import integrate as integrate
+    from .numeric.integrate import (
+        RK4 as RK4,
+        AbstractIntegrator as AbstractIntegrator,
+        MidpointVariational as MidpointVariational,
+        integrate as integrate,
+    )
     from .numeric.network import LagrangianNetwork as LagrangianNetwork
     from .numeric.run import (
         TrainConfig as TrainConfig,

@@ -116,8 +116,23 @@ def cmd_evaluate(args) -> int:
     """Roll out the trained models, write metrics.json and plots."""
     from .pipeline import evaluate_run_folder
 
-    evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt)
+    evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt, method=args.method)
     return EXIT_OK
+
+
+def _methods(text: str) -> tuple[str, ...]:
+    # argparse `type`: the registry is read only when --method is given, so that commands
+    # of the symbolic half never import JAX.
+    from .numeric.integrate import INTEGRATORS
+
+    methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    unknown = [m for m in methods if m not in INTEGRATORS]
+    if unknown or not methods:
+        raise argparse.ArgumentTypeError(
+            f"unknown integrator(s) {unknown or [text]}; choose from {', '.join(INTEGRATORS)} "
+            "(comma-separated)"
+        )
+    return methods
 
 
 def cmd_demo(args) -> int:
@@ -163,6 +178,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--t-final", type=float, default=None, help="rollout length (default 100)")
     p.add_argument("--dt", type=float, default=None, help="rollout time step (default 0.01)")
+    p.add_argument("--method", type=_methods, default=None,
+                   help="comma-separated integrators, e.g. rk4,variational (default: all)")
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("demo", help="the main job, end to end, on the Kepler example")
     p.add_argument("--spec", default=None, help="spec file (default: examples/kepler/spec.py)")

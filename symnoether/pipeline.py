@@ -147,15 +147,15 @@ def train_models(run: PreparedRun, *, variants=("invariant", "unconstrained"),
 
 
 def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | None = None,
-                        out_dir=None) -> dict:
+                        out_dir=None, method=None) -> dict:
     """Evaluate a trained run folder: `metrics.json` and plots in `RUN_DIR/evaluation`."""
     from .numeric.evaluate import evaluate_run
 
     if not (Path(run_dir) / "run.json").is_file():
         raise SpecError(f"{str(run_dir)!r} is not a run folder (no run.json); train first with "
                         "`symnoether train SPEC --out RUN_DIR`", what="run folder")
-    kwargs = {k: v for k, v in (("t_final", t_final), ("dt", dt), ("out_dir", out_dir))
-              if v is not None}
+    kwargs = {k: v for k, v in (("t_final", t_final), ("dt", dt), ("out_dir", out_dir),
+                                ("method", method)) if v is not None}
     metrics = evaluate_run(run_dir, **kwargs)
     print_table(metrics)
     return metrics

@@ -124,6 +124,18 @@ def test_learn_from_user_data_without_true_lagrangian(tmp_path, capsys):
     assert len(rows) == 2 and all(row.split()[-1] == "-" for row in rows)
     metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
     assert "true_charges" not in metrics["models"]["invariant"]["rk4"]
+    assert main(["evaluate", str(out), "--t-final", "0.5", "--method", "variational"]) == 0
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    assert metrics["settings"]["methods"] == ["variational"]
+
+
+def test_evaluate_method_choices_come_from_the_registry(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", str(tmp_path), "--method", "rk4,euler"])
+    assert exit_info.value.code == 2
+    assert "unknown integrator(s) ['euler']; choose from rk4, variational" in (
+        capsys.readouterr().err
+    )
 
 
 PENDULUM_WRONG = textwrap.dedent("""

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from handwritten import kepler_contract as kepler
 
+import symnoether as sn
 from symnoether.numeric.evaluate import drift, evaluate_models, evaluate_run
 
 # A planar orbit: the charges of the x-z and y-z rotations start at exactly zero, so their
@@ -159,6 +160,16 @@ def test_no_out_dir_writes_nothing(tmp_path, monkeypatch):
     assert "files" not in metrics and not list(tmp_path.iterdir())
 
 
+def test_methods_as_objects_are_named_by_the_registry():
+    metrics = evaluate_models(
+        kepler, {"invariant": kepler.lagrangian}, Q0, QDOT0, dt=0.01, steps=20,
+        methods=(sn.MidpointVariational(tol=1e-12),),
+    )  # fmt: skip
+    assert metrics["settings"]["methods"] == ["variational"]
+    assert set(metrics["true_system"]) == {"variational"}
+    assert metrics["models"]["invariant"]["variational"]["newton"]["max_residual"] <= 1e-12
+
+
 def test_diverging_rollout_is_reported_not_hidden():
     def escaping(q, qdot):
         return 0.5 * qdot @ qdot + jnp.exp(10.0 * q @ q)
@@ -177,6 +188,7 @@ def test_diverging_rollout_is_reported_not_hidden():
         ({}, {}, "models is empty"),
         ({"true": kepler.lagrangian}, {}, "'true' is reserved"),
         ({"a": kepler.lagrangian}, {"methods": ("euler",)}, "methods must be a non-empty"),
+        ({"a": kepler.lagrangian}, {"methods": ("rk4", sn.RK4())}, "two methods are named 'rk4'"),
         ({"a": kepler.lagrangian}, {"steps": 1}, "steps must be an int >= 2"),
         ({"a": kepler.lagrangian}, {"dt": -0.1}, "dt must be a positive number"),
     ],

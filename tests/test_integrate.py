@@ -12,7 +12,19 @@ import numpy as np
 import pytest
 from handwritten import kepler_contract as kepler
 
-from symnoether.numeric.integrate import IntegrationResult, default_tol, integrate
+import symnoether as sn
+from symnoether.numeric.integrate import (
+    INTEGRATORS,
+    AbstractImplicitIntegrator,
+    AbstractIntegrator,
+    IntegrationResult,
+    LagrangianTerm,
+    StepInfo,
+    as_integrator,
+    default_tol,
+    integrate,
+    integrator_name,
+)
 
 Q0 = jnp.array([1.0, 0.0, 0.2])
 QDOT0 = jnp.array([0.0, 1.1, 0.1])
@@ -153,7 +165,10 @@ def test_returned_velocity_matches_discrete_momentum_for_true_kepler():
     assert float(jnp.linalg.norm(qdot - qdot_ref)) < 1e-3
 
 
-@pytest.mark.parametrize("method", ["rk4", "variational"])
+METHODS = [sn.RK4(), sn.MidpointVariational()]
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_batch_equals_single_trajectories(method):
     model = kepler.lagrangian
     q0 = Q0 + 0.05 * jax.random.normal(jax.random.key(2), (3, 3))
@@ -170,7 +185,7 @@ def test_batch_equals_single_trajectories(method):
         np.testing.assert_allclose(result.qdots[b], qdots, rtol=1e-13, atol=1e-14)
 
 
-@pytest.mark.parametrize("method", ["rk4", "variational"])
+@pytest.mark.parametrize("method", METHODS)
 def test_save_every_keeps_every_nth_state(method):
     model = kepler.lagrangian
     all_qs, all_qdots = integrate(model, Q0, QDOT0, dt=0.01, steps=60, method=method)
@@ -254,6 +269,87 @@ def test_no_warning_under_outer_jit():
         warnings.simplefilter("error")
         failures = run(Q0, QDOT0)
     assert int(jnp.sum(failures)) > 0  # reported in the output instead
+
+
+@pytest.mark.parametrize("name", list(INTEGRATORS))
+def test_names_are_aliases_of_the_objects(name):
+    by_name = integrate(kepler.lagrangian, Q0, QDOT0, dt=0.01, steps=30, method=name)
+    by_object = integrate(kepler.lagrangian, Q0, QDOT0, dt=0.01, steps=30,
+                          method=INTEGRATORS[name]())  # fmt: skip
+    np.testing.assert_array_equal(by_name[0], by_object[0])
+    np.testing.assert_array_equal(by_name[1], by_object[1])
+    assert integrator_name(INTEGRATORS[name]()) == name
+    assert isinstance(as_integrator(name), INTEGRATORS[name])
+
+
+def test_registry_and_exports():
+    assert INTEGRATORS == {"rk4": sn.RK4, "variational": sn.MidpointVariational}
+    assert sn.AbstractIntegrator is AbstractIntegrator
+    assert issubclass(sn.MidpointVariational, AbstractImplicitIntegrator)
+    assert sn.RK4.batch_first and not sn.MidpointVariational.batch_first
+    assert integrator_name(sn.MidpointVariational(tol=1e-9)) == "variational"
+
+
+def test_variational_settings_on_the_object():
+    # tol and max_iter as keywords of a named method equal the same settings on the object.
+    named = integrate(kepler.lagrangian, Q0, QDOT0, dt=0.01, steps=20, method="variational",
+                      tol=1e-10, max_iter=3, full_output=True)  # fmt: skip
+    method = sn.MidpointVariational(tol=1e-10, max_iter=3)
+    obj = integrate(kepler.lagrangian, Q0, QDOT0, dt=0.01, steps=20, method=method,
+                    full_output=True)  # fmt: skip
+    np.testing.assert_array_equal(named.qs, obj.qs)
+    assert int(jnp.max(obj.iterations)) <= 3
+    assert method.tolerance(jnp.float32) == 1e-10
+    assert sn.MidpointVariational().tolerance(jnp.float64) == default_tol(jnp.float64)
+
+
+class ExplicitEuler(AbstractIntegrator):
+    """A new integrator is one final class: what the driver needs is declared on the base."""
+
+    batch_first = True
+
+    def init(self, term, q0, qdot0, dt):
+        return q0, qdot0
+
+    def step(self, term, state, dt):
+        q, v = state
+        return (q + dt * v, v + dt * term.acceleration(q, v)), StepInfo.empty(q.dtype)
+
+    def readout(self, term, state, dt):
+        return *state, StepInfo.empty(state[0].dtype)
+
+
+def test_a_user_integrator_runs_through_integrate():
+    qs, qdots = integrate(kepler.lagrangian, Q0, QDOT0, dt=1e-3, steps=100, method=ExplicitEuler(),
+                          acceleration=kepler.acceleration)  # fmt: skip
+    ref, _ = integrate(kepler.lagrangian, Q0, QDOT0, dt=1e-3, steps=100,
+                       acceleration=kepler.acceleration)  # fmt: skip
+    assert qs.shape == (101, 3) and integrator_name(ExplicitEuler()) == "ExplicitEuler"
+    assert 0 < float(jnp.max(jnp.abs(qs - ref))) < 1e-4  # first order, but close
+    term = LagrangianTerm(kepler.lagrangian, kepler.acceleration)
+    assert ExplicitEuler().init(term, Q0, QDOT0, 0.01)[0] is Q0
+
+
+@pytest.mark.parametrize(
+    "method, kwargs, match",
+    [
+        (sn.MidpointVariational(), {"tol": 1e-9}, r"pass method=MidpointVariational\(tol=1e-09\)"),
+        (sn.RK4(), {"max_iter": 3}, "RK4 solves no equations"),
+    ],
+)
+def test_newton_settings_next_to_an_object_raise(method, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        integrate(kepler.lagrangian, Q0, QDOT0, dt=0.01, steps=10, method=method, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"tol": 0.0}, "tol must be positive"), ({"max_iter": 0}, "max_iter must be a positive int"),
+     ({"tol": "1e-9"}, "tol must be positive")],
+)
+def test_invalid_variational_settings_raise(kwargs, match):
+    with pytest.raises(ValueError, match="MidpointVariational: " + match):
+        sn.MidpointVariational(**kwargs)
 
 
 @pytest.mark.parametrize(

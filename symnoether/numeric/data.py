@@ -22,7 +22,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..files import atomic_write
 from .dynamics import check_float_dtype
-from .integrate._rk4 import RK4
+from .integrate import RK4, integrate
 from .network import check_module
 
 __all__ = ["Dataset", "load_data", "random_data", "save_data", "trajectory_data"]
@@ -70,16 +70,12 @@ def _noisy(arrays: tuple[Array, ...], noise: Array, key: PRNGKeyArray) -> tuple[
 # The samplers below are jitted as a whole: cheaper than running their many small
 # operations one by one, which JAX would compile one at a time.
 @eqx.filter_jit
-def _sample_trajectory(acceleration, q0, qdot0, dt, substeps, n_samples, noise, key):
-    def advance(state, _):
-        rk4 = RK4(acceleration)
-        state = jax.lax.fori_loop(0, substeps, lambda _, s: rk4.step(s, dt)[0], state)
-        return state, state
-
-    _, (qs, qdots) = jax.lax.scan(advance, (q0, qdot0), length=n_samples - 1)
-    qs = jnp.concatenate([q0[None], qs])
-    qdots = jnp.concatenate([qdot0[None], qdots])
-    return _noisy((qs, qdots, jax.vmap(acceleration)(qs, qdots)), noise, key)
+def _sample_trajectory(module, q0, qdot0, dt, substeps, n_samples, noise, key):
+    qs, qdots = integrate(
+        module.lagrangian, q0, qdot0, dt=dt, steps=substeps * (n_samples - 1),
+        method=RK4(), save_every=substeps, acceleration=module.acceleration,
+    )  # fmt: skip
+    return _noisy((qs, qdots, jax.vmap(module.acceleration)(qs, qdots)), noise, key)
 
 
 class _GaussianSampler(eqx.Module):
@@ -172,7 +168,7 @@ def trajectory_data(
     n = len(module.COORDINATE_NAMES)
     q0, qdot0 = _state(q0, n, "q0", dtype), _state(qdot0, n, "qdot0", dtype)
     arrays = _sample_trajectory(
-        module.acceleration, q0, qdot0, dt, substeps, n_samples, _noise_level(noise, dtype), key
+        module, q0, qdot0, dt, substeps, n_samples, _noise_level(noise, dtype), key
     )
     t = np.arange(n_samples) * (substeps * dt)
     return _check_generated(Dataset(*arrays, t=jnp.asarray(t, dtype)), module)

@@ -34,14 +34,27 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .checkpoint import write_json
 from .dynamics import default_max_condition, velocity_hessian
-from .integrate import integrate
+from .integrate import (
+    INTEGRATORS,
+    RK4,
+    AbstractIntegrator,
+    as_integrator,
+    integrate,
+    integrator_name,
+)
 
 __all__ = ["Curves", "drift", "evaluate_models", "evaluate_run"]
+
+Method = str | AbstractIntegrator
 
 Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Float[Array, ""]]
 
 #: Name of the true system among the evaluated rollouts.
 TRUE = "true"
+#: The true system's rollout with this integrator (closed-form acceleration) is the reference
+#: of the trajectory error.
+REFERENCE = RK4()
+REFERENCE_METHOD = integrator_name(REFERENCE)
 #: |I(0)| below this fraction of the family's scale counts as zero: absolute drift then.
 ZERO_FRACTION = 1e-8
 #: Fractions of t_final at which the trajectory error is reported (besides "final").
@@ -308,6 +321,18 @@ def _problems(name: str, method: str, curves: Curves) -> list[str]:
     return problems
 
 
+def _integrators(methods) -> dict[str, AbstractIntegrator]:
+    # Name -> integrator: names are the keys of the metrics and of the figures.
+    integrators = {}
+    for method in methods:
+        integrator = as_integrator(method)
+        name = integrator_name(method)
+        if name in integrators:
+            raise ValueError(f"evaluate_models: two methods are named {name!r}; pass one")
+        integrators[name] = integrator
+    return integrators
+
+
 def _check_inputs(module, models, methods, dt, steps) -> None:
     problems = []
     if not isinstance(module, ModuleType):
@@ -316,10 +341,11 @@ def _check_inputs(module, models, methods, dt, steps) -> None:
         problems.append("models is empty: pass {'invariant': model, ...}")
     if TRUE in models:
         problems.append(f"the model name {TRUE!r} is reserved for the true system")
-    bad = [m for m in methods if m not in ("rk4", "variational")]
+    bad = [m for m in methods if not isinstance(m, AbstractIntegrator) and m not in INTEGRATORS]
     if bad or not methods:
         problems.append(
-            f"methods must be a non-empty subset of ('rk4', 'variational'), got {methods}"
+            f"methods must be a non-empty sequence of integrators (sn.RK4(), "
+            f"sn.MidpointVariational(), ...) or their names {tuple(INTEGRATORS)}, got {methods}"
         )
     if not (isinstance(steps, int) and steps >= 2):
         problems.append(f"steps must be an int >= 2, got {steps!r}")
@@ -340,7 +366,7 @@ def _settings(module, q0, qdot0, dt, steps, methods, dtype) -> dict:
         "q0": [float(x) for x in np.asarray(q0)],
         "qdot0": [float(x) for x in np.asarray(qdot0)],
         "charge_names": list(module.CHARGE_NAMES),
-        "reference": "true system, RK4 with the closed-form acceleration"
+        "reference": f"true system, {REFERENCE_METHOD} with the closed-form acceleration"
         if module.HAS_LAGRANGIAN
         else None,
         "drift": "|I(t) - I(0)| / |I(0)|, or |I(t) - I(0)| where |I(0)| <= 1e-8 of the largest "
@@ -348,22 +374,27 @@ def _settings(module, q0, qdot0, dt, steps, methods, dtype) -> dict:
     }
 
 
-def _rollouts(module, models, q0, qdot0, dt, steps, methods) -> dict[str, dict[str, Curves]]:
+def _rollouts(module, models, q0, qdot0, dt, steps, integrators) -> dict[str, dict[str, Curves]]:
     systems: dict[str, tuple[Lagrangian, Any]] = {name: (m, None) for name, m in models.items()}
     runs = {}
     if module.HAS_LAGRANGIAN:
-        # The true system first: its RK4 rollout (closed-form acceleration) is the reference.
+        # The true system first: its reference rollout (closed-form acceleration) is what
+        # trajectory errors are measured against.
         systems = {TRUE: (module.lagrangian, module.acceleration), **systems}
-        runs[TRUE, "rk4"] = _roll(module.lagrangian, q0, qdot0, dt=dt, steps=steps,
-                                  method="rk4", acceleration=module.acceleration)  # fmt: skip
-    reference = np.asarray(runs[TRUE, "rk4"][0].qs) if runs else None
+        runs[TRUE, REFERENCE_METHOD] = _roll(
+            module.lagrangian, q0, qdot0, dt=dt, steps=steps, method=REFERENCE,
+            acceleration=module.acceleration,
+        )  # fmt: skip
+    reference = np.asarray(runs[TRUE, REFERENCE_METHOD][0].qs) if runs else None
     curves: dict[str, dict[str, Curves]] = {}
     for name, (lagrangian, acceleration) in systems.items():
         curves[name] = {}
-        for method in methods:
+        for method, integrator in integrators.items():
             if (name, method) not in runs:
-                runs[name, method] = _roll(lagrangian, q0, qdot0, dt=dt, steps=steps,
-                                           method=method, acceleration=acceleration)  # fmt: skip
+                runs[name, method] = _roll(
+                    lagrangian, q0, qdot0, dt=dt, steps=steps, method=integrator,
+                    acceleration=acceleration,
+                )  # fmt: skip
             curves[name][method] = _curves(module, lagrangian, *runs[name, method], reference)
     # Models first, the true system last (the order of the figures' columns).
     return {name: curves[name] for name in [*models, TRUE] if name in curves}
@@ -379,7 +410,7 @@ def evaluate_models(
     steps: int,
     losses: Mapping[str, ArrayLike] | None = None,
     out_dir: str | os.PathLike | None = None,
-    methods: Sequence[str] = ("rk4", "variational"),
+    methods: Sequence[Method] = tuple(INTEGRATORS),
     dtype: str = "float64",
     plots: bool = True,
 ) -> dict[str, Any]:
@@ -395,7 +426,10 @@ def evaluate_models(
     - `dt`, `steps`: the time step and number of steps of every rollout.
     - `losses`: name -> training loss history, for the final loss and the loss plot.
     - `out_dir`: where to write `metrics.json` and the PNG figures; `None` writes nothing.
-    - `methods`: integration methods, from `("rk4", "variational")`.
+    - `methods`: the integrators, objects (`sn.RK4()`, `sn.MidpointVariational(tol=...)`) or
+        names of `INTEGRATORS`; default every registered one (`"rk4"`, `"variational"`).
+        Metrics and figures name each by `integrator_name` (an object of a registered class
+        by its registered name).
     - `dtype`: `"float64"` (default; models are cast and `jax.enable_x64` is on for the
         evaluation only) or `"float32"`.
     - `plots`: write the figures (with `out_dir`).
@@ -410,14 +444,15 @@ def evaluate_models(
     """
     methods = tuple(methods)
     _check_inputs(module, models, methods, dt, steps)
+    integrators = _integrators(methods)
     dtype = np.dtype(dtype)
     losses = {name: np.asarray(values, np.float64) for name, values in (losses or {}).items()}
     with _precision(dtype):
         cast = {name: _cast(model, dtype) for name, model in models.items()}
         q0, qdot0 = jnp.asarray(q0, dtype), jnp.asarray(qdot0, dtype)
-        curves = _rollouts(module, cast, q0, qdot0, dt, steps, methods)
+        curves = _rollouts(module, cast, q0, qdot0, dt, steps, integrators)
     metrics = _metrics(
-        module, curves, losses, _settings(module, q0, qdot0, dt, steps, methods, dtype)
+        module, curves, losses, _settings(module, q0, qdot0, dt, steps, integrators, dtype)
     )
     if out_dir is not None:
         metrics["files"] = _write(Path(out_dir), module, curves, losses, metrics, plots)
@@ -471,7 +506,7 @@ def evaluate_run(
     *,
     t_final: float = 100.0,
     dt: float = 0.01,
-    method: str | Sequence[str] = ("rk4", "variational"),
+    method: Method | Sequence[Method] = tuple(INTEGRATORS),
     out_dir: str | os.PathLike | None = None,
     q0: Float[ArrayLike, " n"] | None = None,
     qdot0: Float[ArrayLike, " n"] | None = None,
@@ -483,7 +518,7 @@ def evaluate_run(
 
     - `run_dir`: a run folder written by training (see `symnoether.numeric.run`).
     - `t_final`, `dt`: length and step of the rollouts (`round(t_final / dt)` steps).
-    - `method`: an integration method or several.
+    - `method`: an integrator (object or name) or several; default every registered one.
     - `out_dir`: where to write `metrics.json` and the figures; default `RUN_DIR/evaluation`.
     - `q0`, `qdot0`: the initial state; default the `initial_state` recorded in `run.json`
         (the spec's, when trained by `symnoether train`), else the first state of the
@@ -504,7 +539,7 @@ def evaluate_run(
     if q0 is None:
         q0, qdot0 = _initial_state(run)
     steps = round(t_final / dt)
-    methods = (method,) if isinstance(method, str) else tuple(method)
+    methods = (method,) if isinstance(method, str | AbstractIntegrator) else tuple(method)
     out_dir = Path(run_dir) / "evaluation" if out_dir is None else out_dir
     return evaluate_models(
         run.module, run.models, q0, qdot0, dt=dt, steps=steps, losses=run.losses,

@@ -13,14 +13,23 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..files import atomic_write
+from .evaluate import REFERENCE_METHOD, TRUE as _TRUE
+from .integrate import INTEGRATORS
 
 __all__ = ["write_figures"]
 
 #: Curves longer than this are reduced (running maxima for drifts, strides for orbits).
 MAX_POINTS = 2000
-_TRUE = "true"
-_METHOD_STYLE = {"rk4": "-", "variational": "--"}
+#: Line styles of the integrators, in the order of `INTEGRATORS` (dotted is the true
+#: system's).
+_LINE_STYLES = ("-", "--", "-.", (0, (5, 1, 1, 1)))
 _DPI = 120
+
+
+def _style(method: str):
+    names = list(INTEGRATORS)
+    index = names.index(method) if method in names else len(names)
+    return _LINE_STYLES[index % len(_LINE_STYLES)]
 
 
 def _label(name: str) -> str:
@@ -95,7 +104,9 @@ def _reference_orbit(curves) -> np.ndarray | None:
     if _TRUE not in curves:
         return None
     by_method = curves[_TRUE]
-    return by_method["rk4"].qs if "rk4" in by_method else next(iter(by_method.values())).qs
+    if REFERENCE_METHOD in by_method:
+        return by_method[REFERENCE_METHOD].qs
+    return next(iter(by_method.values())).qs
 
 
 def _trajectories(out_dir, module, curves) -> list[str]:
@@ -163,7 +174,7 @@ def _energy_drift(out_dir, module, curves) -> list[str]:
     for c, name in enumerate(systems):
         ax = axes[0, c]
         for m, (method, cv) in enumerate(curves[name].items()):
-            style = _METHOD_STYLE.get(method, "-")
+            style = _style(method)
             kind = "" if cv.energy_relative else " (absolute)"
             ax.loglog(*_max_so_far(cv.ts, cv.energy_drift), style, color=f"C{m}", lw=1.0,
                       label=f"own energy, {method}{kind}")  # fmt: skip
@@ -189,9 +200,9 @@ def _trajectory_error(out_dir, module, curves) -> list[str]:
     ax = axes[0, 0]
     for s, (name, by_method) in enumerate(curves.items()):
         for method, cv in by_method.items():
-            if cv.error is None or (name == _TRUE and method == "rk4"):
+            if cv.error is None or (name == _TRUE and method == REFERENCE_METHOD):
                 continue  # The reference against itself is zero.
-            ax.loglog(*_max_so_far(cv.ts, cv.error), _METHOD_STYLE.get(method, "-"),
+            ax.loglog(*_max_so_far(cv.ts, cv.error), _style(method),
                       color="black" if name == _TRUE else f"C{s}", lw=1.0,
                       label=f"{_label(name)}, {method}")  # fmt: skip
     ax.set_xlabel("time t")
@@ -200,7 +211,8 @@ def _trajectory_error(out_dir, module, curves) -> list[str]:
     ax.legend(fontsize="small")
     ax.set_title(
         f"{module.SYSTEM_NAME}: position error against the true system\n"
-        "(true system integrated with RK4 at the same dt; largest value over [0, t])",
+        f"(true system integrated with {REFERENCE_METHOD} at the same dt; largest value over "
+        "[0, t])",
         fontsize="medium",
     )
     return [_save(fig, out_dir / "trajectory_error.png")]

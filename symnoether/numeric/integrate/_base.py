@@ -1,7 +1,10 @@
 # ruff: noqa: F722  (jaxtyping shape strings are not forward annotations)
-"""The interface every integration method implements."""
+"""The interface every integration method implements, and what it is given to step."""
 
 import abc
+import math
+import numbers
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -9,6 +12,10 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 State = Any
+Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Float[Array, ""]]
+Acceleration = Callable[
+    [Float[Array, "*batch n"], Float[Array, "*batch n"]], Float[Array, "*batch n"]
+]
 
 
 class StepInfo(NamedTuple):
@@ -35,24 +42,72 @@ class StepInfo(NamedTuple):
         )
 
 
+class LagrangianTerm(eqx.Module):
+    """What an integrator steps: a Lagrangian and the acceleration of its Euler-Lagrange
+    equations (the counterpart of a Diffrax `ODETerm`). `integrate` builds it; an integrator
+    uses whichever of the two its method needs.
+
+    **Fields:**
+
+    - `lagrangian`: `lagrangian(q, qdot) -> scalar` of one state.
+    - `acceleration`: `acceleration(q, qdot) -> qddot`, of one state `(n,)`; or of a batch
+        `(batch, n)` when `integrate` steps a whole batch at once (only for integrators
+        with `batch_first = True`).
+    """
+
+    lagrangian: Lagrangian
+    acceleration: Acceleration
+
+
+def newton_setting_problems(tol, max_iter) -> list[str]:
+    """What is wrong with a Newton tolerance and iteration cap (empty when both are valid)."""
+    problems = []
+    if tol is not None and not (
+        isinstance(tol, numbers.Real) and not isinstance(tol, bool) and math.isfinite(tol)
+        and tol > 0
+    ):  # fmt: skip
+        problems.append(f"tol must be positive (or None for the default), got {tol!r}")
+    if not (isinstance(max_iter, numbers.Integral) and not isinstance(max_iter, bool)
+            and max_iter >= 1):  # fmt: skip
+        problems.append(f"max_iter must be a positive int, got {max_iter!r}")
+    return problems
+
+
+def default_tol(dtype) -> float:
+    """Default Newton tolerance for `dtype`: 256 machine epsilons (5.7e-14 in float64,
+    3.1e-5 in float32), above the rounding floor of the residuals of network Lagrangians."""
+    return 256 * float(jnp.finfo(dtype).eps)
+
+
 class AbstractIntegrator(eqx.Module):
     """A one-step method for the Euler-Lagrange equations of $L(q, \\dot q)$.
 
-    Concrete integrators are final. The state is whatever the method needs to carry between
-    steps; only `init` and `readout` translate between it and $(q, \\dot q)$, so a method may
-    step in other variables (the variational method steps positions and momenta) and convert
-    only at the saved points.
+    Concrete integrators are final: `sn.RK4()`, `sn.MidpointVariational()`. An integrator
+    holds only its settings; the system comes in as a [`LagrangianTerm`][] at each call, so
+    one integrator object serves every model (as a Diffrax solver serves every term). The
+    state is whatever the method carries between steps; only `init` and `readout` translate
+    between it and $(q, \\dot q)$, so a method may step in other variables (the variational
+    method steps positions and momenta) and convert only at the saved points.
+
+    A new method is one file with a final subclass, plus one line in
+    `integrate/_registry.py` to give it a name.
     """
 
-    #: Whether the method solves nonlinear systems (and so reports Newton statistics).
-    implicit: eqx.AbstractClassVar[bool]
+    #: Whether `init`, `step` and `readout` work unchanged on a batch of states `(batch, n)`
+    #: given the batch's acceleration (an elementwise update such as RK4's). `integrate` then
+    #: steps a batch at once through `lagrangian.batched_acceleration` where the Lagrangian
+    #: has one (a `LagrangianNetwork`), instead of `vmap`ping one trajectory.
+    batch_first: eqx.AbstractClassVar[bool]
 
     @abc.abstractmethod
-    def init(self, q0: Float[Array, " n"], qdot0: Float[Array, " n"], dt: float) -> State:
+    def init(
+        self, term: LagrangianTerm, q0: Float[Array, " n"], qdot0: Float[Array, " n"], dt
+    ) -> State:
         """The state at $t = 0$.
 
         **Arguments:**
 
+        - `term`: the system.
         - `q0`, `qdot0`: the initial position and velocity.
         - `dt`: the time step.
 
@@ -62,7 +117,7 @@ class AbstractIntegrator(eqx.Module):
         """
 
     @abc.abstractmethod
-    def step(self, state: State, dt: float) -> tuple[State, StepInfo]:
+    def step(self, term: LagrangianTerm, state: State, dt) -> tuple[State, StepInfo]:
         """Advance the state by one step of size `dt`.
 
         **Returns:**
@@ -72,7 +127,7 @@ class AbstractIntegrator(eqx.Module):
 
     @abc.abstractmethod
     def readout(
-        self, state: State, dt: float
+        self, term: LagrangianTerm, state: State, dt
     ) -> tuple[Float[Array, " n"], Float[Array, " n"], StepInfo]:
         """The position and velocity the state represents, called only at saved points.
 
@@ -80,3 +135,25 @@ class AbstractIntegrator(eqx.Module):
 
         `(q, qdot, info)`, with `info` the statistics of any solve this needed.
         """
+
+
+class AbstractImplicitIntegrator(AbstractIntegrator):
+    """An integrator that solves nonlinear systems by Newton's method.
+
+    Its [`StepInfo`][] is reported per saved point (`integrate(..., full_output=True)`),
+    and `integrate` warns when a solve misses the tolerance.
+    """
+
+    #: Relative Newton tolerance; `None` for [`default_tol`][] of the state's dtype.
+    tol: eqx.AbstractVar[float | None]
+    #: Cap on the Newton updates per solve.
+    max_iter: eqx.AbstractVar[int]
+
+    def __check_init__(self):
+        problems = newton_setting_problems(self.tol, self.max_iter)
+        if problems:
+            raise ValueError(f"{type(self).__name__}: " + "; ".join(problems))
+
+    def tolerance(self, dtype) -> float:
+        """The Newton tolerance used for states of `dtype`: `tol`, or `default_tol(dtype)`."""
+        return default_tol(dtype) if self.tol is None else float(self.tol)

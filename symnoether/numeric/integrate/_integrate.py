@@ -4,7 +4,6 @@
 import math
 import numbers
 import warnings
-from collections.abc import Callable
 
 import equinox as eqx
 import jax
@@ -12,14 +11,17 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from ..dynamics import acceleration as autodiff_acceleration
-from ._base import AbstractIntegrator, StepInfo
+from ._base import (
+    AbstractImplicitIntegrator,
+    AbstractIntegrator,
+    Acceleration,
+    Lagrangian,
+    LagrangianTerm,
+    StepInfo,
+    newton_setting_problems,
+)
+from ._registry import INTEGRATORS, as_integrator
 from ._rk4 import RK4
-from ._variational import MidpointVariational
-
-Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Float[Array, ""]]
-Acceleration = Callable[[Float[Array, " n"], Float[Array, " n"]], Float[Array, " n"]]
-
-METHODS = ("rk4", "variational")
 
 
 class IntegrationResult(eqx.Module):
@@ -50,20 +52,23 @@ class IntegrationResult(eqx.Module):
     converged: Bool[Array, "*batch T"] | None = None
 
 
-def _rollout(integrator: AbstractIntegrator, q0, qdot0, dt: float, steps: int, save_every: int):
+def _rollout(
+    integrator: AbstractIntegrator, term: LagrangianTerm, q0, qdot0, dt, steps: int,
+    save_every: int,
+):  # fmt: skip
     def inner(carry, _):
         state, info = carry
-        state, step_info = integrator.step(state, dt)
+        state, step_info = integrator.step(term, state, dt)
         return (state, info.merge(step_info)), None
 
     def outer(state, _):
         # Only the saved points leave the inner scan: memory is steps / save_every.
         carry = (state, StepInfo.empty(q0.dtype))
         (state, info), _ = jax.lax.scan(inner, carry, None, length=save_every)
-        q, qdot, read_info = integrator.readout(state, dt)
+        q, qdot, read_info = integrator.readout(term, state, dt)
         return state, (q, qdot, info.merge(read_info))
 
-    state = integrator.init(q0, qdot0, dt)
+    state = integrator.init(term, q0, qdot0, dt)
     _, (qs, qdots, info) = jax.lax.scan(outer, state, None, length=steps // save_every)
     first = StepInfo.empty(q0.dtype)
     qs = jnp.concatenate([q0[None], qs])
@@ -73,14 +78,14 @@ def _rollout(integrator: AbstractIntegrator, q0, qdot0, dt: float, steps: int, s
 
 
 @eqx.filter_jit
-def _run(integrator, q0, qdot0, dt, steps, save_every):
+def _run(integrator, term, batch_first: bool, q0, qdot0, dt, steps, save_every):
     def one(q0, qdot0):
-        return _rollout(integrator, q0, qdot0, dt, steps, save_every)
+        return _rollout(integrator, term, q0, qdot0, dt, steps, save_every)
 
-    if not getattr(integrator, "batched", False):
+    if not batch_first:
         return jax.vmap(one)(q0, qdot0) if q0.ndim == 2 else one(q0, qdot0)
-    # A batch-native integrator steps (batch, n) states: time-major out, batch-major back.
-    # Its StepInfo is per step, not per trajectory: an explicit method's zeros.
+    # The integrator steps (batch, n) states: time-major out, batch-major back. Its StepInfo
+    # is per step, not per trajectory: an explicit method's zeros.
     if q0.ndim == 1:
         qs, qdots, info = one(q0[None], qdot0[None])
         return qs[:, 0], qdots[:, 0], info
@@ -99,8 +104,11 @@ def _is_real(x) -> bool:
 
 def _check_settings(method, dt, steps, save_every, tol, max_iter):
     problems = []
-    if method not in METHODS:
-        problems.append(f"method must be one of {METHODS}, got {method!r}")
+    if not isinstance(method, AbstractIntegrator) and method not in INTEGRATORS:
+        problems.append(
+            f"method must be one of {tuple(INTEGRATORS)} or an integrator object such as "
+            f"sn.RK4() or sn.MidpointVariational(), got {method!r}"
+        )
     if not (_is_real(dt) and math.isfinite(dt) and dt != 0):
         problems.append(f"dt must be a finite non-zero number, got {dt!r}")
     if not (_is_int(steps) and steps >= 1):
@@ -112,10 +120,7 @@ def _check_settings(method, dt, steps, save_every, tol, max_iter):
             f"steps ({steps}) must be a multiple of save_every ({save_every}); "
             f"use steps={steps - steps % save_every} or {steps + save_every - steps % save_every}"
         )
-    if tol is not None and not tol > 0:
-        problems.append(f"tol must be positive, got {tol!r}")
-    if not (_is_int(max_iter) and max_iter >= 1):
-        problems.append(f"max_iter must be a positive int, got {max_iter!r}")
+    problems += newton_setting_problems(tol, 1 if max_iter is None else max_iter)
     if problems:
         raise ValueError("integrate: " + "; ".join(problems))
 
@@ -131,39 +136,46 @@ def _initial_state(q0, qdot0):
     return q0.astype(dtype), qdot0.astype(dtype)
 
 
-def default_tol(dtype) -> float:
-    """Default Newton tolerance for `dtype`: 256 machine epsilons (5.7e-14 in float64,
-    3.1e-5 in float32), above the rounding floor of the residuals of network Lagrangians."""
-    return 256 * float(jnp.finfo(dtype).eps)
-
-
-def _make_integrator(lagrangian, method, acceleration, tol, max_iter) -> AbstractIntegrator:
-    if method == "variational":
-        return MidpointVariational(lagrangian, tol, max_iter)
+def per_state_acceleration(
+    lagrangian: Lagrangian, acceleration: Acceleration | None = None
+) -> Acceleration:
+    """The acceleration of one state: `acceleration` when given, else the Lagrangian's own
+    `acceleration` method (a `LagrangianNetwork`'s chain rule), else automatic
+    differentiation of the Euler-Lagrange equations (`dynamics.acceleration`)."""
     if acceleration is None:
-        batched = getattr(lagrangian, "batched_acceleration", None)
-        if batched is not None:
-            return RK4(batched, batched=True)
         acceleration = getattr(lagrangian, "acceleration", None)
     if acceleration is None:
         acceleration = jax.tree_util.Partial(autodiff_acceleration, lagrangian)
-    return RK4(acceleration)
+    return acceleration
 
 
-def _warn_if_failed(info: StepInfo, tol: float) -> None:
+def _term(lagrangian, acceleration, integrator: AbstractIntegrator) -> tuple[LagrangianTerm, bool]:
+    # Returns the term and whether to step a batch at once: for a batch-first integrator
+    # and a Lagrangian with a batch acceleration, unless an acceleration is given.
+    batched = getattr(lagrangian, "batched_acceleration", None)
+    if acceleration is None and integrator.batch_first and batched is not None:
+        return LagrangianTerm(lagrangian, batched), True
+    return LagrangianTerm(lagrangian, per_state_acceleration(lagrangian, acceleration)), False
+
+
+def _warn_if_failed(info: StepInfo, integrator: AbstractImplicitIntegrator, dtype) -> None:
     if isinstance(info.failures, jax.core.Tracer):
         return  # Under an outer jit: the caller reads `full_output=True` instead.
     failed = int(jnp.sum(info.failures))
     if failed:
         worst = float(jnp.nanmax(jnp.where(jnp.isnan(info.residual), jnp.inf, info.residual)))
+        tol = integrator.tolerance(dtype)
         warnings.warn(
-            f"integrate(method='variational'): {failed} Newton solve(s) did not reach the "
+            f"integrate(method={integrator!r}): {failed} Newton solve(s) did not reach the "
             f"tolerance {tol:.1e}; worst relative residual {worst:.2e}. Reduce dt, raise "
             "max_iter, or check that d2L/dqdot2 is invertible along the trajectory; "
             "full_output=True shows where.",
             RuntimeWarning,
             stacklevel=3,
         )
+
+
+_RK4 = RK4()  # the default method
 
 
 def integrate(
@@ -173,11 +185,11 @@ def integrate(
     *,
     dt: float,
     steps: int,
-    method: str = "rk4",
+    method: AbstractIntegrator | str = _RK4,
     save_every: int = 1,
     acceleration: Acceleration | None = None,
     tol: float | None = None,
-    max_iter: int = 20,
+    max_iter: int | None = None,
     full_output: bool = False,
 ) -> tuple[Float[Array, "*batch T n"], Float[Array, "*batch T n"]] | IntegrationResult:
     """Integrate the Euler-Lagrange equations of `lagrangian` from $(q_0, \\dot q_0)$.
@@ -187,18 +199,19 @@ def integrate(
     Computation is in the dtype of the initial state: use float64 (`jax_enable_x64`) for the
     variational method's exact conservation (float32 keeps the charges to about 1e-6).
 
-    Methods:
+    Methods (objects; the names of `INTEGRATORS` are aliases):
 
-    - `"rk4"`: classic RK4 on $(q, \\dot q)$ with the acceleration `acceleration`, else
-        `lagrangian.batched_acceleration` when it has one (a `LagrangianNetwork`: the whole
-        batch is stepped at once), else `lagrangian.acceleration`, else automatic
+    - `RK4()` (`"rk4"`): classic RK4 on $(q, \\dot q)$ with the acceleration `acceleration`,
+        else `lagrangian.batched_acceleration` when it has one (a `LagrangianNetwork`: the
+        whole batch is stepped at once), else `lagrangian.acceleration`, else automatic
         differentiation of the Euler-Lagrange equations.
-    - `"variational"`: the midpoint variational integrator (Newton solves, compensated
-        sums). Its discrete Noether charges of affine symmetries (translations, rotations,
-        Lorentz) are conserved to rounding, and the returned velocity is the one whose
-        momentum $\\partial L/\\partial\\dot q$ equals the discrete momentum, so evaluating the
-        ordinary charge functions on `(qs, qdots)` shows exactly that. `acceleration` is
-        not used. When a Newton solve misses `tol` and `integrate` is called eagerly, a
+    - `MidpointVariational(tol=None, max_iter=20)` (`"variational"`): the midpoint
+        variational integrator (Newton solves, compensated sums). Its discrete Noether
+        charges of affine symmetries (translations, rotations, Lorentz) are conserved to
+        rounding, and the returned velocity is the one whose momentum
+        $\\partial L/\\partial\\dot q$ equals the discrete momentum, so evaluating the ordinary
+        charge functions on `(qs, qdots)` shows exactly that. `acceleration` is not used.
+        When a Newton solve misses its tolerance and `integrate` is called eagerly, a
         `RuntimeWarning` gives the count and the worst residual.
 
     **Arguments:**
@@ -208,12 +221,14 @@ def integrate(
     - `q0`, `qdot0`: initial state, shape `(n,)`, or `(batch, n)` for a batch.
     - `dt`: time step (negative integrates backwards).
     - `steps`: number of steps; a multiple of `save_every`.
-    - `method`: `"rk4"` or `"variational"`.
+    - `method`: an [`AbstractIntegrator`][] such as `RK4()` (the default) or
+        `MidpointVariational(tol=..., max_iter=...)`, or its name (`"rk4"`, `"variational"`).
     - `save_every`: keep every `save_every`-th state.
     - `acceleration`: `acceleration(q, qdot) -> qddot` of one state for `"rk4"`, e.g. a
         generated module's closed-form `acceleration` (`vmap`ped over a batch).
-    - `tol`: relative Newton tolerance of `"variational"`; default `default_tol(dtype)`.
-    - `max_iter`: cap on the Newton updates per solve.
+    - `tol`, `max_iter`: Newton settings of an implicit method given by name
+        (`method="variational", tol=1e-12` is `method=MidpointVariational(tol=1e-12)`);
+        default `default_tol(dtype)` and 20. With an integrator object, set them on it.
     - `full_output`: return an [`IntegrationResult`][] instead of `(qs, qdots)`.
 
     **Returns:**
@@ -223,18 +238,22 @@ def integrate(
     """
     _check_settings(method, dt, steps, save_every, tol, max_iter)
     # Plain Python numbers: static under jit (NumPy scalars would be traced).
-    dt, steps, save_every, max_iter = float(dt), int(steps), int(save_every), int(max_iter)
+    dt, steps, save_every = float(dt), int(steps), int(save_every)
+    tol = None if tol is None else float(tol)
+    max_iter = None if max_iter is None else int(max_iter)
+    integrator = as_integrator(method, tol=tol, max_iter=max_iter)
     q0, qdot0 = _initial_state(q0, qdot0)
-    tol = default_tol(q0.dtype) if tol is None else float(tol)
-    integrator = _make_integrator(lagrangian, method, acceleration, tol, max_iter)
+    term, batch_first = _term(lagrangian, acceleration, integrator)
     # dt is traced, not static: a sweep over step sizes compiles once per `steps`.
-    qs, qdots, info = _run(integrator, q0, qdot0, jnp.asarray(dt, q0.dtype), steps, save_every)
-    if integrator.implicit:
-        _warn_if_failed(info, tol)
+    dt_array = jnp.asarray(dt, q0.dtype)
+    qs, qdots, info = _run(integrator, term, batch_first, q0, qdot0, dt_array, steps, save_every)
+    implicit = isinstance(integrator, AbstractImplicitIntegrator)
+    if implicit:
+        _warn_if_failed(info, integrator, q0.dtype)
     if not full_output:
         return qs, qdots
     ts = jnp.arange(qs.shape[-2], dtype=qs.dtype) * (dt * save_every)
-    if not integrator.implicit:
+    if not implicit:
         return IntegrationResult(ts, qs, qdots)
     return IntegrationResult(
         ts, qs, qdots, info.residual, info.iterations, info.failures, info.failures == 0

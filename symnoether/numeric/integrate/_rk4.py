@@ -1,41 +1,25 @@
-# ruff: noqa: F722  (jaxtyping shape strings are not forward annotations)
 """The classic fourth-order Runge-Kutta method on $(q, \\dot q)$."""
 
-from collections.abc import Callable
-
-import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
 
 from ._base import AbstractIntegrator, StepInfo
-
-Acceleration = Callable[[Float[Array, " n"], Float[Array, " n"]], Float[Array, " n"]]
 
 
 class RK4(AbstractIntegrator):
     """Classic RK4 on the first-order system $(\\dot q, \\ddot q = a(q, \\dot q))$.
 
     Explicit and fourth order; it conserves no charge exactly, so its charge drift shrinks
-    like $dt^4$ but grows with time.
-
-    **Arguments:**
-
-    - `acceleration`: `acceleration(q, qdot) -> qddot`.
-    - `batched`: whether `acceleration` takes a batch of states, `(batch, n)` arrays (such
-        as `LagrangianNetwork.batched_acceleration`). `integrate` then steps the whole
-        batch at once instead of `vmap`ping one trajectory; the update itself is
-        elementwise, so it is the same for one state or many.
+    like $dt^4$ but grows with time. It needs the term's `acceleration` only. Its update is
+    elementwise, so it steps one state or a whole batch alike (`batch_first`).
     """
 
-    acceleration: Acceleration
-    batched: bool = eqx.field(static=True, default=False)
-    implicit = False
+    batch_first = True
 
-    def init(self, q0, qdot0, dt):
+    def init(self, term, q0, qdot0, dt):
         return q0, qdot0
 
-    def step(self, state, dt):
+    def step(self, term, state, dt):
         q, v = state
         # The four stages k_i = (v_i, a(q_i, v_i)) with (q_i, v_i) = (q, v) + c_i dt k_{i-1},
         # c = (0, 1/2, 1/2, 1), summed with weights (1, 2, 2, 1) / 6. Looping over the
@@ -47,13 +31,13 @@ class RK4(AbstractIntegrator):
             kq, kv, sum_q, sum_v = carry
             node, weight = node_weight
             h = node * dt
-            kq, kv = v + h * kv, self.acceleration(q + h * kq, v + h * kv)
+            kq, kv = v + h * kv, term.acceleration(q + h * kq, v + h * kv)
             return (kq, kv, sum_q + weight * kq, sum_v + weight * kv), None
 
         zero = jnp.zeros_like(q)
         (_, _, sum_q, sum_v), _ = jax.lax.scan(stage, (zero,) * 4, (nodes, weights))
         return (q + dt / 6 * sum_q, v + dt / 6 * sum_v), StepInfo.empty(q.dtype)
 
-    def readout(self, state, dt):
+    def readout(self, term, state, dt):
         q, v = state
         return q, v, StepInfo.empty(q.dtype)

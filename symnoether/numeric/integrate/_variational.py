@@ -1,17 +1,15 @@
 # ruff: noqa: F722  (jaxtyping shape strings are not forward annotations)
 """The midpoint variational integrator, with compensated positions and momenta."""
 
-from collections.abc import Callable
 from typing import NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._base import AbstractIntegrator, StepInfo
+from ._base import AbstractImplicitIntegrator, LagrangianTerm, StepInfo
 from ._newton import NewtonResult, newton
-
-Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Float[Array, ""]]
 
 
 class _State(NamedTuple):
@@ -44,7 +42,7 @@ def _size(*xs):
     )
 
 
-class MidpointVariational(AbstractIntegrator):
+class MidpointVariational(AbstractImplicitIntegrator):
     """The midpoint variational integrator of $L_d(q_0, q_1) = h\\,L((q_0+q_1)/2, (q_1-q_0)/h)$.
 
     Steps positions and discrete momenta $p_k = D_2 L_d(q_{k-1}, q_k)$: with
@@ -59,26 +57,23 @@ class MidpointVariational(AbstractIntegrator):
 
     At saved points the velocity is recovered from $\\partial_{\\dot q} L(q_k, \\dot q_k) = p_k$
     (a second Newton solve), so the ordinary charge functions evaluated on the output give the
-    discrete Noether charges.
+    discrete Noether charges. It needs the term's `lagrangian`, regular
+    ($\\partial^2 L/\\partial\\dot q^2$ invertible), and not its acceleration.
 
     **Arguments:**
 
-    - `lagrangian`: `lagrangian(q, qdot) -> scalar`, regular ($\\partial^2 L/\\partial\\dot q^2$
-        invertible).
-    - `tol`: tolerance on the relative Newton residuals.
+    - `tol`: tolerance on the relative Newton residuals; default `None`, 256 machine
+        epsilons of the state's dtype ([`default_tol`][]).
     - `max_iter`: cap on the Newton updates per solve.
     """
 
-    lagrangian: Lagrangian
-    tol: float
-    max_iter: int
-    implicit = True
+    # Static: Python numbers under jit, as `newton` and `tolerance` need them.
+    tol: float | None = eqx.field(default=None, static=True)
+    max_iter: int = eqx.field(default=20, static=True)
+    batch_first = False
 
-    def _grad(self, q, qdot):
-        return jax.grad(self.lagrangian, argnums=(0, 1))(q, qdot)
-
-    def init(self, q0, qdot0, dt):
-        p0 = jax.grad(self.lagrangian, argnums=1)(q0, qdot0)
+    def init(self, term, q0, qdot0, dt):
+        p0 = jax.grad(term.lagrangian, argnums=1)(q0, qdot0)
         zero = jnp.zeros_like(q0)
         dq = dt * qdot0
         return _State(q0, zero, p0, zero, dq, dq)
@@ -86,30 +81,33 @@ class MidpointVariational(AbstractIntegrator):
     def _midpoint(self, state: _State, dq):
         return state.q + (state.q_lo + 0.5 * dq)
 
-    def _solve_increment(self, state: _State, dt) -> NewtonResult:
+    def _solve_increment(self, term: LagrangianTerm, state: _State, dt) -> NewtonResult:
+        gradient = jax.grad(term.lagrangian, argnums=(0, 1))
+
         def residual(dq):
-            l_q, l_v = self._grad(self._midpoint(state, dq), dq / dt)
+            l_q, l_v = gradient(self._midpoint(state, dq), dq / dt)
             half = 0.5 * dt * l_q
             return (l_v - half - state.p) - state.p_lo, _size(l_v, half, state.p), l_q
 
         guess = 2 * state.dq - state.dq_prev
-        return newton(residual, guess, tol=self.tol, max_iter=self.max_iter)
+        tol = self.tolerance(state.q.dtype)
+        return newton(residual, guess, tol=tol, max_iter=self.max_iter)
 
-    def step(self, state, dt):
-        sol = self._solve_increment(state, dt)
+    def step(self, term, state, dt):
+        sol = self._solve_increment(term, state, dt)
         dq, l_q = sol.x, sol.aux
         p, p_lo = _two_sum(state.p, state.p_lo, dt * l_q)
         q, q_lo = _two_sum(state.q, state.q_lo, dq)
         info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype(jnp.int32))
         return _State(q, q_lo, p, p_lo, dq, state.dq), info
 
-    def readout(self, state, dt):
+    def readout(self, term, state, dt):
         def residual(qdot):
-            l_v = jax.grad(self.lagrangian, argnums=1)(state.q, qdot)
+            l_v = jax.grad(term.lagrangian, argnums=1)(state.q, qdot)
             return (l_v - state.p) - state.p_lo, _size(l_v, state.p), None
 
         # Velocity at t_k extrapolated from the two last midpoint velocities.
         guess = (3 * state.dq - state.dq_prev) / (2 * dt)
-        sol = newton(residual, guess, tol=self.tol, max_iter=self.max_iter)
+        sol = newton(residual, guess, tol=self.tolerance(state.q.dtype), max_iter=self.max_iter)
         info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype(jnp.int32))
         return state.q, sol.x, info
