@@ -51,6 +51,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "MidpointVariational": ("numeric.integrate", "MidpointVariational"),
     "RK4": ("numeric.integrate", "RK4"),
     "integrate": ("numeric.integrate", "integrate"),
+    "ode_term": ("numeric.integrate", "ode_term"),
     "LagrangianNetwork": ("numeric.network", "LagrangianNetwork"),
     "TrainConfig": ("numeric.run", "TrainConfig"),
     "load_module": ("numeric.run", "load_module"),
@@ -79,6 +80,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         AbstractIntegrator as AbstractIntegrator,
         MidpointVariational as MidpointVariational,
         integrate as integrate,
+        ode_term as ode_term,
     )
     from .numeric.network import LagrangianNetwork as LagrangianNetwork
     from .numeric.run import (

@@ -18,6 +18,7 @@ from ._integrate import (
     integrate as integrate,
     per_state_acceleration as per_state_acceleration,
 )
+from ._ode_term import ode_term as ode_term
 from ._registry import (
     INTEGRATORS as INTEGRATORS,
     as_integrator as as_integrator,
