@@ -45,17 +45,29 @@ def test_indefinite_mass_matrix_is_solved():
     np.testing.assert_allclose(residual(q, qdot), 0, atol=1e-12)
 
 
-@pytest.mark.parametrize("solver", dynamics.SOLVERS)
-def test_solvers_agree_on_a_positive_definite_matrix(solver):
+@pytest.mark.parametrize("mass_solve", dynamics.MASS_SOLVES)
+def test_mass_solves_agree_on_a_positive_definite_matrix(mass_solve):
     a = jnp.array([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]])
     rhs = jnp.array([1.0, -2.0, 0.5])
-    x = jax.jit(dynamics.solve_mass_matrix, static_argnames="solver")(a, rhs, solver=solver)
+    solve = jax.jit(dynamics.solve_mass_matrix, static_argnames="mass_solve")
+    x = solve(a, rhs, mass_solve=mass_solve)
     np.testing.assert_allclose(a @ x, rhs, atol=1e-12)
 
 
-def test_unknown_solver():
-    with pytest.raises(ValueError, match="unknown solver 'inv'"):
-        dynamics.solve_mass_matrix(jnp.eye(2), jnp.ones(2), solver="inv")
+def test_unknown_mass_solve():
+    with pytest.raises(ValueError, match="unknown mass_solve 'inv'"):
+        dynamics.solve_mass_matrix(jnp.eye(2), jnp.ones(2), mass_solve="inv")
+
+
+def test_solver_is_a_deprecated_spelling_of_mass_solve():
+    a, rhs = jnp.array([[4.0, 1.0], [1.0, 3.0]]), jnp.array([1.0, -2.0])
+    with pytest.warns(DeprecationWarning, match="write mass_solve='cholesky'"):
+        x = dynamics.solve_mass_matrix(a, rhs, solver="cholesky")
+    np.testing.assert_allclose(x, dynamics.solve_mass_matrix(a, rhs, mass_solve="cholesky"))
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="mass_solve= only"):
+        dynamics.solve_mass_matrix(a, rhs, mass_solve="pinv", solver="cholesky")
+    with pytest.warns(DeprecationWarning, match="dynamics.SOLVERS is deprecated"):
+        assert dynamics.SOLVERS == dynamics.MASS_SOLVES
 
 
 def test_condition_number_and_count():

@@ -204,12 +204,28 @@ def test_invalid_arguments():
     key = jax.random.key(0)
     with pytest.raises(ValueError, match="unknown init 'glorot'"):
         LagrangianNetwork(kepler_contract, init="glorot", key=key)
-    with pytest.raises(ValueError, match="unknown solver 'inv'"):
-        LagrangianNetwork(kepler_contract, solver="inv", key=key)
+    with pytest.raises(ValueError, match="unknown mass_solve 'inv'"):
+        LagrangianNetwork(kepler_contract, mass_solve="inv", key=key)
+    with pytest.raises(ValueError, match="unknown activation 'relu'"):
+        LagrangianNetwork(kepler_contract, activation="relu", key=key)
     with pytest.raises(ValueError, match="need width >= 1"):
         LagrangianNetwork(kepler_contract, width=0, key=key)
     with pytest.raises(TypeError, match="expected a generated Python module"):
         LagrangianNetwork("kepler", key=key)
+
+
+def test_activation_by_name_and_deprecated_solver():
+    key = jax.random.key(0)
+    assert LagrangianNetwork(kepler_contract, activation="tanh", key=key).mlp.activation is jnp.tanh
+    with pytest.warns(DeprecationWarning, match="write mass_solve='cholesky'") as record:
+        model = LagrangianNetwork(kepler_contract, solver="cholesky", key=key)
+    assert record[0].filename == __file__  # the warning points at the caller
+    assert model.mass_solve == "cholesky"
+    with pytest.warns(DeprecationWarning, match="read .mass_solve"):
+        assert model.solver == "cholesky"
+    with pytest.warns(DeprecationWarning):
+        rebuilt = LagrangianNetwork.from_weights(kepler_contract, model.weights(), solver="pinv")
+    assert rebuilt.mass_solve == "pinv"
 
 
 def test_incomplete_module_is_rejected():
@@ -313,8 +329,8 @@ def test_from_weights_lists_every_shape_that_does_not_fit():
         )
     with pytest.raises(TypeError, match=r"list of \(W, b\) pairs, one per layer"):
         LagrangianNetwork.from_weights(kepler_contract, [w0, w1, w2])
-    with pytest.raises(TypeError, match="activation must be a function"):
-        LagrangianNetwork.from_weights(kepler_contract, weights, activation="tanh")
+    with pytest.raises(TypeError, match="activation must be a name .* or a function"):
+        LagrangianNetwork.from_weights(kepler_contract, weights, activation=3)
 
 
 def test_from_weights_asks_for_float32_when_x64_is_off():

@@ -1,11 +1,13 @@
 """Training: loss decrease, dtypes, checkpoints, resume, divergence, devices, run folders."""
 
+import dataclasses
 import json
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import equinox as eqx
@@ -234,6 +236,22 @@ def test_train_config_round_trip_and_validation(tmp_path):
         TrainConfig.from_file(tmp_path / "list.json")
 
 
+def test_activation_by_name_or_function_and_deprecated_solver():
+    assert TrainConfig(activation=jnp.tanh) == TrainConfig(activation="tanh")
+    assert TrainConfig(activation=jax.nn.softplus).to_dict()["activation"] == "softplus"
+    with pytest.raises(ValueError, match="not one of .* saved as JSON.*activation=fn"):
+        TrainConfig(activation=lambda x: x**3)
+    with pytest.warns(DeprecationWarning, match="mass_solve=") as record:
+        config = TrainConfig(solver="cholesky")
+    assert record[0].filename == __file__  # the warning points at the caller
+    assert config.mass_solve == "cholesky" and "solver" not in config.to_dict()
+    with pytest.warns(DeprecationWarning):
+        assert TrainConfig.from_dict({"solver": "pinv"}).mass_solve == "pinv"
+    assert dataclasses.replace(config, width=4).mass_solve == "cholesky"
+    with pytest.raises(ValueError, match="mass_solve must be one of"):
+        TrainConfig(mass_solve="qr")
+
+
 def test_train_run_and_load_run(data, tmp_path):
     shutil.copy(HANDWRITTEN / "kepler_contract.py", tmp_path / "module.py")
     run = train_run(tmp_path, kepler_contract, data, CONFIG, progress=False)
@@ -251,6 +269,15 @@ def test_train_run_and_load_run(data, tmp_path):
             np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(run.losses[variant], loaded.losses[variant])
         assert loaded.losses[variant].dtype == np.float32
+    # Run folders written before the rename of `solver` still load, without a warning.
+    for path in (tmp_path / "run.json", *tmp_path.glob("models/*/config.json")):
+        text = path.read_text()
+        assert '"mass_solve"' in text
+        path.write_text(text.replace('"mass_solve"', '"solver"'))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        old = load_run(tmp_path)
+    assert old.config == CONFIG and set(old.models) == {"invariant", "unconstrained"}
 
 
 def test_load_module_errors(tmp_path):

@@ -12,6 +12,8 @@ conditioned; `condition_number` and `count_ill_conditioned` find such states, an
 `max_condition=` turns them into an error under `jit` (`eqx.error_if`).
 """
 
+import sys
+import warnings
 from collections.abc import Callable
 from typing import Literal
 
@@ -24,20 +26,81 @@ from jaxtyping import Array, Float, Int, Scalar
 from ._batched import SMALL_SOLVE_MAX_N, solve_small
 
 __all__ = [
-    "SOLVERS",
+    "MASS_SOLVES",
+    "MassSolve",
     "acceleration",
     "check_float_dtype",
     "condition_number",
     "count_ill_conditioned",
     "default_max_condition",
+    "resolve_mass_solve",
     "solve_mass_matrices",
     "solve_mass_matrix",
     "velocity_hessian",
 ]
 
-Solver = Literal["solve", "cholesky", "pinv"]
-SOLVERS: tuple[str, ...] = ("solve", "cholesky", "pinv")
+#: How the mass matrix d2L/dqdot2 is solved (see `solve_mass_matrix`).
+MassSolve = Literal["solve", "cholesky", "pinv"]
+MASS_SOLVES: tuple[str, ...] = ("solve", "cholesky", "pinv")
 Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Scalar]
+
+# Deprecated names of this module -> their replacements.
+_RENAMED = {"SOLVERS": "MASS_SOLVES", "Solver": "MassSolve"}
+
+
+def __getattr__(name: str):
+    if name in _RENAMED:
+        warnings.warn(
+            f"dynamics.{name} is deprecated; use dynamics.{_RENAMED[name]}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _caller_stacklevel() -> int:
+    # The `stacklevel` of the first frame outside the numeric half and Equinox (whose
+    # metaclass calls `__init__`): the line where the deprecated keyword was written.
+    level, frame = 2, sys._getframe(2)  # 1 is resolve_mass_solve itself
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        ("symnoether.numeric", "equinox")
+    ):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
+def resolve_mass_solve(mass_solve: MassSolve, solver: MassSolve | None) -> MassSolve:
+    """`mass_solve`, or the value of its deprecated spelling `solver=` (with a warning).
+
+    **Arguments:**
+
+    - `mass_solve`: the mass-matrix solve as given (default `"solve"`).
+    - `solver`: the deprecated keyword's value, `None` when not given. The
+        `DeprecationWarning` points at the first caller outside this package's numeric half.
+
+    **Returns:**
+
+    The mass-matrix solve to use. A `TypeError` when both are given and differ.
+    """
+    if solver is None:
+        return mass_solve
+    warnings.warn(
+        "`solver=` is deprecated and will be removed: the mass-matrix linear solve is now "
+        f"`mass_solve=` (same values); write mass_solve={solver!r}",
+        DeprecationWarning,
+        stacklevel=_caller_stacklevel(),
+    )
+    if mass_solve not in ("solve", solver):
+        raise TypeError(
+            f"got mass_solve={mass_solve!r} and its deprecated spelling solver={solver!r}; "
+            "give mass_solve= only"
+        )
+    return solver
+
+
+def _unknown_mass_solve(mass_solve) -> ValueError:
+    return ValueError(f"unknown mass_solve {mass_solve!r}; expected one of {MASS_SOLVES}")
 
 
 def check_float_dtype(dtype) -> np.dtype:
@@ -130,8 +193,9 @@ def solve_mass_matrix(
     hessian: Float[Array, "n n"],
     rhs: Float[Array, " n"],
     *,
-    solver: Solver = "solve",
+    mass_solve: MassSolve = "solve",
     max_condition: float | None = None,
+    solver: MassSolve | None = None,
 ) -> Float[Array, " n"]:
     """Solve $\\partial^2 L / \\partial \\dot q^2\\, x = $ `rhs` for one state.
 
@@ -139,27 +203,29 @@ def solve_mass_matrix(
 
     - `hessian`: the mass matrix.
     - `rhs`: the right-hand side of the Euler-Lagrange equations.
-    - `solver`: `"solve"` (LU with partial pivoting, any invertible matrix: the default,
+    - `mass_solve`: `"solve"` (LU with partial pivoting, any invertible matrix: the default,
         since a Lagrangian such as Schwarzschild's has an indefinite mass matrix),
         `"cholesky"` (faster, symmetric positive definite only: NaN otherwise) or `"pinv"`
         (the reference implementation's pseudo-inverse: finite but arbitrary on singular
         matrices).
     - `max_condition`: if given, raise under `jit` (`eqx.error_if`) when the condition number
         exceeds it or the solution is not finite. Costs an SVD per state.
+    - `solver`: deprecated spelling of `mass_solve`.
 
     **Returns:**
 
     The solution $x$ (the acceleration).
     """
-    if solver == "solve":
+    mass_solve = resolve_mass_solve(mass_solve, solver)
+    if mass_solve == "solve":
         x = jnp.linalg.solve(hessian, rhs)
-    elif solver == "cholesky":
+    elif mass_solve == "cholesky":
         factor = jax.scipy.linalg.cho_factor(hessian)
         x = jax.scipy.linalg.cho_solve(factor, rhs)
-    elif solver == "pinv":
+    elif mass_solve == "pinv":
         x = jnp.linalg.pinv(hessian, hermitian=True) @ rhs
     else:
-        raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
+        raise _unknown_mass_solve(mass_solve)
     if max_condition is not None:
         bad = ~(condition_number(hessian) <= max_condition) | ~jnp.all(jnp.isfinite(x))
         x = eqx.error_if(x, bad, _ill_conditioned_message(max_condition))
@@ -170,12 +236,13 @@ def solve_mass_matrices(
     hessians: Float[Array, "batch n n"],
     rhs: Float[Array, "batch n"],
     *,
-    solver: Solver = "solve",
+    mass_solve: MassSolve = "solve",
     max_condition: float | None = None,
+    solver: MassSolve | None = None,
 ) -> Float[Array, "batch n"]:
     """`solve_mass_matrix` over a batch, vectorised across it.
 
-    With `solver="solve"` and n <= 16 the batch is solved by one Gaussian elimination
+    With `mass_solve="solve"` and n <= 16 the batch is solved by one Gaussian elimination
     with partial pivoting written over the whole batch (the pivoting LAPACK uses, without
     a LAPACK call per matrix); otherwise `solve_mass_matrix` is `vmap`ped.
 
@@ -183,17 +250,18 @@ def solve_mass_matrices(
 
     - `hessians`: the mass matrices.
     - `rhs`: the right-hand sides.
-    - `solver`, `max_condition`: see `solve_mass_matrix`.
+    - `mass_solve`, `max_condition`, `solver`: see `solve_mass_matrix`.
 
     **Returns:**
 
     The solutions, shape `(batch, n)`.
     """
-    if solver not in SOLVERS:
-        raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
-    if solver != "solve" or hessians.shape[-1] > SMALL_SOLVE_MAX_N:
+    mass_solve = resolve_mass_solve(mass_solve, solver)
+    if mass_solve not in MASS_SOLVES:
+        raise _unknown_mass_solve(mass_solve)
+    if mass_solve != "solve" or hessians.shape[-1] > SMALL_SOLVE_MAX_N:
         return jax.vmap(
-            lambda h, r: solve_mass_matrix(h, r, solver=solver, max_condition=max_condition)
+            lambda h, r: solve_mass_matrix(h, r, mass_solve=mass_solve, max_condition=max_condition)
         )(hessians, rhs)
     x = solve_small(hessians, rhs)
     if max_condition is not None:
@@ -226,8 +294,9 @@ def acceleration(
     q: Float[Array, " n"],
     qdot: Float[Array, " n"],
     *,
-    solver: Solver = "solve",
+    mass_solve: MassSolve = "solve",
     max_condition: float | None = None,
+    solver: MassSolve | None = None,
 ) -> Float[Array, " n"]:
     """The Euler-Lagrange acceleration of any JAX Lagrangian, by automatic differentiation.
 
@@ -235,13 +304,13 @@ def acceleration(
 
     - `lagrangian`: a JAX function `(q, qdot) -> scalar` (a network, a true Lagrangian).
     - `q`, `qdot`: one state; batch with `jax.vmap`.
-    - `solver`, `max_condition`: see `solve_mass_matrix`.
+    - `mass_solve`, `max_condition`, `solver`: see `solve_mass_matrix`.
 
     **Returns:**
 
     $\\ddot q$, shape `(n,)`.
     """
-
+    mass_solve = resolve_mass_solve(mass_solve, solver)
     n = q.shape[0]
     gradients = jax.grad(lagrangian, argnums=(0, 1))
     # One forward-over-reverse sweep with n + 1 tangents: (0, e_i) give the rows of
@@ -256,4 +325,6 @@ def acceleration(
 
     dl_dq, rows = jax.vmap(push, out_axes=(None, 0))(tangents_q, tangents_qdot)
     hessian, mixed = rows[:n], rows[n]
-    return solve_mass_matrix(hessian, dl_dq - mixed, solver=solver, max_condition=max_condition)
+    return solve_mass_matrix(
+        hessian, dl_dq - mixed, mass_solve=mass_solve, max_condition=max_condition
+    )

@@ -2,6 +2,7 @@
 """The Lagrangian network: $L = f(S(q, \\dot q))$ with $S$ the generated invariant layer."""
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Literal
@@ -14,21 +15,29 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Scalar
 from ._batched import euler_lagrange_terms, mlp_gradient_hessian, supports_closed_form
 from ._weights import check_weights, parameters, weights_dtype
 from .dynamics import (
-    SOLVERS,
-    Solver,
+    MASS_SOLVES,
+    MassSolve,
     acceleration as autodiff_acceleration,
     check_float_dtype,
     condition_number,
     count_ill_conditioned,
+    resolve_mass_solve,
     solve_mass_matrices,
     solve_mass_matrix,
     velocity_hessian,
 )
 
-__all__ = ["ACTIVATIONS", "INITS", "LagrangianNetwork", "check_module"]
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "LagrangianNetwork",
+    "activation_function",
+    "activation_name",
+    "check_module",
+]
 
-# By name, for configuration files. No ReLU: its second derivative vanishes, which makes
-# d2L/dqdot2 singular.
+# The one mapping between activation names (configuration files, TrainConfig) and functions.
+# No ReLU: its second derivative vanishes, which makes d2L/dqdot2 singular.
 ACTIVATIONS: dict[str, Callable] = {
     "softplus": jax.nn.softplus,
     "tanh": jnp.tanh,
@@ -37,6 +46,43 @@ ACTIVATIONS: dict[str, Callable] = {
     "gelu": jax.nn.gelu,
 }
 INITS: tuple[str, ...] = ("default", "reference")
+Activation = str | Callable[[Array], Array]
+
+
+def activation_function(activation: Activation) -> Callable[[Array], Array]:
+    """The activation function that `activation` names, or `activation` itself.
+
+    **Arguments:**
+
+    - `activation`: a name of [`ACTIVATIONS`][] (`"softplus"`, `"tanh"`, ...) or any
+        twice-differentiable scalar function such as `jax.nn.softplus`.
+
+    **Returns:**
+
+    The function. A `ValueError` for an unknown name, a `TypeError` for anything else.
+    """
+    if isinstance(activation, str):
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {activation!r}; expected one of {tuple(ACTIVATIONS)} or a "
+                "function such as jax.nn.softplus"
+            )
+        return ACTIVATIONS[activation]
+    if not callable(activation):
+        raise TypeError(
+            f"activation must be a name in {tuple(ACTIVATIONS)} or a function such as "
+            f"jax.nn.softplus, got {activation!r}"
+        )
+    return activation
+
+
+def activation_name(activation: Activation) -> str | None:
+    """The name of an activation in [`ACTIVATIONS`][] (a name is returned as it is), or
+    `None` for a function that is not in it."""
+    if isinstance(activation, str):
+        return activation
+    # By identity: activations need not be hashable.
+    return next((name for name, fn in ACTIVATIONS.items() if fn is activation), None)
 
 # What the network needs from a generated module (docs/GENERATED_MODULE.md).
 _REQUIRED = (
@@ -123,7 +169,7 @@ class LagrangianNetwork(eqx.Module):
     input_scaling: tuple[Array, Array] | None
     module: ModuleType = eqx.field(static=True)
     invariant: bool = eqx.field(static=True)
-    solver: Solver = eqx.field(static=True)
+    mass_solve: MassSolve = eqx.field(static=True)
     max_condition: float | None = eqx.field(static=True)
 
     def __init__(
@@ -133,12 +179,13 @@ class LagrangianNetwork(eqx.Module):
         invariant: bool = True,
         width: int = 128,
         depth: int = 2,
-        activation: Callable = jax.nn.softplus,
+        activation: Activation = "softplus",
         init: Literal["default", "reference"] = "default",
         dtype=jnp.float32,
-        solver: Solver = "solve",
+        mass_solve: MassSolve = "solve",
         max_condition: float | None = None,
         standardize: bool = False,
+        solver: MassSolve | None = None,
         key: PRNGKeyArray,
     ):
         """**Arguments:**
@@ -146,22 +193,27 @@ class LagrangianNetwork(eqx.Module):
         - `module`: the generated module (`sn.generate`, `load_module`).
         - `invariant`: feed the MLP the invariants (`True`) or `concatenate(q, qdot)`.
         - `width`, `depth`: `depth` hidden layers of `width` units.
-        - `activation`: a twice-differentiable activation (see `ACTIVATIONS`).
+        - `activation`: a twice-differentiable activation: a name of `ACTIVATIONS`
+            (`"softplus"`, `"tanh"`, ...) or a function such as `jax.nn.softplus`.
         - `init`: `"default"` (Equinox's) or `"reference"` (Cranmer et al.'s LNN
             initialisation; see `_reference_init`).
         - `dtype`: of the parameters; float64 needs `jax_enable_x64`.
-        - `solver`: the mass-matrix solve, see `solve_mass_matrix`.
+        - `mass_solve`: how d2L/dqdot2 is solved: `"solve"`, `"cholesky"` or `"pinv"`, see
+            `dynamics.solve_mass_matrix`.
         - `max_condition`: if given, `acceleration` raises (`eqx.error_if`) on states whose
             mass matrix is singular or worse conditioned; costs an SVD per state.
         - `standardize`: give the MLP a fixed input standardisation (x - shift) / scale,
             identity until set from data with [`LagrangianNetwork.standardized`][].
+        - `solver`: deprecated spelling of `mass_solve`.
         - `key`: a JAX random key for the initial weights.
         """
         self.module = check_module(module)
+        activation = activation_function(activation)
+        mass_solve = resolve_mass_solve(mass_solve, solver)
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; expected one of {INITS}")
-        if solver not in SOLVERS:
-            raise ValueError(f"unknown solver {solver!r}; expected one of {SOLVERS}")
+        if mass_solve not in MASS_SOLVES:
+            raise ValueError(f"unknown mass_solve {mass_solve!r}; expected one of {MASS_SOLVES}")
         if width < 1 or depth < 0:
             raise ValueError(f"need width >= 1 and depth >= 0, got width={width}, depth={depth}")
         in_size = _in_size(module, invariant)
@@ -177,7 +229,7 @@ class LagrangianNetwork(eqx.Module):
             (jnp.zeros(in_size, dtype), jnp.ones(in_size, dtype)) if standardize else None
         )
         self.invariant = invariant
-        self.solver = solver
+        self.mass_solve = mass_solve
         self.max_condition = max_condition
 
     @classmethod
@@ -187,11 +239,12 @@ class LagrangianNetwork(eqx.Module):
         weights: Sequence[tuple[ArrayLike, ArrayLike | None]],
         *,
         invariant: bool = True,
-        activation: Callable = jax.nn.softplus,
+        activation: Activation = "softplus",
         input_scaling: tuple[ArrayLike, ArrayLike] | None = None,
         dtype=None,
-        solver: Solver = "solve",
+        mass_solve: MassSolve = "solve",
         max_condition: float | None = None,
+        solver: MassSolve | None = None,
     ) -> "LagrangianNetwork":
         """A network with the given weights, e.g. trained elsewhere; no random key needed.
 
@@ -206,13 +259,14 @@ class LagrangianNetwork(eqx.Module):
             `b=None`. The depth is `len(weights) - 1`; the width is read from the first
             layer. NumPy or JAX arrays (see `numeric/_weights.py`).
         - `invariant`: what the MLP sees, as in the constructor.
-        - `activation`: the hidden layers' activation (not stored with the weights; for a
-            network of this package, `model.mlp.activation`).
+        - `activation`: the hidden layers' activation, a name or a function as in the
+            constructor (not stored with the weights; for a network of this package,
+            `model.mlp.activation`).
         - `input_scaling`: `(shift, scale)`, each of shape `(M,)`: the MLP sees
             `(x - shift) / scale` (e.g. `model.input_scaling`); `None` for none.
         - `dtype`: of the parameters; default the arrays' common dtype (float64 needs
             `jax_enable_x64`; pass `dtype=jnp.float32` to convert).
-        - `solver`, `max_condition`: as in the constructor.
+        - `mass_solve`, `max_condition`, `solver`: as in the constructor.
 
         **Returns:**
 
@@ -220,9 +274,8 @@ class LagrangianNetwork(eqx.Module):
         each mismatch, expected against received.
         """
         module = check_module(module)
-        if not callable(activation):
-            raise TypeError(f"activation must be a function such as jax.nn.softplus, got "
-                            f"{activation!r}")  # fmt: skip
+        activation = activation_function(activation)
+        mass_solve = resolve_mass_solve(mass_solve, solver)
         what = "the invariants" if invariant else "q and qdot"
         arrays, width, depth = check_weights(
             weights, input_scaling, _in_size(module, invariant), f"{module.SYSTEM_NAME!r} ({what})"
@@ -231,7 +284,7 @@ class LagrangianNetwork(eqx.Module):
         # Only the structure is built (no random numbers drawn); the arrays fill it.
         skeleton = eqx.filter_eval_shape(
             cls, module, invariant=invariant, width=width, depth=depth, activation=activation,
-            dtype=dtype, solver=solver, max_condition=max_condition,
+            dtype=dtype, mass_solve=mass_solve, max_condition=max_condition,
             standardize=input_scaling is not None, key=jax.random.key(0),
         )  # fmt: skip
         return eqx.tree_at(parameters, skeleton, [jnp.asarray(x, dtype) for x in arrays])
@@ -251,6 +304,16 @@ class LagrangianNetwork(eqx.Module):
         [`LagrangianNetwork.from_weights`][].
         """
         return [(layer.weight, layer.bias) for layer in self.mlp.layers]
+
+    @property
+    def solver(self) -> MassSolve:
+        """Deprecated name of `mass_solve`."""
+        warnings.warn(
+            "LagrangianNetwork.solver is deprecated; read .mass_solve",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.mass_solve
 
     @property
     def dtype(self) -> jnp.dtype:
@@ -323,10 +386,12 @@ class LagrangianNetwork(eqx.Module):
         """
         if not self.invariant:
             return autodiff_acceleration(
-                self, q, qdot, solver=self.solver, max_condition=self.max_condition
+                self, q, qdot, mass_solve=self.mass_solve, max_condition=self.max_condition
             )
         hessian, rhs = self._euler_lagrange(q, qdot)
-        return solve_mass_matrix(hessian, rhs, solver=self.solver, max_condition=self.max_condition)
+        return solve_mass_matrix(
+            hessian, rhs, mass_solve=self.mass_solve, max_condition=self.max_condition
+        )
 
     def batched_acceleration(
         self, q: Float[Array, "batch n"], qdot: Float[Array, "batch n"]
@@ -373,7 +438,9 @@ class LagrangianNetwork(eqx.Module):
         mass, rhs = euler_lagrange_terms(
             ds_dq, ds_dqdot, d2s_dqdot2, d2s_mixed, gradient, hessian, qdot
         )
-        return solve_mass_matrices(mass, rhs, solver=self.solver, max_condition=self.max_condition)
+        return solve_mass_matrices(
+            mass, rhs, mass_solve=self.mass_solve, max_condition=self.max_condition
+        )
 
     def velocity_hessian(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Array:
         """The mass matrix $\\partial^2 L / \\partial \\dot q^2$ of one state, `(n, n)`."""

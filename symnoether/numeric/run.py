@@ -14,7 +14,8 @@ sees `q` and `qdot`). Both start from the same seed and see the same batches.
 import dataclasses
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,8 +28,8 @@ from jaxtyping import PRNGKeyArray
 from ..files import import_file
 from .checkpoint import load_checkpoint, read_losses, write_json
 from .data import Dataset, save_data
-from .dynamics import SOLVERS
-from .network import ACTIVATIONS, INITS, LagrangianNetwork, check_module
+from .dynamics import MASS_SOLVES, resolve_mass_solve
+from .network import ACTIVATIONS, INITS, LagrangianNetwork, activation_name, check_module
 from .train import make_optimizer, train
 
 __all__ = ["VARIANTS", "Run", "TrainConfig", "load_module", "load_run", "train_run"]
@@ -40,8 +41,10 @@ _CHOICES = {
     "activation": tuple(ACTIVATIONS),
     "init": INITS,
     "dtype": ("float32", "float64"),
-    "solver": SOLVERS,
+    "mass_solve": MASS_SOLVES,
 }
+# Settings renamed since run folders were first written: old name -> new name.
+_RENAMED = {"solver": "mass_solve"}
 
 
 @dataclass(frozen=True)
@@ -54,14 +57,18 @@ class TrainConfig:
     `standardize=True` (not the reference's) standardises the MLP's inputs with the training
     data's mean and standard deviation, which the unconstrained baseline needs when raw
     coordinates are large (a coordinate time, a drifting centre of mass).
+
+    `activation` takes a name of `ACTIVATIONS` or one of its functions (`jax.nn.softplus`),
+    held as the name: a configuration is written as JSON. `mass_solve` is how d2L/dqdot2 is
+    solved (`"solve"`, `"cholesky"`, `"pinv"`); `solver=` is its deprecated spelling.
     """
 
     width: int = 128
     depth: int = 2
-    activation: str = "softplus"
+    activation: str | Callable = "softplus"
     init: str = "default"
     dtype: str = "float32"
-    solver: str = "solve"
+    mass_solve: str = "solve"
     epochs: int = 2500
     steps_per_epoch: int = 100
     batch_size: int = 128
@@ -74,8 +81,12 @@ class TrainConfig:
     t_final: float = 1000.0
     noise: float = 1e-3
     standardize: bool = False
+    solver: InitVar[str | None] = None
 
-    def __post_init__(self):
+    def __post_init__(self, solver):
+        mass_solve = resolve_mass_solve(self.mass_solve, solver)
+        object.__setattr__(self, "mass_solve", mass_solve)
+        self._name_activation()
         types = [
             f"{name} must be an integer, got {getattr(self, name)!r}"
             for name in _INTS
@@ -93,6 +104,19 @@ class TrainConfig:
         values = self._value_problems()
         if values:
             raise ValueError("invalid training configuration:\n" + _bullets(values))
+
+    def _name_activation(self) -> None:
+        # One mapping (ACTIVATIONS) for names and functions; the name is what JSON holds.
+        if callable(self.activation):
+            name = activation_name(self.activation)
+            if name is None:
+                raise ValueError(
+                    f"invalid training configuration: activation {self.activation!r} is not "
+                    f"one of {tuple(ACTIVATIONS)}, and a TrainConfig is saved as JSON. For "
+                    "another function build LagrangianNetwork(module, activation=fn) and "
+                    "train it with sn.train"
+                )
+            object.__setattr__(self, "activation", name)
 
     def _value_problems(self) -> list[str]:
         problems = [
@@ -117,8 +141,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, settings: dict[str, Any]) -> "TrainConfig":
-        """Build from a dict; missing keys take their defaults, unknown keys are an error."""
-        known = {field.name for field in dataclasses.fields(cls)}
+        """Build from a dict; missing keys take their defaults, unknown keys are an error.
+        The deprecated `"solver"` is read as `"mass_solve"`, with a `DeprecationWarning`."""
+        known = {field.name for field in dataclasses.fields(cls)} | set(_RENAMED)
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ValueError(
@@ -147,8 +172,8 @@ class TrainConfig:
         """A `LagrangianNetwork` for `module` with this configuration's architecture."""
         return LagrangianNetwork(
             module, invariant=invariant, width=self.width, depth=self.depth,
-            activation=ACTIVATIONS[self.activation], init=self.init, dtype=self.dtype,
-            solver=self.solver, standardize=self.standardize, key=key,
+            activation=self.activation, init=self.init, dtype=self.dtype,
+            mass_solve=self.mass_solve, standardize=self.standardize, key=key,
         )  # fmt: skip
 
 
@@ -252,9 +277,15 @@ def train_run(
     return Run(run_dir, module, config, models, losses)
 
 
+def _saved_config(settings: dict[str, Any]) -> TrainConfig:
+    # A configuration this package wrote (config.json, run.json), perhaps under older names:
+    # renamed silently, since the user did not write it.
+    return TrainConfig.from_dict({_RENAMED.get(k, k): v for k, v in settings.items()})
+
+
 def _load_model(folder: Path, module: ModuleType) -> tuple[LagrangianNetwork, TrainConfig]:
     settings = json.loads((folder / "config.json").read_text())
-    config = TrainConfig.from_dict(settings["config"])
+    config = _saved_config(settings["config"])
     skeleton = config.make_network(
         module, invariant=VARIANTS[settings["variant"]], key=jax.random.key(0)
     )
@@ -287,4 +318,4 @@ def load_run(run_dir: str | os.PathLike) -> Run:
         if (folder / "checkpoint.eqx").exists():
             models[variant], _ = _load_model(folder, module)
             losses[variant] = read_losses(folder).astype(models[variant].dtype)
-    return Run(run_dir, module, TrainConfig.from_dict(info["config"]), models, losses)
+    return Run(run_dir, module, _saved_config(info["config"]), models, losses)
