@@ -15,9 +15,10 @@ a whole batch goes through the MLP at once, so the work is a few large matrix pr
   to $\\delta_0 = \\partial f / \\partial x$, the gradient;
 - the Hessian $\\sum_l P_l^T \\operatorname{diag}(\\sigma''(z_l) \\odot \\delta_l) P_l$.
 
-The Euler-Lagrange chain rule then contracts the small `(M, n)` Jacobians of the features
-by adding slices (elementwise work that XLA fuses), and the mass matrices are solved by a
-Gaussian elimination with partial pivoting vectorised over the batch. Nothing here
+The Euler-Lagrange chain rule (`dynamics.euler_lagrange_terms`, shared with the per-state
+path) then contracts the small `(M, n)` Jacobians of the features by adding slices
+(elementwise work that XLA fuses), and the mass matrices are solved by a Gaussian
+elimination with partial pivoting vectorised over the batch (`solve_small`). Nothing here
 changes the mathematics of `LagrangianNetwork.acceleration`: the results agree to rounding.
 """
 
@@ -31,7 +32,6 @@ from jaxtyping import Array, Float
 
 __all__ = [
     "SMALL_SOLVE_MAX_N",
-    "euler_lagrange_terms",
     "mlp_gradient_hessian",
     "solve_small",
     "supports_closed_form",
@@ -166,39 +166,6 @@ def mlp_gradient_hessian(
         hessian = term if hessian is None else hessian + term
         delta = (slopes[index] * delta) @ layers[index].weight  # df/dh_{l-1}; df/dx at l=0
     return delta, hessian
-
-
-def euler_lagrange_terms(
-    ds_dq: Float[Array, "batch m n"],
-    ds_dqdot: Float[Array, "batch m n"],
-    d2s_dqdot2: Float[Array, "batch m n n"],
-    d2s_mixed: Float[Array, "batch m n"],
-    gradient: Float[Array, "batch m"],
-    hessian: Float[Array, "batch m m"],
-    qdot: Float[Array, "batch n"],
-) -> tuple[Float[Array, "batch n n"], Float[Array, "batch n"]]:
-    """The chain rule of docs/GENERATED_MODULE.md for $L = f(S)$, over a batch.
-
-    **Returns:**
-
-    `(mass, rhs)`: $\\partial^2 L/\\partial\\dot q^2$ and
-    $\\partial L/\\partial q - (\\partial^2 L/\\partial\\dot q\\,\\partial q)\\,\\dot q$.
-    """
-    m, n = ds_dq.shape[-2:]
-    # Sums over the small axes are written as sums of slices: elementwise work XLA fuses.
-    h_ds_dqdot = sum(hessian[:, :, k, None] * ds_dqdot[:, None, k, :] for k in range(m))
-    mass = sum(
-        ds_dqdot[:, k, :, None] * h_ds_dqdot[:, k, None, :]
-        + gradient[:, k, None, None] * d2s_dqdot2[:, k]
-        for k in range(m)
-    )
-    ds_dq_qdot = sum(ds_dq[:, :, i] * qdot[:, None, i] for i in range(n))  # (batch, m)
-    rhs = sum(
-        gradient[:, k, None] * (ds_dq[:, k] - d2s_mixed[:, k])
-        - h_ds_dqdot[:, k] * ds_dq_qdot[:, k, None]
-        for k in range(m)
-    )
-    return mass, rhs
 
 
 def solve_small(

@@ -33,6 +33,7 @@ __all__ = [
     "condition_number",
     "count_ill_conditioned",
     "default_max_condition",
+    "euler_lagrange_terms",
     "resolve_mass_solve",
     "solve_mass_matrices",
     "solve_mass_matrix",
@@ -270,6 +271,56 @@ def solve_mass_matrices(
         )
         x = eqx.error_if(x, jnp.any(bad), _ill_conditioned_message(max_condition))
     return x
+
+
+def euler_lagrange_terms(
+    ds_dq: Float[Array, "*batch m n"],
+    ds_dqdot: Float[Array, "*batch m n"],
+    d2s_dqdot2: Float[Array, "*batch m n n"],
+    d2s_mixed: Float[Array, "*batch m n"],
+    gradient: Float[Array, "*batch m"],
+    hessian: Float[Array, "*batch m m"],
+    qdot: Float[Array, "*batch n"],
+) -> tuple[Float[Array, "*batch n n"], Float[Array, "*batch n"]]:
+    """The Euler-Lagrange equations of $L = f(S(q, \\dot q))$ by the chain rule, for one
+    state or a batch (leading axes).
+
+    With $f'$ and $H_f$ the gradient and Hessian of $f$ at $S$ (docs/GENERATED_MODULE.md):
+    $\\partial^2 L/\\partial\\dot q^2 = S_{\\dot q}^T H_f S_{\\dot q} + \\sum_j f'_j
+    \\partial^2 S_j/\\partial\\dot q^2$ and the right-hand side
+    $S_q^T f' - S_{\\dot q}^T H_f (S_q \\dot q) - \\sum_j f'_j
+    (\\partial^2 S_j/\\partial\\dot q\\,\\partial q)\\,\\dot q$.
+
+    **Arguments:**
+
+    - `ds_dq`, `ds_dqdot`, `d2s_dqdot2`, `d2s_mixed`: the derivatives of the features, as a
+        generated module's `invariant_derivatives` returns them (`d2s_mixed` already
+        contracted with $\\dot q$).
+    - `gradient`, `hessian`: $f'$ and $H_f$ at the features.
+    - `qdot`: the velocities.
+
+    **Returns:**
+
+    `(mass, rhs)`: $\\partial^2 L/\\partial\\dot q^2$ and
+    $\\partial L/\\partial q - (\\partial^2 L/\\partial\\dot q\\,\\partial q)\\,\\dot q$; the
+    acceleration solves `mass @ qddot = rhs`.
+    """
+    m, n = ds_dq.shape[-2:]
+    # Sums over the small axes are written as sums of slices: elementwise work that XLA
+    # fuses over a batch (faster there than batched small matrix products).
+    h_ds_dqdot = sum(hessian[..., :, k, None] * ds_dqdot[..., None, k, :] for k in range(m))
+    mass = sum(
+        ds_dqdot[..., k, :, None] * h_ds_dqdot[..., k, None, :]
+        + gradient[..., k, None, None] * d2s_dqdot2[..., k, :, :]
+        for k in range(m)
+    )
+    ds_dq_qdot = sum(ds_dq[..., :, i] * qdot[..., None, i] for i in range(n))  # (*batch, m)
+    rhs = sum(
+        gradient[..., k, None] * (ds_dq[..., k, :] - d2s_mixed[..., k, :])
+        - h_ds_dqdot[..., k, :] * ds_dq_qdot[..., k, None]
+        for k in range(m)
+    )
+    return mass, rhs
 
 
 def velocity_hessian(

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Scalar
 
-from ._batched import euler_lagrange_terms, mlp_gradient_hessian, supports_closed_form
+from ._batched import mlp_gradient_hessian, supports_closed_form
 from ._weights import check_weights, parameters, weights_dtype
 from .dynamics import (
     MASS_SOLVES,
@@ -21,6 +21,7 @@ from .dynamics import (
     check_float_dtype,
     condition_number,
     count_ill_conditioned,
+    euler_lagrange_terms,
     resolve_mass_solve,
     solve_mass_matrices,
     solve_mass_matrix,
@@ -326,11 +327,16 @@ class LagrangianNetwork(eqx.Module):
             return self.module.invariants(q, qdot)
         return jnp.concatenate([q, qdot])
 
+    def _standardize(self, x: Float[Array, "*batch m"]) -> tuple[Array, Array | None]:
+        # The MLP's input (x - shift) / scale and the scale (None without standardisation).
+        # Constants: gradients are stopped, so training leaves them as `standardized` set.
+        if self.input_scaling is None:
+            return x, None
+        shift, scale = jax.lax.stop_gradient(self.input_scaling)
+        return (x - shift) / scale, scale
+
     def _f(self, x: Array) -> Scalar:
-        if self.input_scaling is not None:
-            shift, scale = jax.lax.stop_gradient(self.input_scaling)
-            x = (x - shift) / scale
-        return self.mlp(x)
+        return self.mlp(self._standardize(x)[0])
 
     def __call__(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
         """The learned Lagrangian $L(q, \\dot q)$ of one state (batch with `jax.vmap`)."""
@@ -368,14 +374,9 @@ class LagrangianNetwork(eqx.Module):
         return gradient, hessian
 
     def _euler_lagrange(self, q: Array, qdot: Array) -> tuple[Array, Array]:
-        # The chain rule of docs/GENERATED_MODULE.md: returns (d2L/dqdot2, rhs) where
-        # rhs = dL/dq - (d2L/dqdot dq) qdot.
-        s, ds_dq, ds_dqdot, d2s_dqdot2, d2s_mixed = self.module.invariant_derivatives(q, qdot)
-        grad_f, hess_f = self._mlp_derivatives(s)
-        h_ds_dqdot = hess_f @ ds_dqdot
-        hessian = ds_dqdot.T @ h_ds_dqdot + jnp.tensordot(grad_f, d2s_dqdot2, axes=1)
-        mixed = h_ds_dqdot.T @ (ds_dq @ qdot) + grad_f @ d2s_mixed
-        return hessian, ds_dq.T @ grad_f - mixed
+        # (d2L/dqdot2, dL/dq - (d2L/dqdot dq) qdot) of one state of the invariant network.
+        s, *derivatives = self.module.invariant_derivatives(q, qdot)
+        return euler_lagrange_terms(*derivatives, *self._mlp_derivatives(s), qdot)
 
     def acceleration(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, " n"]:
         """The acceleration $\\ddot q$ of one state from the Euler-Lagrange equations.
@@ -416,30 +417,30 @@ class LagrangianNetwork(eqx.Module):
         """
         if not supports_closed_form(self.mlp):
             return jax.vmap(self.acceleration)(q, qdot)
-        if self.invariant:
-            s, ds_dq, ds_dqdot, d2s_dqdot2, d2s_mixed = jax.vmap(self.module.invariant_derivatives)(
-                q, qdot
-            )
-        else:
-            batch, n = q.shape
-            eye, zero = jnp.eye(n, dtype=q.dtype), jnp.zeros((n, n), q.dtype)
-            s = jnp.concatenate([q, qdot], axis=-1)
-            ds_dq = jnp.broadcast_to(jnp.concatenate([eye, zero]), (batch, 2 * n, n))
-            ds_dqdot = jnp.broadcast_to(jnp.concatenate([zero, eye]), (batch, 2 * n, n))
-            d2s_dqdot2 = jnp.zeros((batch, 2 * n, n, n), q.dtype)
-            d2s_mixed = jnp.zeros((batch, 2 * n, n), q.dtype)
-        if self.input_scaling is None:
-            gradient, hessian = mlp_gradient_hessian(self.mlp, s)
-        else:
-            shift, scale = jax.lax.stop_gradient(self.input_scaling)
-            gradient, hessian = mlp_gradient_hessian(self.mlp, (s - shift) / scale)
+        s, *derivatives = self._batch_feature_derivatives(q, qdot)
+        x, scale = self._standardize(s)
+        gradient, hessian = mlp_gradient_hessian(self.mlp, x)
+        if scale is not None:  # the chain rule through x = (s - shift) / scale
             gradient = gradient / scale
             hessian = hessian / (scale[:, None] * scale[None, :])
-        mass, rhs = euler_lagrange_terms(
-            ds_dq, ds_dqdot, d2s_dqdot2, d2s_mixed, gradient, hessian, qdot
-        )
+        mass, rhs = euler_lagrange_terms(*derivatives, gradient, hessian, qdot)
         return solve_mass_matrices(
             mass, rhs, mass_solve=self.mass_solve, max_condition=self.max_condition
+        )
+
+    def _batch_feature_derivatives(self, q: Array, qdot: Array) -> tuple[Array, ...]:
+        # The features of a batch and their derivatives, as `invariant_derivatives` gives
+        # them; the unconstrained network's features (q, qdot) have constant Jacobians.
+        if self.invariant:
+            return jax.vmap(self.module.invariant_derivatives)(q, qdot)
+        batch, n = q.shape
+        eye, zero = jnp.eye(n, dtype=q.dtype), jnp.zeros((n, n), q.dtype)
+        return (
+            jnp.concatenate([q, qdot], axis=-1),
+            jnp.broadcast_to(jnp.concatenate([eye, zero]), (batch, 2 * n, n)),
+            jnp.broadcast_to(jnp.concatenate([zero, eye]), (batch, 2 * n, n)),
+            jnp.zeros((batch, 2 * n, n, n), q.dtype),
+            jnp.zeros((batch, 2 * n, n), q.dtype),
         )
 
     def velocity_hessian(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Array:
