@@ -231,10 +231,17 @@ def test_activation_by_name_and_deprecated_solver():
 def test_incomplete_module_is_rejected():
     module = types.ModuleType("broken")
     module.COORDINATE_NAMES = ("x",)
-    with pytest.raises(TypeError, match="missing INVARIANT_NAMES, CHARGE_NAMES, invariants"):
+    with pytest.raises(TypeError, match="missing SYSTEM_NAME, INVARIANT_NAMES, CHARGE_NAMES, "
+                       "LINEAR_GENERATORS, HAS_LAGRANGIAN, invariants"):  # fmt: skip
         LagrangianNetwork(module, key=jax.random.key(0))
-    with pytest.raises(TypeError, match="energy, lagrangian, acceleration, HAS_LAGRANGIAN"):
+    with pytest.raises(TypeError, match="energy, lagrangian, acceleration, true_charges, "
+                       "true_energy. Regenerate"):  # fmt: skip
         check_module(types.ModuleType("empty"), need_lagrangian=True)
+    no_lagrangian = types.ModuleType("no_lagrangian")
+    vars(no_lagrangian).update(vars(kepler_contract))
+    no_lagrangian.HAS_LAGRANGIAN = False
+    with pytest.raises(TypeError, match="missing HAS_LAGRANGIAN = True"):
+        check_module(no_lagrangian, need_lagrangian=True)
 
 
 @pytest.mark.parametrize("invariant", [True, False])

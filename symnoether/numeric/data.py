@@ -21,9 +21,9 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..files import atomic_write
+from .contract import check_module
 from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
-from .network import check_module
 
 __all__ = ["Dataset", "load_data", "random_data", "save_data", "trajectory_data"]
 

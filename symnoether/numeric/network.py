@@ -14,6 +14,7 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Scalar
 
 from ._batched import mlp_gradient_hessian, supports_closed_form
 from ._weights import check_weights, parameters, weights_dtype
+from .contract import check_module
 from .dynamics import (
     MASS_SOLVES,
     MassSolve,
@@ -84,49 +85,6 @@ def activation_name(activation: Activation) -> str | None:
         return activation
     # By identity: activations need not be hashable.
     return next((name for name, fn in ACTIVATIONS.items() if fn is activation), None)
-
-# What the network needs from a generated module (docs/GENERATED_MODULE.md).
-_REQUIRED = (
-    "COORDINATE_NAMES",
-    "INVARIANT_NAMES",
-    "CHARGE_NAMES",
-    "invariants",
-    "invariant_derivatives",
-    "generators",
-    "noether_charges",
-    "energy",
-)
-
-
-def check_module(module: ModuleType, *, need_lagrangian: bool = False) -> ModuleType:
-    """Check that `module` provides the generated-module contract, or raise a `TypeError`.
-
-    **Arguments:**
-
-    - `module`: a generated module (docs/GENERATED_MODULE.md).
-    - `need_lagrangian`: also require the true-Lagrangian functions (`acceleration`, ...).
-
-    **Returns:**
-
-    `module`, unchanged.
-    """
-    if not isinstance(module, ModuleType):
-        raise TypeError(
-            f"expected a generated Python module (from `sn.generate` or `load_module`), "
-            f"got {type(module).__name__}"
-        )
-    required = _REQUIRED + (("lagrangian", "acceleration") if need_lagrangian else ())
-    missing = [name for name in required if not hasattr(module, name)]
-    if need_lagrangian and not getattr(module, "HAS_LAGRANGIAN", False):
-        missing.append("HAS_LAGRANGIAN = True")
-    if missing:
-        raise TypeError(
-            f"module {module.__name__!r} does not follow the generated-module contract: "
-            f"missing {', '.join(missing)}. Regenerate it with `sn.generate` (a true "
-            "Lagrangian is needed for data generation)."
-        )
-    return module
-
 
 def _in_size(module: ModuleType, invariant: bool) -> int:
     # The number of MLP inputs: the invariants, or q and qdot.

@@ -27,9 +27,10 @@ from jaxtyping import PRNGKeyArray
 
 from ..files import import_file
 from .checkpoint import load_checkpoint, read_losses, write_json
+from .contract import check_module
 from .data import Dataset, save_data
 from .dynamics import MASS_SOLVES, resolve_mass_solve
-from .network import ACTIVATIONS, INITS, LagrangianNetwork, activation_name, check_module
+from .network import ACTIVATIONS, INITS, LagrangianNetwork, activation_name
 from .train import make_optimizer, train
 
 __all__ = ["VARIANTS", "Run", "TrainConfig", "load_module", "load_run", "train_run"]

@@ -1,0 +1,175 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward annotations)
+"""The generated-module contract, written once: what the numeric half relies on.
+
+A generated module (`sn.generate`, `templates/model.py.j2`) is a plain Python module; these
+`typing.Protocol`s say which constants and functions it has, with their types and shapes.
+A module satisfies a protocol structurally (PEP 544), so type checkers accept a generated
+module wherever a `GeneratedModule` is expected; at run time `check_module` checks that the
+members are there. docs/GENERATED_MODULE.md explains each member, and
+tests/test_contract.py checks a freshly generated module against these classes, member by
+member.
+
+Shapes: `n` coordinates, `m` invariants, `k` generators (and charges). Every function takes
+one state; batch with `jax.vmap`.
+"""
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Protocol
+
+from jaxtyping import Array, Float, Scalar
+
+__all__ = [
+    "OPTIONAL",
+    "GeneratedModule",
+    "GeneratedModuleWithLagrangian",
+    "check_module",
+    "members",
+]
+
+Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Scalar]
+
+
+class GeneratedModule(Protocol):
+    """What every generated module provides."""
+
+    #: The system's name.
+    SYSTEM_NAME: str
+    #: The n coordinates, in declaration order.
+    COORDINATE_NAMES: tuple[str, ...]
+    #: Their velocities (`x` -> `xdot`).
+    VELOCITY_NAMES: tuple[str, ...]
+    #: The declared vector blocks, name -> coordinate names (used for plots).
+    BLOCKS: dict[str, tuple[str, ...]]
+    #: Whether the certificate proved the invariants functionally complete.
+    INVARIANTS_COMPLETE: bool
+    #: The m invariant scalars.
+    INVARIANT_NAMES: tuple[str, ...]
+    #: The k symmetry generators.
+    GENERATOR_NAMES: tuple[str, ...]
+    #: The k Noether charges, one per generator, same order.
+    CHARGE_NAMES: tuple[str, ...]
+    #: Per generator: is xi_a(q) affine in q? (the variational integrator conserves exactly
+    #: the charges of affine generators)
+    LINEAR_GENERATORS: tuple[bool, ...]
+    #: The system's parameters, baked into the code as exact constants.
+    PARAMETERS: dict[str, float]
+    #: Whether the true-Lagrangian functions of `GeneratedModuleWithLagrangian` exist.
+    HAS_LAGRANGIAN: bool
+    #: Hash of the symbolic specification the module was made from.
+    SPEC_HASH: str
+
+    def invariants(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, " m"]:
+        """The invariant scalars S_j."""
+        ...
+
+    def invariant_derivatives(
+        self, q: Float[Array, " n"], qdot: Float[Array, " n"]
+    ) -> tuple[
+        Float[Array, " m"],
+        Float[Array, "m n"],
+        Float[Array, "m n"],
+        Float[Array, "m n n"],
+        Float[Array, "m n"],
+    ]:
+        """`(S, dS_dq, dS_dqdot, d2S_dqdot2, d2S_dqdot_dq_qdot)` in closed form, for the
+        chain rule (`dynamics.euler_lagrange_terms`)."""
+        ...
+
+    def generators(self, q: Float[Array, " n"]) -> Float[Array, "k n"]:
+        """The vector fields xi_a(q)."""
+        ...
+
+    def noether_charges(
+        self, lagrangian: Lagrangian, q: Float[Array, " n"], qdot: Float[Array, " n"]
+    ) -> Float[Array, " k"]:
+        """I_a = dL/dqdot . xi_a(q) for any JAX `lagrangian(q, qdot) -> scalar`."""
+        ...
+
+    def energy(
+        self, lagrangian: Lagrangian, q: Float[Array, " n"], qdot: Float[Array, " n"]
+    ) -> Scalar:
+        """E = qdot . dL/dqdot - L."""
+        ...
+
+
+class GeneratedModuleWithLagrangian(GeneratedModule, Protocol):
+    """What a generated module of a system with a true Lagrangian adds
+    (`HAS_LAGRANGIAN = True`)."""
+
+    def lagrangian(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
+        """The true Lagrangian."""
+        ...
+
+    def acceleration(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, " n"]:
+        """qddot from SymPy's Euler-Lagrange equations, closed form."""
+        ...
+
+    def true_charges(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, " k"]:
+        """The Noether charges of the true Lagrangian, closed form."""
+        ...
+
+    def true_energy(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
+        """The energy of the true Lagrangian, closed form."""
+        ...
+
+
+#: Members that `check_module` does not insist on, since the numeric half reads them with a
+#: default or not at all: a hand-written module may leave them out.
+OPTIONAL: frozenset[str] = frozenset(
+    {"VELOCITY_NAMES", "BLOCKS", "INVARIANTS_COMPLETE", "GENERATOR_NAMES", "PARAMETERS",
+     "SPEC_HASH"}
+)  # fmt: skip
+
+
+def members(protocol: type) -> tuple[str, ...]:
+    """The members a protocol declares itself (not those of its bases), constants first,
+    each group in declaration order.
+
+    **Arguments:**
+
+    - `protocol`: `GeneratedModule` or `GeneratedModuleWithLagrangian`.
+
+    **Returns:**
+
+    The names.
+    """
+    constants = tuple(protocol.__dict__.get("__annotations__", {}))
+    functions = tuple(
+        name for name, value in protocol.__dict__.items()
+        if callable(value) and not name.startswith("_")
+    )  # fmt: skip
+    return constants + functions
+
+
+def check_module(module: ModuleType, *, need_lagrangian: bool = False) -> ModuleType:
+    """Check that `module` provides the generated-module contract, or raise a `TypeError`.
+
+    **Arguments:**
+
+    - `module`: a generated module (docs/GENERATED_MODULE.md).
+    - `need_lagrangian`: also require the true-Lagrangian functions
+        (`GeneratedModuleWithLagrangian`) and `HAS_LAGRANGIAN = True`.
+
+    **Returns:**
+
+    `module`, unchanged. The `TypeError` lists every missing member.
+    """
+    if not isinstance(module, ModuleType):
+        raise TypeError(
+            f"expected a generated Python module (from `sn.generate` or `load_module`), "
+            f"got {type(module).__name__}"
+        )
+    required = [name for name in members(GeneratedModule) if name not in OPTIONAL]
+    if need_lagrangian:
+        required += members(GeneratedModuleWithLagrangian)
+    missing = [name for name in required if not hasattr(module, name)]
+    if need_lagrangian and getattr(module, "HAS_LAGRANGIAN", None) is False:
+        missing.append("HAS_LAGRANGIAN = True")
+    if missing:
+        raise TypeError(
+            f"module {module.__name__!r} does not follow the generated-module contract "
+            f"(symnoether/numeric/contract.py): missing {', '.join(missing)}. Regenerate it "
+            "with `sn.generate` (a true Lagrangian is needed for data generation)."
+        )
+    return module
