@@ -1,15 +1,19 @@
 """The `symnoether` command: derive, verify, generate, train, evaluate, demo.
 
-Exit codes: 0 success; 1 a verification check failed (or training diverged); 2 bad input
-(a spec, config or data file that cannot be used), with a message that says how to fix it.
+What is printed (tables, stages, messages) is printed here; the work is done by the
+library and `pipeline.py`. Exit codes: 0 success; 1 a verification check failed (or
+training diverged); 2 bad input (a spec, config or data file that cannot be used), with a
+message that says how to fix it.
 """
 
 import argparse
 import sys
+import time
+from pathlib import Path
 
 from .errors import SpecError, SymmetryError
 
-__all__ = ["main"]
+__all__ = ["main", "print_table"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -113,11 +117,47 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    """Roll out the trained models, write metrics.json and plots."""
+    """Roll out the trained models, write metrics.json and plots; print the table."""
     from .pipeline import evaluate_run_folder
 
-    evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt, method=args.method)
+    print_table(evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt,
+                                    method=args.method))  # fmt: skip
     return EXIT_OK
+
+
+_MISSING = object()
+
+
+def _cell(x) -> str:
+    if x is _MISSING:
+        return "-"  # not measured: e.g. no true system to compare with
+    return "diverged" if x is None else f"{x:.2e}"
+
+
+def print_table(metrics: dict) -> None:
+    """Print the comparison table of an evaluation's metrics (`evaluate_run`'s result)."""
+    settings = metrics["settings"]
+    print(f"\nrollouts of {settings['steps']} steps, dt = {settings['dt']} "
+          f"(t = {settings['t_final']:g}), {settings['dtype']}; charge drift = max over t of "
+          "|I(t) - I(0)| / |I(0)| for the vector I of all charges (metrics.json has each)")
+    header = (f"{'model':<14}{'method':<13}{'final loss':>11}{'own charges':>13}"
+              f"{'true charges':>14}{'own energy':>12}{'|q - q_true|':>14}")
+    print(header)
+    print("-" * len(header))
+    for name, by_method in metrics["models"].items():
+        loss = by_method.get("final_training_loss")
+        for method in settings["methods"]:
+            m = by_method[method]
+            energy = m["energy"].get("max_relative_drift", m["energy"].get("max_absolute_drift"))
+            error = m.get("trajectory_error", {}).get("final", _MISSING)
+            own = m["charge_vector"]["max_relative_drift"]
+            true = m.get("true_charge_vector", {}).get("max_relative_drift", _MISSING)
+            if not settings.get("charge_names"):  # no symmetry, no charges
+                own = true = _MISSING
+            print(f"{name:<14}{method:<13}{_cell(_MISSING if loss is None else loss):>11}"
+                  f"{_cell(own):>13}{_cell(true):>14}{_cell(energy):>12}{_cell(error):>14}")
+    for warning in metrics.get("warnings", []):
+        print(f"warning: {warning}")
 
 
 def _methods(text: str) -> tuple[str, ...]:
@@ -137,9 +177,73 @@ def _methods(text: str) -> tuple[str, ...]:
 
 def cmd_demo(args) -> int:
     """The main job, end to end, on the default example (Kepler)."""
-    from .pipeline import run_demo
-
     return run_demo(spec=args.spec, out=args.out, budget=args.budget)
+
+
+def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
+    """The main job on one example: derive, verify, generate, train, integrate, evaluate,
+    printing each stage.
+
+    **Arguments:**
+
+    - `spec`: the spec file (default `examples/kepler/spec.py`).
+    - `out`: the run folder (default `runs/demo-<budget>`); a rerun resumes it.
+    - `budget`: `"smoke"` (seconds), `"short"` (minutes) or `"full"` (the reference's).
+
+    **Returns:**
+
+    The exit code: 0, or 1 when verification fails.
+    """
+    from .pipeline import BUDGETS, DEFAULT_SPEC, evaluate_run_folder, prepare_run, train_models
+    from .symbolic.invariants import derive_invariants
+    from .symbolic.system import load_spec
+    from .symbolic.verify import verify
+
+    spec = Path(spec) if spec else DEFAULT_SPEC
+    if not spec.is_file():
+        raise SpecError(f"spec file {str(spec)!r} not found; run from the repository root or "
+                        "pass --spec FILE", what="demo")
+    plan, out = BUDGETS[budget], Path(out or f"runs/demo-{budget}")
+    start = _stage(f"derive: {spec}")
+    system = load_spec(spec)
+    invariants = derive_invariants(system)
+    for name, expr in zip(invariants.names, invariants.exprs):
+        print(f"   {name} = {expr}")
+    print(f"   complete: {invariants.certificate.complete} (rank {invariants.certificate.rank} "
+          f"of {invariants.certificate.expected_rank})")
+    _done(start)
+    start = _stage("verify")
+    report = verify(system, invariants=invariants)
+    for check in report.checks:
+        print(f"   {'PASS' if check.passed else 'FAIL'}  {check.name}")
+    _done(start)
+    if not report.ok:
+        return EXIT_FAILED
+    start = _stage(f"generate: {out / 'module.py'}; data: one true trajectory")
+    resume = (out / "run.json").is_file()
+    run = prepare_run(system, out, resume=resume, overrides=plan["config"],
+                      invariants=invariants)
+    print(f"   {len(run.data.q)} samples")
+    _done(start)
+    start = _stage(f"train: invariant and unconstrained networks ({budget} budget)")
+    train_models(run, resume=resume)
+    _done(start)
+    from .numeric.integrate import INTEGRATORS
+
+    start = _stage(f"integrate with each integrator ({', '.join(INTEGRATORS)}); evaluate")
+    print_table(evaluate_run_folder(out, t_final=plan["eval_steps"] * 0.01, dt=0.01))
+    print(f"\nplots and metrics.json in {out / 'evaluation'}")
+    _done(start)
+    return EXIT_OK
+
+
+def _stage(title: str) -> float:
+    print(f"\n== {title}", flush=True)
+    return time.perf_counter()
+
+
+def _done(start: float) -> None:
+    print(f"   ({time.perf_counter() - start:.1f} s)", flush=True)
 
 
 def _parser() -> argparse.ArgumentParser:

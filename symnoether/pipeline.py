@@ -1,17 +1,24 @@
 """The glue of the `symnoether` command: spec -> generated module -> run folder -> metrics.
 
-The two halves still meet only through the generated file: this module writes it with the
-symbolic half, then loads it by path for the numeric half.
+This module computes and returns; `cli.py` prints (tables, stages, messages). The two halves
+still meet only through the generated file: this module writes it with the symbolic half,
+then loads it by path for the numeric half.
 """
 
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 
 from .errors import SpecError
 
-__all__ = ["BUDGETS", "PreparedRun", "prepare_run", "run_demo", "train_models"]
+__all__ = [
+    "BUDGETS",
+    "DEFAULT_SPEC",
+    "PreparedRun",
+    "evaluate_run_folder",
+    "prepare_run",
+    "train_models",
+]
 
 # Training and evaluation budgets of the demo. "full" is the reference's 2500 x 100 steps.
 BUDGETS = {
@@ -134,21 +141,26 @@ def prepare_run(
 
 def train_models(run: PreparedRun, *, variants=("invariant", "unconstrained"),
                  resume: bool = False, progress: bool = True):
-    """Train each variant of a prepared run into `RUN_DIR/models/<variant>/`."""
+    """Train each variant of a prepared run into `RUN_DIR/models/<variant>/`; the spec's
+    `initial_state` (where evaluation starts) goes into the run record."""
     from .numeric.run import train_run
 
-    state = run.system.initial_state
-    metadata = {"initial_state": [list(state[0]), list(state[1])]} if state else None
     try:
         return train_run(run.run_dir, run.module, run.data, run.config, variants=variants,
-                         resume=resume, progress=progress, metadata=metadata)
+                         resume=resume, progress=progress,
+                         initial_state=run.system.initial_state)  # fmt: skip
     except ValueError as error:  # unknown variants, or a checkpoint that cannot be resumed
         raise SpecError(str(error), what="training run") from error
 
 
 def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | None = None,
                         out_dir=None, method=None) -> dict:
-    """Evaluate a trained run folder: `metrics.json` and plots in `RUN_DIR/evaluation`."""
+    """Evaluate a trained run folder: `metrics.json` and plots in `RUN_DIR/evaluation`.
+
+    **Returns:**
+
+    The metrics (`numeric.evaluate.evaluate_run`); `cli.print_table` prints them.
+    """
     from .numeric.evaluate import evaluate_run
 
     if not (Path(run_dir) / "run.json").is_file():
@@ -156,103 +168,4 @@ def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | No
                         "`symnoether train SPEC --out RUN_DIR`", what="run folder")
     kwargs = {k: v for k, v in (("t_final", t_final), ("dt", dt), ("out_dir", out_dir),
                                 ("method", method)) if v is not None}
-    metrics = evaluate_run(run_dir, **kwargs)
-    print_table(metrics)
-    return metrics
-
-
-_MISSING = object()
-
-
-def _cell(x) -> str:
-    if x is _MISSING:
-        return "-"  # not measured: e.g. no true system to compare with
-    return "diverged" if x is None else f"{x:.2e}"
-
-
-def print_table(metrics: dict) -> None:
-    """Print the comparison table of an evaluation's metrics."""
-    settings = metrics["settings"]
-    print(f"\nrollouts of {settings['steps']} steps, dt = {settings['dt']} "
-          f"(t = {settings['t_final']:g}), {settings['dtype']}; charge drift = max over t of "
-          "|I(t) - I(0)| / |I(0)| for the vector I of all charges (metrics.json has each)")
-    header = (f"{'model':<14}{'method':<13}{'final loss':>11}{'own charges':>13}"
-              f"{'true charges':>14}{'own energy':>12}{'|q - q_true|':>14}")
-    print(header)
-    print("-" * len(header))
-    for name, by_method in metrics["models"].items():
-        loss = by_method.get("final_training_loss")
-        for method in settings["methods"]:
-            m = by_method[method]
-            energy = m["energy"].get("max_relative_drift", m["energy"].get("max_absolute_drift"))
-            error = m.get("trajectory_error", {}).get("final", _MISSING)
-            own = m["charge_vector"]["max_relative_drift"]
-            true = m.get("true_charge_vector", {}).get("max_relative_drift", _MISSING)
-            if not settings.get("charge_names"):  # no symmetry, no charges
-                own = true = _MISSING
-            print(f"{name:<14}{method:<13}{_cell(_MISSING if loss is None else loss):>11}"
-                  f"{_cell(own):>13}{_cell(true):>14}{_cell(energy):>12}{_cell(error):>14}")
-    for warning in metrics.get("warnings", []):
-        print(f"warning: {warning}")
-
-
-def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
-    """The main job on one example: derive, verify, generate, train, integrate, evaluate.
-
-    **Arguments:**
-
-    - `spec`: the spec file (default `examples/kepler/spec.py`).
-    - `out`: the run folder (default `runs/demo-<budget>`); a rerun resumes it.
-    - `budget`: `"smoke"` (seconds), `"short"` (minutes) or `"full"` (the reference's).
-
-    **Returns:**
-
-    The exit code: 0, or 1 when verification fails.
-    """
-    from .symbolic.invariants import derive_invariants
-    from .symbolic.system import load_spec
-    from .symbolic.verify import verify
-
-    spec = Path(spec) if spec else DEFAULT_SPEC
-    if not spec.is_file():
-        raise SpecError(f"spec file {str(spec)!r} not found; run from the repository root or "
-                        "pass --spec FILE", what="demo")
-    plan, out = BUDGETS[budget], Path(out or f"runs/demo-{budget}")
-    start = _stage(f"derive: {spec}")
-    system = load_spec(spec)
-    invariants = derive_invariants(system)
-    for name, expr in zip(invariants.names, invariants.exprs):
-        print(f"   {name} = {expr}")
-    print(f"   complete: {invariants.certificate.complete} (rank {invariants.certificate.rank} "
-          f"of {invariants.certificate.expected_rank})")
-    _done(start)
-    start = _stage("verify")
-    report = verify(system, invariants=invariants)
-    for check in report.checks:
-        print(f"   {'PASS' if check.passed else 'FAIL'}  {check.name}")
-    _done(start)
-    if not report.ok:
-        return 1
-    start = _stage(f"generate: {out / 'module.py'}; data: one true trajectory")
-    resume = (out / "run.json").is_file()
-    run = prepare_run(system, out, resume=resume, overrides=plan["config"],
-                      invariants=invariants)
-    print(f"   {len(run.data.q)} samples")
-    _done(start)
-    start = _stage(f"train: invariant and unconstrained networks ({budget} budget)")
-    train_models(run, resume=resume)
-    _done(start)
-    start = _stage("integrate with RK4 and the variational integrator; evaluate")
-    evaluate_run_folder(out, t_final=plan["eval_steps"] * 0.01, dt=0.01)
-    print(f"\nplots and metrics.json in {out / 'evaluation'}")
-    _done(start)
-    return 0
-
-
-def _stage(title: str) -> float:
-    print(f"\n== {title}", flush=True)
-    return time.perf_counter()
-
-
-def _done(start: float) -> None:
-    print(f"   ({time.perf_counter() - start:.1f} s)", flush=True)
+    return evaluate_run(run_dir, **kwargs)

@@ -3,14 +3,15 @@
 import json
 from pathlib import Path
 
-from symnoether.pipeline import run_demo
+from symnoether.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_demo_smoke_writes_run_folder_metrics_and_plots(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert run_demo(spec=ROOT / "examples/kepler/spec.py", out=out, budget="smoke") == 0
+    demo = ["demo", "--smoke", "--spec", str(ROOT / "examples/kepler/spec.py"), "--out", str(out)]
+    assert main(demo) == 0
     printed = capsys.readouterr().out
     assert "own charges" in printed and "variational" in printed and "unconstrained" in printed
     for name in ("module.py", "data.npz", "run.json", "models/invariant/checkpoint.eqx",
@@ -34,4 +35,4 @@ def test_demo_smoke_writes_run_folder_metrics_and_plots(tmp_path, capsys):
     pngs = list((out / "evaluation").glob("*.png"))
     assert len(pngs) >= 4 and all(p.stat().st_size > 10_000 for p in pngs)
     # A rerun resumes: the models are not trained again.
-    assert run_demo(spec=ROOT / "examples/kepler/spec.py", out=out, budget="smoke") == 0
+    assert main(demo) == 0

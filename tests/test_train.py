@@ -262,6 +262,7 @@ def test_train_run_and_load_run(data, tmp_path):
             assert (tmp_path / "models" / variant / name).is_file()
     loaded = load_run(tmp_path)
     assert loaded.config == CONFIG and loaded.module.SYSTEM_NAME == "kepler"
+    assert run.initial_state is None and loaded.initial_state is None
     assert set(loaded.models) == {"invariant", "unconstrained"}
     assert loaded.models["invariant"].invariant and not loaded.models["unconstrained"].invariant
     for variant, model in run.models.items():
@@ -294,12 +295,16 @@ def test_standardized_run_round_trip(data, tmp_path):
     config = TrainConfig(width=8, epochs=2, steps_per_epoch=5, batch_size=16, standardize=True)
     shutil.copy(HANDWRITTEN / "kepler_contract.py", tmp_path / "module.py")
     run = train_run(tmp_path, kepler_contract, data, config, variants=("unconstrained",),
-                    progress=False)
+                    progress=False, initial_state=((1, 0.0, 0.0), (0.0, 1.1, 0.1)))
     shift, scale = run.models["unconstrained"].input_scaling
     np.testing.assert_allclose(shift, jnp.concatenate([data.q, data.qdot], 1).mean(0),
                                rtol=1e-5, atol=1e-6)
     loaded = load_run(tmp_path)
     assert loaded.config.standardize
+    for got in (run.initial_state, loaded.initial_state):
+        np.testing.assert_array_equal(got[0], [1.0, 0.0, 0.0])
+        np.testing.assert_array_equal(got[1], [0.0, 1.1, 0.1])
+        assert got[0].dtype == np.float64
     for a, b in zip(_leaves(run.models["unconstrained"]),
                     _leaves(loaded.models["unconstrained"]), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -17,7 +17,6 @@ variational integrator's exact conservation is only visible there.
 """
 
 import contextlib
-import json
 import math
 import os
 import time
@@ -488,9 +487,8 @@ def _write(out_dir: Path, module, curves, losses, metrics, plots: bool) -> list[
 
 
 def _initial_state(run) -> tuple[np.ndarray, np.ndarray]:
-    info = json.loads((Path(run.run_dir) / "run.json").read_text())
-    if "initial_state" in info:  # the spec's clean initial state, written by the CLI
-        return np.asarray(info["initial_state"][0]), np.asarray(info["initial_state"][1])
+    if run.initial_state is not None:  # the spec's clean initial state, from the CLI
+        return run.initial_state
     path = Path(run.run_dir) / "data.npz"
     if not path.is_file():
         raise FileNotFoundError(

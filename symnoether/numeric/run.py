@@ -203,7 +203,9 @@ class Run:
 
     **Fields:** `run_dir`, `module` (the generated module), `config` (`TrainConfig`),
     `models` (variant -> trained `LagrangianNetwork`), `losses` (variant -> mean loss per
-    epoch).
+    epoch), `initial_state` (`(q0, qdot0)` as float64 NumPy arrays, where evaluation
+    starts: the spec's clean initial state, recorded by `symnoether train`; `None` when
+    the run has none).
     """
 
     run_dir: Path
@@ -211,6 +213,7 @@ class Run:
     config: TrainConfig
     models: dict[str, LagrangianNetwork]
     losses: dict[str, np.ndarray]
+    initial_state: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _check_variants(variants) -> tuple[str, ...]:
@@ -231,6 +234,7 @@ def train_run(
     variants: tuple[str, ...] = ("invariant", "unconstrained"),
     resume: bool = False,
     progress: bool = True,
+    initial_state: tuple | None = None,
     metadata: dict | None = None,
 ) -> Run:
     """Train each variant into `RUN_DIR/models/<variant>/`.
@@ -244,8 +248,9 @@ def train_run(
     - `variants`: which of `"invariant"`, `"unconstrained"` to train.
     - `resume`: continue each variant from its checkpoint, if it has one.
     - `progress`: print a line per epoch.
-    - `metadata`: more JSON-able entries for `run.json`, e.g. `{"initial_state": [q0, qdot0]}`
-        (where evaluation starts).
+    - `initial_state`: `(q0, qdot0)` where evaluation starts (e.g. the spec's clean state;
+        the training data may be noisy), recorded in `run.json`; `None` for none.
+    - `metadata`: more JSON-able entries for `run.json`.
 
     **Returns:**
 
@@ -256,8 +261,11 @@ def train_run(
     (run_dir / "models").mkdir(parents=True, exist_ok=True)
     if not (resume and (run_dir / "data.npz").exists()):
         save_data(run_dir / "data.npz", data)
+    state = _initial_state(initial_state)
     info = {"system": module.SYSTEM_NAME, "spec_hash": getattr(module, "SPEC_HASH", None),
             "variants": list(variants), "config": config.to_dict(), **(metadata or {})}  # fmt: skip
+    if state is not None:
+        info["initial_state"] = [state[0].tolist(), state[1].tolist()]
     write_json(run_dir / "run.json", info)
     init_key, train_key = jax.random.split(jax.random.key(config.seed))
     models, losses = {}, {}
@@ -275,7 +283,14 @@ def train_run(
             checkpoint_every=config.checkpoint_every, resume=resume, progress=progress,
             key=train_key,
         )  # fmt: skip
-    return Run(run_dir, module, config, models, losses)
+    return Run(run_dir, module, config, models, losses, state)
+
+
+def _initial_state(state) -> tuple[np.ndarray, np.ndarray] | None:
+    if state is None:
+        return None
+    q0, qdot0 = (np.asarray(x, np.float64) for x in state)
+    return q0, qdot0
 
 
 def _saved_config(settings: dict[str, Any]) -> TrainConfig:
@@ -319,4 +334,5 @@ def load_run(run_dir: str | os.PathLike) -> Run:
         if (folder / "checkpoint.eqx").exists():
             models[variant], _ = _load_model(folder, module)
             losses[variant] = read_losses(folder).astype(models[variant].dtype)
-    return Run(run_dir, module, _saved_config(info["config"]), models, losses)
+    return Run(run_dir, module, _saved_config(info["config"]), models, losses,
+               _initial_state(info.get("initial_state")))  # fmt: skip
