@@ -120,3 +120,26 @@ def test_high_powers_of_sums_are_never_multiplied_out():
         sympy.Pow)}
     c = sn.particles(3, dim=3)
     assert decide_zero(expanded - E, c).zero
+
+
+def test_ranks_modulo_a_prime_agree_with_exact_ranks():
+    import random
+
+    from sympy.polys.domains import QQ
+    from sympy.polys.matrices import DomainMatrix
+
+    from symnoether.symbolic.exact import independent_rows_mod_p, rank_mod_p
+
+    rng = random.Random(0)
+    for rows, cols, rank in [(6, 4, 3), (5, 7, 5), (9, 9, 2), (3, 3, 0)]:
+        left = [[QQ(rng.randint(-9, 9), rng.randint(1, 5)) for _ in range(rank)]
+                for _ in range(rows)]
+        right = [[QQ(rng.randint(-9, 9), rng.randint(1, 5)) for _ in range(cols)]
+                 for _ in range(rank)]
+        M = [[sum((r[k] * right[k][j] for k in range(rank)), QQ(0)) for j in range(cols)]
+             for r in left]  # rows x cols of rank min(rank, rows, cols) almost surely
+        exact = DomainMatrix(M, (rows, cols), QQ).rank() if rows and cols else 0
+        assert rank_mod_p(M) == exact == min(rank, rows, cols)
+        kept = independent_rows_mod_p(M)
+        assert len(kept) == exact
+        assert DomainMatrix([M[i] for i in kept], (len(kept), cols), QQ).rank() == exact

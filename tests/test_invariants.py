@@ -1,5 +1,6 @@
 """derive_invariants and certify: exact sets, certificates, routes, errors, determinism."""
 
+import dataclasses
 import itertools
 import os
 import subprocess
@@ -460,3 +461,28 @@ def test_many_particles_classical_and_general_agree(n, dim):
     classical, general = derive_invariants(system), derive_invariants(system, route="general")
     assert classical.certificate.complete and general.certificate.complete
     assert classical.certificate.rank == general.certificate.rank
+
+
+def _particles(n, dim=3):
+    c = sn.particles(n, dim=dim)
+    blocks = list(c.blocks)
+    return sn.System(f"p{n}", c, sn.translations(c, blocks) * sn.rotations(c, blocks))
+
+
+@pytest.mark.parametrize("n", [4, 8, 16])
+def test_many_particle_sets_grow_quadratically_and_are_complete(n):
+    inv = derive_invariants(_particles(n))
+    m = 2 * n - 1  # difference vectors and velocities
+    assert len(inv) == m * (m + 1) // 2 + (m - 2)  # dot products + eps(v1, v2, v_k)
+    assert inv.certificate.complete and inv.certificate.rank == 6 * n - 6
+
+
+def test_minimal_set_has_exactly_the_rank_and_is_certified():
+    system = _particles(4)
+    inv = derive_invariants(system, minimal=True)
+    assert len(inv) == inv.certificate.rank == 18 and inv.certificate.complete
+    assert any("minimal set: 18 of 33" in note for note in inv.certificate.notes)
+    flagged = dataclasses.replace(system, minimal_invariants=True)
+    assert derive_invariants(flagged).names == inv.names
+    assert flagged.spec_hash() != system.spec_hash()
+    assert len(derive_invariants(flagged, minimal=False)) == 33

@@ -23,6 +23,7 @@ __all__ = ["generate", "render"]
 
 _TEMPLATE = "model.py.j2"
 _DOC_WIDTH = 160
+_DOC_TERMS = 12  # a docstring shows sums of more terms by their first ones
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,11 @@ def _environment() -> jinja2.Environment:
 
 
 def _source(expr: sympy.Expr) -> str:
-    text = sympy.sstr(expr, order="lex")
+    if expr.is_Add and len(expr.args) > _DOC_TERMS:  # printing it all only to cut it is slow
+        head = sympy.sstr(sympy.Add(*expr.args[:_DOC_TERMS], evaluate=False), order="none")
+        text = f"{head} + ... ({len(expr.args)} terms)"
+    else:
+        text = sympy.sstr(expr, order="lex")
     return text if len(text) <= _DOC_WIDTH else text[: _DOC_WIDTH - 5] + " ..."
 
 
@@ -154,14 +159,20 @@ def _invariant_functions(system: System, names, exprs) -> list[Function]:
     invariants = _function("invariants", "q, qdot", doc, system,
                            [("S", (M,), _vector(exprs, names))])
     ds_dq, ds_dv, d2s_dv2, mixed = {}, {}, {}, {}
+    # Only by the symbols an invariant contains: with many particles each invariant has a
+    # handful of the n symbols, and the other entries are zero (left out of the code).
     for j, (expr, s) in enumerate(zip(exprs, names)):
-        for a in range(n):
+        free = expr.free_symbols
+        for a in (a for a in range(n) if c.q[a] in free):
             ds_dq[(j, a)] = (sympy.diff(expr, c.q[a]), f"d {s} / d {qn[a]}")
+        for a in (a for a in range(n) if c.qdot[a] in free):
             dv = sympy.diff(expr, c.qdot[a])
             ds_dv[(j, a)] = (dv, f"d {s} / d {vn[a]}")
-            mix = sum(sympy.diff(dv, c.q[b]) * c.qdot[b] for b in range(n))
+            used = dv.free_symbols
+            mix = sympy.Add(*(sympy.diff(dv, c.q[b]) * c.qdot[b] for b in range(n)
+                              if c.q[b] in used))
             mixed[(j, a)] = (mix, f"sum_b d2 {s} / d {vn[a]} d q_b qdot_b")
-            for b in range(n):
+            for b in (b for b in range(n) if c.qdot[b] in used):
                 d2 = sympy.diff(dv, c.qdot[b])
                 d2s_dv2[(j, a, b)] = (d2, f"d2 {s} / d {vn[a]} d {vn[b]}")
     doc = [

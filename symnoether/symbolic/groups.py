@@ -245,11 +245,16 @@ def _raise_if(problems: list[str]) -> None:
 
 
 def _bracket(q, xa, xb) -> tuple[sympy.Expr, ...]:
+    # Differentiate each component only by the coordinates it contains (many particles:
+    # a rotation's component holds one coordinate of n).
+    def derivative(x, j):
+        return sympy.diff(x, q[j]) if q[j] in x.free_symbols else 0
+
     return tuple(
-        sympy.expand(
-            sum(xa[j] * sympy.diff(xb[i], q[j]) - xb[j] * sympy.diff(xa[i], q[j])
-                for j in range(len(q)))
-        )
+        sympy.expand(sympy.Add(*(
+            xa[j] * derivative(xb[i], j) - xb[j] * derivative(xa[i], j)
+            for j in range(len(q)) if xa[j] != 0 or xb[j] != 0
+        )))
         for i in range(len(q))
     )
 

@@ -15,6 +15,7 @@ from sympy.polys.domains import ZZ
 from sympy.polys.matrices import DomainMatrix
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
+from .calculus import gradient, jacobian
 from .coordinates import Coordinates
 from .identity import (
     ExactEvaluator,
@@ -24,6 +25,8 @@ from .identity import (
     rational_points,
     state_symbols,
 )
+
+_EXPAND_LIMIT = 400
 
 __all__ = [
     "euler_lagrange",
@@ -98,10 +101,12 @@ def euler_lagrange(
     """
     c = _coordinates(system_or_coords)
     L = lagrangian_of(system_or_coords, lagrangian)
-    p = sympy.Matrix([sympy.diff(L, v) for v in c.qdot])
-    mass = p.jacobian(c.qdot)
-    force = sympy.Matrix([sympy.diff(L, q) for q in c.q])
-    return mass, force - p.jacobian(c.q) * sympy.Matrix(c.qdot)
+    p = gradient(L, c.qdot)
+    mass = jacobian(p, c.qdot)
+    force = gradient(L, c.q)
+    mixed = [sympy.Add(*(d * v for d, v in zip(row, c.qdot) if d != 0))
+             for row in jacobian(p, c.q).tolist()]
+    return mass, sympy.Matrix([f - m for f, m in zip(force, mixed)])
 
 
 def mass_blocks(mass: sympy.Matrix) -> list[tuple[int, ...]]:
@@ -176,8 +181,10 @@ def _solve_constant_block(mass, rhs, c, block, simplify) -> list[sympy.Expr]:
     solution = mass.inv() * rhs
     if not simplify:
         return list(solution)
-    # expand would also expand (x^2 + y^2)^(3/2): keep whichever form is smaller.
-    return [min((e, bounded_expand(e)), key=node_count) for e in solution]
+    # expand would also expand (x^2 + y^2)^(3/2): keep whichever form is smaller (big ones
+    # as they are: expanding them is slow and seldom smaller).
+    return [e if node_count(e) > _EXPAND_LIMIT else min((e, bounded_expand(e)), key=node_count)
+            for e in solution]
 
 
 def _solve_block_raw(mass, rhs, c, block) -> list[sympy.Expr]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import sympy
 
+from .calculus import gradient
 from .identity import IdentityTest, bounded_expand, decide_zero, has_high_powers, node_count
 from .mechanics import lagrangian_of
 
@@ -44,7 +45,7 @@ def noether_charges(system, lagrangian: sympy.Expr | None = None) -> dict[str, s
     """
     c, group = system.coordinates, system.symmetry
     L = lagrangian_of(system, lagrangian)
-    momenta = [sympy.diff(L, v) for v in c.qdot]
+    momenta = gradient(L, c.qdot)
     return {
         name: tidy(sum((p * x for p, x in zip(momenta, xi) if x != 0), sympy.Integer(0)))
         for name, xi in zip(group.charge_names, group.generators)
@@ -65,7 +66,7 @@ def energy(system, lagrangian: sympy.Expr | None = None) -> sympy.Expr:
     """
     c = system.coordinates
     L = lagrangian_of(system, lagrangian)
-    return tidy(sum((v * sympy.diff(L, v) for v in c.qdot), sympy.Integer(0)) - L)
+    return tidy(sympy.Add(*(v * p for v, p in zip(c.qdot, gradient(L, c.qdot)))) - L)
 
 
 def symmetry_residuals(system, lagrangian: sympy.Expr | None = None) -> tuple[sympy.Expr, ...]:
@@ -83,9 +84,9 @@ def symmetry_residuals(system, lagrangian: sympy.Expr | None = None) -> tuple[sy
     """
     group, c = system.symmetry, system.coordinates
     L = lagrangian_of(system, lagrangian)
-    gradient = [sympy.diff(L, s) for s in c.state]
+    grad = gradient(L, c.state)
     return tuple(
-        sum((x * g for x, g in zip(group.lift(a), gradient) if x != 0), sympy.Integer(0))
+        sympy.Add(*(x * g for x, g in zip(group.lift(a), grad) if x != 0 and g != 0))
         for a in range(group.K)
     )
 

@@ -18,6 +18,7 @@ import sympy
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
 from ..progress import stage
+from .calculus import gradient, jacobian
 from .identity import (
     POINTS,
     ExactEvaluator,
@@ -40,6 +41,7 @@ from .precise import DIGITS, PreciseEvaluator, compare_precisions, numeric_metho
 __all__ = ["Check", "VerificationReport", "verify"]
 
 _IDENTITY = "dI_a/dt = X_a L along solutions of the Euler-Lagrange equations"
+_SYMBOLIC_MAX_N = 6  # above this many coordinates, conservation is decided at points
 
 
 @dataclass(frozen=True)
@@ -312,12 +314,15 @@ def _degeneracy_check(system, mass) -> Check:
 
 def _conservation_checks(system, L, mass, rhs) -> list[Check]:
     group = system.symmetry
-    quantities = dict(noether_charges(system, L))
-    quantities["energy"] = energy(system, L)
     generators = dict(zip(group.charge_names, group.names))
-    if mass.free_symbols:
-        tests = _conservation_at_points(system, quantities, mass, rhs)
+    # The closed-form qddot pays off for small systems (a symbolic proof); with many
+    # coordinates substituting it builds huge trees, and exact evaluation is much cheaper.
+    if mass.free_symbols or system.coordinates.n > _SYMBOLIC_MAX_N:
+        gradients = _quantity_gradients(system, L, mass)
+        tests = _conservation_at_points(system, gradients, mass, rhs)
     else:
+        quantities = dict(noether_charges(system, L))
+        quantities["energy"] = energy(system, L)
         tests = _conservation_symbolic(system, L, quantities)
     checks = []
     for name, test in tests.items():
@@ -337,9 +342,9 @@ def _conservation_checks(system, L, mass, rhs) -> list[Check]:
 
 
 def _time_derivative(c, quantity, qddot) -> sympy.Expr:
-    return sum(
-        (sympy.diff(quantity, q) * v for q, v in zip(c.q, c.qdot)), sympy.Integer(0)
-    ) + sum((sympy.diff(quantity, v) * a for v, a in zip(c.qdot, qddot)), sympy.Integer(0))
+    dq, dv = gradient(quantity, c.q), gradient(quantity, c.qdot)
+    return sympy.Add(*(d * v for d, v in zip(dq, c.qdot) if d != 0),
+                     *(d * a for d, a in zip(dv, qddot) if d != 0))
 
 
 def _conservation_symbolic(system, L, quantities) -> dict:
@@ -354,17 +359,42 @@ def _conservation_symbolic(system, L, quantities) -> dict:
     return tests
 
 
-def _conservation_at_points(system, quantities, mass, rhs) -> dict:
+def _quantity_gradients(system, L, mass) -> dict:
+    """{name: (dI/dq, dI/dqdot)} of every charge and the energy, by the chain rule.
+
+    With p = dL/dqdot: I_a = p . xi_a gives dI_a = J_p^T xi_a + J_xi^T p, and
+    E = qdot . p - L gives dE/dq = J_{p,q}^T qdot - dL/dq and dE/dqdot = M qdot. Only p
+    (small) is differentiated again; the big gradient of L is the one already computed.
+    """
+    c, group = system.coordinates, system.symmetry
+    p = gradient(L, c.qdot)
+    dp_dq = jacobian(p, c.q)  # dp_dq[i, j] = d p_i / d q_j
+    out = {}
+    for name, xi in zip(group.charge_names, group.generators):
+        dxi = jacobian(xi, c.q)
+        dq = [sympy.Add(*(dp_dq[i, j] * xi[i] + dxi[i, j] * p[i] for i in range(c.n)
+                          if xi[i] != 0)) for j in range(c.n)]
+        dv = [sympy.Add(*(mass[i, j] * xi[i] for i in range(c.n) if xi[i] != 0))
+              for j in range(c.n)]
+        out[name] = (dq, dv)
+    force = gradient(L, c.q)
+    out["energy"] = (
+        [sympy.Add(*(dp_dq[i, j] * c.qdot[i] for i in range(c.n))) - force[j]
+         for j in range(c.n)],
+        [sympy.Add(*(mass[i, j] * c.qdot[i] for i in range(c.n))) for j in range(c.n)],
+    )
+    return out
+
+
+def _conservation_at_points(system, gradients, mass, rhs) -> dict:
     """At each random point solve M qddot = rhs, then evaluate dI/dt.
 
-    Exactly over QQ where the point allows it (rational entries); else with mpmath at 40
-    and 80 digits (see `symnoether.symbolic.precise`).
+    `gradients`: {name: (dI/dq, dI/dqdot)}. Exactly over QQ where the point allows it
+    (rational entries); else with mpmath at 40 and 80 digits (see
+    `symnoether.symbolic.precise`).
     """
     c = system.coordinates
-    gradients = {
-        name: ([sympy.diff(Q, q) for q in c.q], [sympy.diff(Q, v) for v in c.qdot])
-        for name, Q in quantities.items()
-    }
+    quantities = list(gradients)
     exprs = list(mass) + list(rhs) + [e for gq, gv in gradients.values() for e in gq + gv]
     symbols = state_symbols(c, exprs)
     nonzero: dict[str, str] = {}
