@@ -1,10 +1,13 @@
 """Timings of the symbolic pipeline, one function per stage, for every example and case.
 
-Run: `.venv/bin/python benchmarks/bench_symbolic.py [--repeat N] [--stage NAME ...]`
-(stages: derive, verify, generate).
+Run: `.venv/bin/python benchmarks/bench_symbolic.py [--repeat N] [--stage NAME ...]
+[--only TEXT] [--large]` (stages: derive, verify, codegen, generate; `--large` adds 64
+particles, several minutes per stage; `--only particles` runs the matching cases only).
 
-Each timing is the median of N runs, with SymPy's cache cleared before each run (so the
-numbers are what a fresh `symnoether derive` pays, not a warm cache). To add a stage, write
+`codegen` times the generation alone (from derived invariants and a report); `generate`
+the whole path from spec to written module (derive, verify, generation, writing). Each
+timing is the median of N runs, with SymPy's cache and symnoether's derivative cache
+cleared before each run (so the numbers are what a fresh command pays, not a warm cache). To add a stage, write
 `def bench_<stage>(system) -> None` doing the work and register it in `STAGES`, with its
 targets in seconds (case name -> target) if any.
 """
@@ -25,18 +28,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import symnoether as sn  # noqa: E402
+from symnoether.codegen.generate import render  # noqa: E402
+from symnoether.symbolic.calculus import clear_caches  # noqa: E402
 from symnoether.symbolic.invariants import derive_invariants  # noqa: E402
 
 # --- systems ----------------------------------------------------------------------------
 
 
-def _example(name: str, dim: int | None = None, particles: int | None = None
-             ) -> Callable[[], sn.System]:
+def _example(name: str, dim: int | None = None, particles: int | None = None,
+             n: int | None = None) -> Callable[[], sn.System]:
     def load() -> sn.System:
-        if dim is not None:
-            os.environ["SYMNOETHER_DIM"] = str(dim)
-        if particles is not None:
-            os.environ["SYMNOETHER_PARTICLES"] = str(particles)
+        for var, value in (("DIM", dim), ("PARTICLES", particles), ("N", n)):
+            if value is not None:
+                os.environ[f"SYMNOETHER_{var}"] = str(value)
         return sn.load_spec(ROOT / "examples" / name / "spec.py")
 
     return load
@@ -105,7 +109,12 @@ CASES: dict[str, tuple[Callable[[], sn.System], dict]] = {
     "Yukawa, 4 particles 3D": (_pair_potential("yukawa", 4), {}),
     "Coulomb, 3 particles 3D": (_pair_potential("coulomb", 3), {}),
     "Coulomb, 4 particles 3D": (_pair_potential("coulomb", 4), {}),
+    "lattice, XY chain of 64 sites": (_example("lattice"), {}),
+} | {
+    f"N = {n} particles 3D (springs)": (_example("n_particles", dim=3, n=n), {})
+    for n in (4, 8, 16, 32)
 }
+LARGE = {"N = 64 particles 3D (springs)": (_example("n_particles", dim=3, n=64), {})}
 
 
 # --- stages -----------------------------------------------------------------------------
@@ -123,6 +132,17 @@ def bench_verify(system: sn.System, **kwargs) -> None:
         raise RuntimeError(f"{system.name}: verification failed\n{report}")
 
 
+def bench_codegen(system: sn.System, **kwargs) -> None:
+    """Generation alone, from derived invariants and a verification report (cold caches)."""
+    invariants = derive_invariants(system)
+    report = sn.verify(system, invariants=invariants)
+    clear_caches()  # time the generation as if nothing had been differentiated before
+    clear_cache()
+    start = time.perf_counter()
+    render(system, invariants=invariants, report=report)
+    return time.perf_counter() - start
+
+
 def bench_generate(system: sn.System, **kwargs) -> None:
     """The whole path from spec to written module: derive, verify, print, render, write."""
     with tempfile.TemporaryDirectory() as folder:
@@ -135,12 +155,17 @@ REFERENCE = ("kepler", "schwarzschild", "two_particles_2d", "two_particles_3d",
 # angles well within that.
 REAL = {case: (30.0 if "4 particles" in case else 10.0) for case in CASES
         if "particles 3D" in case or "pendulum" in case or "helix" in case}
+# Issue 13: each stage <= 10 s for 16 particles, <= 60 s for 32, <= 10 min for 64.
+MANY = {"N = 16 particles 3D (springs)": 10.0, "N = 32 particles 3D (springs)": 60.0,
+        "N = 64 particles 3D (springs)": 600.0, "lattice, XY chain of 64 sites": 10.0}
+REAL = {k: v for k, v in REAL.items() if "springs" not in k} | MANY
 
 # stage name -> (function, targets in seconds by case name); a stage with targets only for
 # the reference problems runs on those alone.
 STAGES: dict[str, tuple[Callable, dict[str, float]]] = {
     "verify": (bench_verify, dict.fromkeys(REFERENCE, 10.0) | REAL),
     "generate": (bench_generate, dict.fromkeys(REFERENCE, 15.0) | REAL),
+    "codegen": (bench_codegen, MANY),
     "derive": (
         bench_derive,
         {
@@ -165,9 +190,10 @@ def time_stage(fn: Callable, system: sn.System, kwargs: dict, repeat: int) -> fl
     times = []
     for _ in range(repeat):
         clear_cache()
+        clear_caches()
         start = time.perf_counter()
-        fn(system, **kwargs)
-        times.append(time.perf_counter() - start)
+        inner = fn(system, **kwargs)  # a stage may time its own part
+        times.append(time.perf_counter() - start if inner is None else inner)
     return statistics.median(times)
 
 
@@ -175,13 +201,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--stage", action="append", choices=sorted(STAGES))
+    parser.add_argument("--large", action="store_true",
+                        help="also N = 64 particles (several minutes per stage)")
+    parser.add_argument("--only", help="run only the cases whose name contains this text")
     args = parser.parse_args(argv)
+    cases = CASES | (LARGE if args.large else {})
+    if args.only:
+        cases = {k: v for k, v in cases.items() if args.only in k}
     failed = 0
     print(f"sympy {sympy.__version__}, python {sys.version.split()[0]}, median of {args.repeat}")
-    for stage in args.stage or ["derive", "verify", "generate"]:
+    for stage in args.stage or ["derive", "verify", "codegen", "generate"]:
         fn, targets = STAGES[stage]
         print(f"\n{stage}:")
-        for case, (build, kwargs) in CASES.items():
+        for case, (build, kwargs) in cases.items():
             if stage != "derive" and case not in targets:
                 continue
             seconds = time_stage(fn, build(), kwargs, args.repeat)

@@ -1,5 +1,7 @@
 """verify: closure, invariants, the network family, Noether's theorem, regularity."""
 
+import dataclasses
+
 import pytest
 import sympy
 from systems import kepler as _kepler
@@ -250,3 +252,20 @@ def test_undecided_is_neither_pass_nor_failure():
     assert "1 UNDECIDED" in text and "UNDECIDED  b" in text and "FAILED" not in text
     with pytest.raises(ValueError, match="both passed and undecided"):
         Check("c", True, "m", "d", undecided=True)
+
+
+def test_known_part_must_be_invariant():
+    c = sn.coordinates("x y", blocks={"x": ["x", "y"]})
+    x, y = c.q
+    xdot, ydot = c.qdot
+    kinetic = (xdot**2 + ydot**2) / 2
+    system = sn.System("planar", c, sn.rotations(c, ["x"]), lagrangian=kinetic - x**2 - y**2,
+                       known_lagrangian=kinetic)
+    report = verify(system)
+    assert report.ok and report.check("known_lagrangian").passed
+    broken = sn.System("planar", c, sn.rotations(c, ["x"]), lagrangian=kinetic - x**2 - y**2,
+                       known_lagrangian=kinetic + x)
+    check = verify(broken).check("known_lagrangian")
+    assert check.status == "failed" and check.generator == "rotation_x0x1"
+    assert "breaks the symmetry" in check.detail
+    assert system.spec_hash() != dataclasses.replace(system, known_lagrangian=None).spec_hash()

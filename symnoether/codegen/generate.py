@@ -16,6 +16,7 @@ import sympy
 
 from ..files import atomic_write, import_file
 from ..progress import stage
+from ..symbolic.calculus import derivative
 from ..symbolic.system import System
 from .printer import VerificationFailed, print_jax
 
@@ -23,6 +24,7 @@ __all__ = ["generate", "render"]
 
 _TEMPLATE = "model.py.j2"
 _DOC_WIDTH = 160
+_CSE_CHUNK = 400  # expressions per CSE pass
 _DOC_TERMS = 12  # a docstring shows sums of more terms by their first ones
 
 
@@ -84,10 +86,20 @@ def _used_unpack(system: System, with_qdot: bool, used: set) -> tuple[str, ...]:
 
 
 def _cse(exprs: list[sympy.Expr], labels: list[str]) -> tuple[list[str], list[str]]:
-    """Common subexpressions: lines of numbered temporaries and the reduced outputs."""
-    temps, reduced = sympy.cse(
-        exprs, symbols=sympy.numbered_symbols("_t"), order="canonical", list=True
-    )
+    """Common subexpressions: lines of numbered temporaries and the reduced outputs.
+
+    SymPy's CSE grows faster than linearly with the number of expressions, so long lists
+    (many particles) are reduced in consecutive chunks of `_CSE_CHUNK`, in order, with one
+    numbering: sharing across chunks is lost, the cost stays linear. Short lists (every
+    small system) are one chunk, as before.
+    """
+    names = sympy.numbered_symbols("_t")
+    temps, reduced = [], []
+    for start in range(0, len(exprs), _CSE_CHUNK):
+        chunk_temps, chunk = sympy.cse(exprs[start:start + _CSE_CHUNK], symbols=names,
+                                       order="canonical", list=True)
+        temps += chunk_temps
+        reduced += chunk
     lines = [f"{t.name} = {print_jax(e, output=f'temporary {t.name}')}" for t, e in temps]
     outputs = [print_jax(e, output=label) for e, label in zip(reduced, labels)]
     return lines, outputs
@@ -160,20 +172,26 @@ def _invariant_functions(system: System, names, exprs) -> list[Function]:
                            [("S", (M,), _vector(exprs, names))])
     ds_dq, ds_dv, d2s_dv2, mixed = {}, {}, {}, {}
     # Only by the symbols an invariant contains: with many particles each invariant has a
-    # handful of the n symbols, and the other entries are zero (left out of the code).
+    # handful of the n symbols, and the other entries are zero (left out of the code). Many
+    # invariants use the light differentiator (small sets keep sympy.diff's forms).
+    light = M > 32
+
+    def d(e, x):
+        return derivative(e, x, light=light)
+
     for j, (expr, s) in enumerate(zip(exprs, names)):
         free = expr.free_symbols
         for a in (a for a in range(n) if c.q[a] in free):
-            ds_dq[(j, a)] = (sympy.diff(expr, c.q[a]), f"d {s} / d {qn[a]}")
+            ds_dq[(j, a)] = (d(expr, c.q[a]), f"d {s} / d {qn[a]}")
         for a in (a for a in range(n) if c.qdot[a] in free):
-            dv = sympy.diff(expr, c.qdot[a])
+            dv = d(expr, c.qdot[a])
             ds_dv[(j, a)] = (dv, f"d {s} / d {vn[a]}")
             used = dv.free_symbols
-            mix = sympy.Add(*(sympy.diff(dv, c.q[b]) * c.qdot[b] for b in range(n)
+            mix = sympy.Add(*(d(dv, c.q[b]) * c.qdot[b] for b in range(n)
                               if c.q[b] in used))
             mixed[(j, a)] = (mix, f"sum_b d2 {s} / d {vn[a]} d q_b qdot_b")
             for b in (b for b in range(n) if c.qdot[b] in used):
-                d2 = sympy.diff(dv, c.qdot[b])
+                d2 = d(dv, c.qdot[b])
                 d2s_dv2[(j, a, b)] = (d2, f"d2 {s} / d {vn[a]} d {vn[b]}")
     doc = [
         "The invariants and their closed-form derivatives, for the chain-rule acceleration.",
@@ -260,6 +278,12 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
     with stage("generate: invariants and their derivatives"):
         functions = _invariant_functions(system, invariants.names, invariants.exprs)
         functions.append(_generator_function(system))
+    if system.known_lagrangian is not None:
+        K = system.known
+        functions.append(_function(
+            "known_lagrangian", "q, qdot",
+            ["The known part K of the model's Lagrangian L = K + f(S) (the network adds it):",
+             "", f"K = {_source(K)}"], system, [("K", (), {(): (K, "K")})]))
     has_lagrangian = system.lagrangian is not None
     with stage("generate: true Lagrangian, acceleration and charges"):
         true_functions = _true_functions(system) if has_lagrangian else []
@@ -285,6 +309,7 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
         "parameters": "{" + ", ".join(f'"{k.name}": {float(v)!r}' for k, v in sorted(
             system.parameters.items(), key=lambda kv: kv[0].name)) + "}",
         "has_lagrangian": has_lagrangian,
+        "has_known": system.known_lagrangian is not None,
         "functions": functions,
         "true_functions": true_functions,
     }

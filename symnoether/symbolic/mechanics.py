@@ -26,7 +26,7 @@ from .identity import (
     state_symbols,
 )
 
-_EXPAND_LIMIT = 400
+_EXPAND_LIMIT = 120
 
 __all__ = [
     "euler_lagrange",

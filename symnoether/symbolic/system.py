@@ -40,6 +40,11 @@ class System:
       and so every CLI stage, adds them to the derived set; the certificate says whether
       the union is invariant and complete. Use them where the derived set is incomplete,
       e.g. the non-polynomial invariants of a screw motion.
+    - `known_lagrangian`: optional known part K(q, qdot) of the model's Lagrangian, e.g. a
+      kinetic term sum qdot^2 / 2: the network learns only the rest,
+      L_model = K + f(S). K must be invariant under the symmetry (`verify` proves it), so the
+      charges stay exactly conserved for every weight; a known positive definite kinetic
+      term keeps the learned dynamics well posed where f alone would not.
     - `minimal_invariants`: keep only a functionally independent subset of the invariants,
       exactly the rank (see `derive_invariants(minimal=...)` for the trade-off); useful for
       many particles, whose full set grows quadratically.
@@ -53,6 +58,7 @@ class System:
     initial_state: tuple[tuple[float, ...], tuple[float, ...]] | None = None
     candidates: Sequence | Mapping | None = None
     minimal_invariants: bool = False
+    known_lagrangian: sympy.Expr | None = None
 
     def __post_init__(self):
         problems = name_problems(self.name, "system name")
@@ -80,15 +86,9 @@ class System:
             except SpecError as error:
                 problems += error.problems
         problems += self._initial_state_problems()
-        if self.lagrangian is not None and not problems:
-            lagrangian = sympy.sympify(self.lagrangian)
-            # A parameter named by a string (real=True) means any symbol of that name.
-            by_name = {p.name: p for p in params}
-            lagrangian = lagrangian.xreplace({
-                s: by_name[s.name] for s in lagrangian.free_symbols
-                if s.name in by_name and s != by_name[s.name]})
-            object.__setattr__(self, "lagrangian", lagrangian)
-            problems += self._lagrangian_problems()
+        for what in ("lagrangian", "known_lagrangian"):
+            if getattr(self, what) is not None and not problems:
+                problems += self._expression_problems(what)
         if not isinstance(self.minimal_invariants, bool):
             problems.append(f"minimal_invariants must be True or False, got "
                             f"{self.minimal_invariants!r}")
@@ -128,16 +128,30 @@ class System:
         object.__setattr__(self, "initial_state", state)
         return []
 
-    def _lagrangian_problems(self) -> list[str]:
-        known = set(self.coordinates.state) | set(self.parameters)
-        unknown = self.lagrangian.free_symbols - known
+    def _expression_problems(self, what: str) -> list[str]:
+        """Sympify the field `what` (a Lagrangian); its symbols must be known."""
+        expr = sympy.sympify(getattr(self, what))
+        # A parameter named by a string (real=True) means any symbol of that name.
+        by_name = {p.name: p for p in self.parameters}
+        expr = expr.xreplace({s: by_name[s.name] for s in expr.free_symbols
+                              if s.name in by_name and s != by_name[s.name]})
+        object.__setattr__(self, what, expr)
+        unknown = expr.free_symbols - (set(self.coordinates.state) | set(self.parameters))
         if not unknown:
             return []
+        label = "the Lagrangian" if what == "lagrangian" else "the known Lagrangian"
         return [
-            f"the Lagrangian mentions {sorted(map(str, unknown))}, which are neither "
+            f"{label} mentions {sorted(map(str, unknown))}, which are neither "
             f"coordinates {self.coordinates.names}, velocities nor parameters; use the symbols "
             "c.q and c.qdot of your coordinates and declare constants in parameters={...}"
         ]
+
+    @property
+    def known(self) -> sympy.Expr | None:
+        """The known part of the model's Lagrangian, parameters substituted, or None."""
+        if self.known_lagrangian is None:
+            return None
+        return self.known_lagrangian.xreplace(dict(self.parameters))
 
     @property
     def true_lagrangian(self) -> sympy.Expr | None:
@@ -160,6 +174,8 @@ class System:
         ]
         if self.minimal_invariants:  # only then, so that older hashes stay valid
             parts.append("minimal_invariants")
+        if self.known_lagrangian is not None:  # only then, so that older hashes stay valid
+            parts.append("known " + sympy.srepr(self.known_lagrangian))
         if self.candidates:  # only then, so that older hashes stay valid
             parts.append(repr([(k, sympy.srepr(v)) for k, v in self.candidates.items()]))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

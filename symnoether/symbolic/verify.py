@@ -154,6 +154,8 @@ def verify(system, *, invariants=None) -> VerificationReport:
     invariant_check, invariants = _invariant_check(system, invariants)
     with stage("verify: network family"):
         checks += [invariant_check, _family_check(system, invariants)]
+        if system.known_lagrangian is not None:
+            checks.append(_known_check(system))
     if system.lagrangian is not None:
         L = lagrangian_of(system)
         with stage("verify: symmetries of the true Lagrangian"):
@@ -272,6 +274,30 @@ def _family_check(system, invariants) -> Check:
             g for g, _, _ in failures)
         return Check(name, False, method, detail, residual, generator, undecided)
     return Check(name, True, method, detail)
+
+
+def _known_check(system) -> Check:
+    """The known part K of L_model = K + f(S) must be invariant too: X_a K = 0."""
+    group, K = system.symmetry, system.known
+    failures, methods = [], set()
+    for a, generator in enumerate(group.names):
+        test = decide_zero(group.apply(a, K), system.coordinates)
+        methods.add(test.method)
+        if not test.zero:
+            failures.append((generator, test))
+    detail = ("X_a K = 0 for the known part K of the model's Lagrangian L = K + f(S) and every "
+              "generator, so with the network family's check every charge of L is conserved "
+              "for every set of weights")
+    method = "X_a K by " + (", ".join(sorted(methods)) or "nothing (no generators)")
+    if failures:
+        generator, test = failures[0]
+        detail = (f"X_a K != 0 for {', '.join(g for g, _ in failures)}: the known part breaks "
+                  "the symmetry, so the model's charges would not be conserved (a known part "
+                  "that changes by a total time derivative, a quasi-symmetry, is not "
+                  "supported yet)")
+        return Check("known_lagrangian", False, method, detail, test.residual, generator,
+                     all(t.undecided for _, t in failures))
+    return Check("known_lagrangian", True, method, detail)
 
 
 def _symmetry_checks(system, L) -> list[Check]:
