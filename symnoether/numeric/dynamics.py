@@ -29,6 +29,7 @@ __all__ = [
     "MASS_SOLVES",
     "MassSolve",
     "acceleration",
+    "autodiff_terms",
     "check_float_dtype",
     "condition_number",
     "count_ill_conditioned",
@@ -306,6 +307,9 @@ def euler_lagrange_terms(
     acceleration solves `mass @ qddot = rhs`.
     """
     m, n = ds_dq.shape[-2:]
+    if m * n > _UNROLL_MAX:
+        return _euler_lagrange_einsum(ds_dq, ds_dqdot, d2s_dqdot2, d2s_mixed, gradient,
+                                      hessian, qdot)
     # Sums over the small axes are written as sums of slices: elementwise work that XLA
     # fuses over a batch (faster there than batched small matrix products).
     h_ds_dqdot = sum(hessian[..., :, k, None] * ds_dqdot[..., None, k, :] for k in range(m))
@@ -321,6 +325,52 @@ def euler_lagrange_terms(
         for k in range(m)
     )
     return mass, rhs
+
+
+# Above this many (feature, coordinate) pairs the unrolled sums above would trace m separate
+# slices (thousands for many particles: slow to compile); contractions are used instead.
+_UNROLL_MAX = 256
+
+
+def _euler_lagrange_einsum(ds_dq, ds_dqdot, d2s_dqdot2, d2s_mixed, gradient, hessian, qdot):
+    h_ds_dqdot = jnp.einsum("...kl,...ln->...kn", hessian, ds_dqdot)
+    mass = (jnp.einsum("...ka,...kb->...ab", ds_dqdot, h_ds_dqdot)
+            + jnp.einsum("...k,...kab->...ab", gradient, d2s_dqdot2))
+    ds_dq_qdot = jnp.einsum("...ki,...i->...k", ds_dq, qdot)
+    rhs = (jnp.einsum("...k,...ka->...a", gradient, ds_dq - d2s_mixed)
+           - jnp.einsum("...ka,...k->...a", h_ds_dqdot, ds_dq_qdot))
+    return mass, rhs
+
+
+def autodiff_terms(
+    lagrangian: Lagrangian, q: Float[Array, " n"], qdot: Float[Array, " n"]
+) -> tuple[Float[Array, "n n"], Float[Array, " n"]]:
+    """The Euler-Lagrange terms of any JAX Lagrangian, by automatic differentiation.
+
+    **Arguments:**
+
+    - `lagrangian`: a JAX function `(q, qdot) -> scalar`.
+    - `q`, `qdot`: one state; batch with `jax.vmap`.
+
+    **Returns:**
+
+    `(mass, rhs)`: $\\partial^2 L/\\partial\\dot q^2$ and
+    $\\partial L/\\partial q - (\\partial^2 L/\\partial\\dot q\\,\\partial q)\\,\\dot q$.
+    """
+    n = q.shape[0]
+    gradients = jax.grad(lagrangian, argnums=(0, 1))
+    # One forward-over-reverse sweep with n + 1 tangents: (0, e_i) give the rows of
+    # d2L/dqdot2, (qdot, 0) gives the mixed term (d2L/dqdot dq) qdot; dL/dq is the primal.
+    eye = jnp.eye(n, dtype=q.dtype)
+    tangents_q = jnp.concatenate([jnp.zeros_like(eye), qdot[None]])
+    tangents_qdot = jnp.concatenate([eye, jnp.zeros_like(qdot)[None]])
+
+    def push(tq, tv):
+        (dl_dq, _), (_, dp) = jax.jvp(gradients, (q, qdot), (tq, tv))
+        return dl_dq, dp
+
+    dl_dq, rows = jax.vmap(push, out_axes=(None, 0))(tangents_q, tangents_qdot)
+    return rows[:n], dl_dq - rows[n]
 
 
 def velocity_hessian(
@@ -362,20 +412,5 @@ def acceleration(
     $\\ddot q$, shape `(n,)`.
     """
     mass_solve = resolve_mass_solve(mass_solve, solver)
-    n = q.shape[0]
-    gradients = jax.grad(lagrangian, argnums=(0, 1))
-    # One forward-over-reverse sweep with n + 1 tangents: (0, e_i) give the rows of
-    # d2L/dqdot2, (qdot, 0) gives the mixed term (d2L/dqdot dq) qdot; dL/dq is the primal.
-    eye = jnp.eye(n, dtype=q.dtype)
-    tangents_q = jnp.concatenate([jnp.zeros_like(eye), qdot[None]])
-    tangents_qdot = jnp.concatenate([eye, jnp.zeros_like(qdot)[None]])
-
-    def push(tq, tv):
-        (dl_dq, _), (_, dp) = jax.jvp(gradients, (q, qdot), (tq, tv))
-        return dl_dq, dp
-
-    dl_dq, rows = jax.vmap(push, out_axes=(None, 0))(tangents_q, tangents_qdot)
-    hessian, mixed = rows[:n], rows[n]
-    return solve_mass_matrix(
-        hessian, dl_dq - mixed, mass_solve=mass_solve, max_condition=max_condition
-    )
+    hessian, rhs = autodiff_terms(lagrangian, q, qdot)
+    return solve_mass_matrix(hessian, rhs, mass_solve=mass_solve, max_condition=max_condition)

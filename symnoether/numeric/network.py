@@ -19,6 +19,7 @@ from .dynamics import (
     MASS_SOLVES,
     MassSolve,
     acceleration as autodiff_acceleration,
+    autodiff_terms,
     check_float_dtype,
     condition_number,
     count_ill_conditioned,
@@ -297,8 +298,29 @@ class LagrangianNetwork(eqx.Module):
         return self.mlp(self._standardize(x)[0])
 
     def __call__(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
-        """The learned Lagrangian $L(q, \\dot q)$ of one state (batch with `jax.vmap`)."""
-        return self._f(self.features(q, qdot))
+        """The learned Lagrangian $L(q, \\dot q)$ of one state (batch with `jax.vmap`).
+
+        With a module whose system declares a known part K (`HAS_KNOWN_LAGRANGIAN`), this
+        is $K(q, \\dot q) + f(S)$: only f is learned.
+        """
+        value = self._f(self.features(q, qdot))
+        known = self._known
+        return value if known is None else value + known(q, qdot)
+
+    @property
+    def _known(self):
+        # The generated known part K(q, qdot), or None (modules without one lack it).
+        if getattr(self.module, "HAS_KNOWN_LAGRANGIAN", False):
+            return self.module.known_lagrangian
+        return None
+
+    def _add_known(self, mass: Array, rhs: Array, q: Array, qdot: Array):
+        # The Euler-Lagrange terms of K (a short closed form: autodiff is cheap), added.
+        if self._known is None:
+            return mass, rhs
+        terms = autodiff_terms if q.ndim == 1 else jax.vmap(autodiff_terms, (None, 0, 0))
+        known_mass, known_rhs = terms(self._known, q, qdot)
+        return mass + known_mass, rhs + known_rhs
 
     def standardized(
         self, q: Float[Array, "batch n"], qdot: Float[Array, "batch n"]
@@ -334,7 +356,8 @@ class LagrangianNetwork(eqx.Module):
     def _euler_lagrange(self, q: Array, qdot: Array) -> tuple[Array, Array]:
         # (d2L/dqdot2, dL/dq - (d2L/dqdot dq) qdot) of one state of the invariant network.
         s, *derivatives = self.module.invariant_derivatives(q, qdot)
-        return euler_lagrange_terms(*derivatives, *self._mlp_derivatives(s), qdot)
+        mass, rhs = euler_lagrange_terms(*derivatives, *self._mlp_derivatives(s), qdot)
+        return self._add_known(mass, rhs, q, qdot)
 
     def acceleration(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, " n"]:
         """The acceleration $\\ddot q$ of one state from the Euler-Lagrange equations.
@@ -382,6 +405,7 @@ class LagrangianNetwork(eqx.Module):
             gradient = gradient / scale
             hessian = hessian / (scale[:, None] * scale[None, :])
         mass, rhs = euler_lagrange_terms(*derivatives, gradient, hessian, qdot)
+        mass, rhs = self._add_known(mass, rhs, q, qdot)
         return solve_mass_matrices(
             mass, rhs, mass_solve=self.mass_solve, max_condition=self.max_condition
         )
