@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from symnoether.numeric.evaluate import evaluate_run  # noqa: E402
 from symnoether.cli import print_table  # noqa: E402
+from symnoether.numeric.evaluate import evaluate_run  # noqa: E402
 
 
 def main() -> None:

@@ -356,6 +356,7 @@ def test_invalid_variational_settings_raise(kwargs, match):
     "kwargs, match",
     [
         ({"method": "euler"}, "method must be one of"),
+        ({"method": ["rk4"]}, r"method must be one of \('rk4', 'variational'\) or an integrator"),
         ({"steps": 10, "save_every": 3}, r"multiple of save_every \(3\); use steps=9 or 12"),
         ({"dt": 0.0}, "dt must be a finite non-zero number"),
         ({"steps": 0}, "steps must be a positive int"),

@@ -40,6 +40,7 @@ from .integrate import (
     as_integrator,
     integrate,
     integrator_name,
+    is_method,
 )
 
 __all__ = ["Curves", "drift", "evaluate_models", "evaluate_run"]
@@ -340,7 +341,7 @@ def _check_inputs(module, models, methods, dt, steps) -> None:
         problems.append("models is empty: pass {'invariant': model, ...}")
     if TRUE in models:
         problems.append(f"the model name {TRUE!r} is reserved for the true system")
-    bad = [m for m in methods if not isinstance(m, AbstractIntegrator) and m not in INTEGRATORS]
+    bad = [m for m in methods if not is_method(m)]
     if bad or not methods:
         problems.append(
             f"methods must be a non-empty sequence of integrators (sn.RK4(), "

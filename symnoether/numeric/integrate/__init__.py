@@ -23,6 +23,7 @@ from ._registry import (
     INTEGRATORS as INTEGRATORS,
     as_integrator as as_integrator,
     integrator_name as integrator_name,
+    is_method as is_method,
 )
 from ._rk4 import RK4 as RK4
 from ._variational import MidpointVariational as MidpointVariational

@@ -20,7 +20,7 @@ from ._base import (
     StepInfo,
     newton_setting_problems,
 )
-from ._registry import INTEGRATORS, as_integrator
+from ._registry import as_integrator, is_method, unknown_method
 from ._rk4 import RK4
 
 
@@ -104,11 +104,8 @@ def _is_real(x) -> bool:
 
 def _check_settings(method, dt, steps, save_every, tol, max_iter):
     problems = []
-    if not isinstance(method, AbstractIntegrator) and method not in INTEGRATORS:
-        problems.append(
-            f"method must be one of {tuple(INTEGRATORS)} or an integrator object such as "
-            f"sn.RK4() or sn.MidpointVariational(), got {method!r}"
-        )
+    if not is_method(method):
+        problems.append(unknown_method(method))
     if not (_is_real(dt) and math.isfinite(dt) and dt != 0):
         problems.append(f"dt must be a finite non-zero number, got {dt!r}")
     if not (_is_int(steps) and steps >= 1):

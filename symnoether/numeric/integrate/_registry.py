@@ -7,7 +7,7 @@ from ._base import AbstractImplicitIntegrator, AbstractIntegrator
 from ._rk4 import RK4
 from ._variational import MidpointVariational
 
-__all__ = ["INTEGRATORS", "as_integrator", "integrator_name"]
+__all__ = ["INTEGRATORS", "as_integrator", "integrator_name", "is_method"]
 
 #: Name -> integrator class. The names are the string aliases of `integrate(method=...)`,
 #: the keys of evaluation metrics and the choices of `symnoether evaluate --method`.
@@ -15,6 +15,21 @@ INTEGRATORS: dict[str, type[AbstractIntegrator]] = {
     "rk4": RK4,
     "variational": MidpointVariational,
 }
+
+
+def is_method(method: object) -> bool:
+    """Whether `method` is an integrator object or the name of one in [`INTEGRATORS`][]."""
+    return isinstance(method, AbstractIntegrator) or (
+        isinstance(method, str) and method in INTEGRATORS
+    )
+
+
+def unknown_method(method: object) -> str:
+    """What to say about a `method` that is neither an integrator nor a registered name."""
+    return (
+        f"method must be one of {tuple(INTEGRATORS)} or an integrator object such as "
+        f"sn.RK4() or sn.MidpointVariational(tol=...), got {method!r}"
+    )
 
 
 def as_integrator(
@@ -49,11 +64,8 @@ def as_integrator(
                 f"{type(method).__name__} solves no equations and takes no {given}: leave it out"
             )
         return method
-    if not isinstance(method, str) or method not in INTEGRATORS:
-        raise ValueError(
-            f"method must be one of {tuple(INTEGRATORS)} or an integrator object such as "
-            f"sn.RK4() or sn.MidpointVariational(tol=...), got {method!r}"
-        )
+    if not is_method(method):
+        raise ValueError(unknown_method(method))
     cls = INTEGRATORS[method]
     return cls(**settings) if issubclass(cls, AbstractImplicitIntegrator) else cls()
 
