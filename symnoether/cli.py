@@ -7,6 +7,7 @@ message that says how to fix it.
 """
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -22,13 +23,15 @@ class BadInput(Exception):
     """A user error to report in one message, with exit code 2."""
 
 
-def _load(spec: str):
+def _load(spec: str, minimal: bool = False):
+    """The spec's system; `minimal` (the `--minimal` switch) asks for a minimal invariant set."""
     from .symbolic.system import load_spec
 
     try:
-        return load_spec(spec)
+        system = load_spec(spec)
     except (SpecError, SymmetryError) as error:
         raise BadInput(str(error)) from error
+    return dataclasses.replace(system, minimal_invariants=True) if minimal else system
 
 
 def _print_system(system) -> None:
@@ -47,7 +50,7 @@ def cmd_derive(args) -> int:
     from .symbolic.invariants import derive_invariants
     from .symbolic.noether import energy, noether_charges
 
-    system = _load(args.spec)
+    system = _load(args.spec, args.minimal)
     _print_system(system)
     inv = derive_invariants(system)
     cert = inv.certificate
@@ -73,7 +76,7 @@ def cmd_verify(args) -> int:
     """Run every verification check; exit 0 when all pass, 1 when one fails."""
     from .symbolic.verify import verify
 
-    report = verify(_load(args.spec))
+    report = verify(_load(args.spec, args.minimal))
     print(report)
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -83,7 +86,7 @@ def cmd_generate(args) -> int:
     from .codegen.generate import generate
     from .codegen.printer import CodegenError
 
-    system = _load(args.spec)
+    system = _load(args.spec, args.minimal)
     try:
         generate(system, args.output, force=args.force)
     except CodegenError as error:
@@ -100,8 +103,8 @@ def cmd_train(args) -> int:
     from .pipeline import prepare_run, train_models
 
     try:
-        run = prepare_run(args.spec, args.out, config_path=args.config, data_path=args.data,
-                          resume=args.resume, force=args.force)
+        run = prepare_run(_load(args.spec, args.minimal), args.out, config_path=args.config,
+                          data_path=args.data, resume=args.resume, force=args.force)
     except VerificationFailed as error:
         print(f"error: the spec failed verification ({', '.join(error.checks)} not proved), so "
               "nothing was trained; see `symnoether verify SPEC`, or pass --force to train "
@@ -246,6 +249,12 @@ def _done(start: float) -> None:
     print(f"   ({time.perf_counter() - start:.1f} s)", flush=True)
 
 
+def _minimal_flag(parser) -> None:
+    parser.add_argument("--minimal", action="store_true",
+                        help="a minimal invariant set: exactly the rank, complete only locally "
+                             "(see docs/WRITING_A_SPEC.md)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="symnoether",
@@ -255,18 +264,22 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("derive", help="print invariants, charges and the certificate")
     p.add_argument("spec", help="spec file defining `system`")
+    _minimal_flag(p)
     p.set_defaults(func=cmd_derive)
     p = sub.add_parser("verify", help="prove closure, invariance and conservation")
     p.add_argument("spec")
+    _minimal_flag(p)
     p.set_defaults(func=cmd_verify)
     p = sub.add_parser("generate", help="write the JAX module of a spec")
     p.add_argument("spec")
+    _minimal_flag(p)
     p.add_argument("-o", "--output", required=True, help="the module file to write")
     p.add_argument("--force", action="store_true",
                    help="write even if a check fails (recorded in the header)")
     p.set_defaults(func=cmd_generate)
     p = sub.add_parser("train", help="train invariant and unconstrained networks")
     p.add_argument("spec")
+    _minimal_flag(p)
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--config", help="JSON file of training settings")
     p.add_argument("--data", help=".npz with q, qdot, qddot (default: made from the true "

@@ -180,3 +180,16 @@ def test_a_system_without_symmetry_runs_end_to_end(tmp_path, capsys):
     metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
     assert metrics["settings"]["charge_names"] == []
     assert not (out / "evaluation" / "charge_drift.png").exists()
+
+
+def test_minimal_switch_reaches_every_symbolic_stage(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SYMNOETHER_DIM", "2")
+    spec = str(ROOT / "examples/two_particles/spec.py")
+    assert main(["derive", spec]) == 0
+    assert "invariants  8 " in capsys.readouterr().out
+    assert main(["derive", spec, "--minimal"]) == 0
+    out = capsys.readouterr().out
+    assert "invariants  5 " in out and "minimal set: 5 of 8" in out
+    module = tmp_path / "m.py"
+    assert main(["generate", spec, "-o", str(module), "--minimal"]) == 0
+    assert main(["verify", spec, "--minimal"]) == 0
