@@ -1,6 +1,7 @@
 """The generated-module contract (symnoether/numeric/contract.py) against a freshly generated
 module, member by member: names, types of the constants, signatures and output shapes."""
 
+import dataclasses
 import functools
 import inspect
 import typing
@@ -15,19 +16,23 @@ import symnoether as sn
 from symnoether.numeric.contract import (
     OPTIONAL,
     GeneratedModule,
+    GeneratedModuleWithKnownLagrangian,
     GeneratedModuleWithLagrangian,
     check_module,
     members,
 )
 
-ALL = [(GeneratedModule, name) for name in members(GeneratedModule)] + [
-    (GeneratedModuleWithLagrangian, name) for name in members(GeneratedModuleWithLagrangian)
-]
+PROTOCOLS = (GeneratedModule, GeneratedModuleWithLagrangian, GeneratedModuleWithKnownLagrangian)
+ALL = [(protocol, name) for protocol in PROTOCOLS for name in members(protocol)]
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    return sn.generate(kepler(), tmp_path_factory.mktemp("contract") / "kepler_model.py")
+    # Kepler with a known kinetic part, so that every optional member is generated too.
+    system = kepler()
+    kinetic = sum(v**2 for v in system.coordinates.qdot) / 2
+    system = dataclasses.replace(system, known_lagrangian=kinetic)
+    return sn.generate(system, tmp_path_factory.mktemp("contract") / "kepler_model.py")
 
 
 def _is_instance(value, annotation) -> bool:

@@ -22,6 +22,7 @@ from jaxtyping import Array, Float, Scalar
 __all__ = [
     "OPTIONAL",
     "GeneratedModule",
+    "GeneratedModuleWithKnownLagrangian",
     "GeneratedModuleWithLagrangian",
     "check_module",
     "members",
@@ -111,6 +112,19 @@ class GeneratedModuleWithLagrangian(GeneratedModule, Protocol):
 
     def true_energy(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
         """The energy of the true Lagrangian, closed form."""
+        ...
+
+
+class GeneratedModuleWithKnownLagrangian(GeneratedModule, Protocol):
+    """What a generated module adds when its system declares a known part K of the model's
+    Lagrangian (the network's Lagrangian is then K + f(S)). Modules without one, older ones
+    included, have neither member."""
+
+    #: Always `True` where present.
+    HAS_KNOWN_LAGRANGIAN: bool
+
+    def known_lagrangian(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
+        """The known part K(q, qdot)."""
         ...
 
 
