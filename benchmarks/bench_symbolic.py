@@ -7,9 +7,9 @@ particles, several minutes per stage; `--only particles` runs the matching cases
 `codegen` times the generation alone (from derived invariants and a report); `generate`
 the whole path from spec to written module (derive, verify, generation, writing). Each
 timing is the median of N runs, with SymPy's cache and symnoether's derivative cache
-cleared before each run (so the numbers are what a fresh command pays, not a warm cache). To add a stage, write
-`def bench_<stage>(system) -> None` doing the work and register it in `STAGES`, with its
-targets in seconds (case name -> target) if any.
+cleared before each run (so the numbers are what a fresh command pays, not a warm cache).
+To add a stage, write `def bench_<stage>(system) -> None` doing the work and register it in
+`STAGES`, with its targets in seconds (case name -> target) if any.
 """
 
 import argparse
