@@ -193,3 +193,16 @@ def test_minimal_switch_reaches_every_symbolic_stage(tmp_path, capsys, monkeypat
     module = tmp_path / "m.py"
     assert main(["generate", spec, "-o", str(module), "--minimal"]) == 0
     assert main(["verify", spec, "--minimal"]) == 0
+
+
+def test_lattice_example_runs_end_to_end_with_few_sites(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SYMNOETHER_SITES", "4")
+    spec = str(ROOT / "examples/lattice/spec.py")
+    out = tmp_path / "run"
+    assert main(["train", spec, "--out", str(out), "--config", str(_tiny_config(tmp_path)),
+                 "--models", "invariant"]) == 0
+    assert "HAS_KNOWN_LAGRANGIAN = True" in (out / "module.py").read_text()
+    assert main(["evaluate", str(out), "--t-final", "0.5"]) == 0
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    drift = metrics["models"]["invariant"]["variational"]["charge_vector"]["max_relative_drift"]
+    assert drift is not None and drift < 1e-12  # the total momentum, to rounding
