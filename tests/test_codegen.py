@@ -267,3 +267,12 @@ def test_hostile_names_never_reach_code(hostile):
     system = sn.System("osc", c, sn.rotations(c, ["x"]))
     with pytest.raises((sn.SpecError, ValueError, TypeError)):
         derive_invariants(system, candidates={hostile: x**2 + y**2})
+
+
+def test_long_sums_print_as_shallow_groups_that_python_compiles():
+    from symnoether.codegen.printer import print_jax
+
+    xs = sympy.symbols("x0:1200", real=True)
+    code = print_jax(sympy.Add(*(x**2 for x in xs)) - xs[3], output="energy")
+    compile(f"value = {code}", "<long sum>", "exec")  # a flat chain hit the recursion limit
+    assert code.count("(") >= 6 and print_jax(xs[0] - xs[1], output="short") == "x0 - x1"

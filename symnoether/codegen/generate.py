@@ -18,7 +18,7 @@ from ..files import atomic_write, import_file
 from ..progress import stage
 from ..symbolic.calculus import derivative
 from ..symbolic.system import System
-from .printer import VerificationFailed, print_jax
+from .printer import CodegenError, VerificationFailed, print_jax
 
 __all__ = ["generate", "render"]
 
@@ -372,6 +372,13 @@ def generate(
             tuple(ch.name for ch in unproved),
         )
     source = render(system, invariants=invariants, report=report, force=force)
+    try:  # never write a module Python cannot load
+        compile(source, f"<symnoether generated: {system.name}>", "exec")
+    except (SyntaxError, RecursionError, MemoryError) as error:
+        raise CodegenError(
+            f"the module generated for {system.name!r} does not compile in Python "
+            f"({type(error).__name__}: {error}); nothing was written. Please report this."
+        ) from error
     if path is None:
         return _load_source(source, system)
     path = Path(path)

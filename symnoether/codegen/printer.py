@@ -24,6 +24,9 @@ class VerificationFailed(CodegenError):
         self.checks = tuple(checks)
 
 
+_ADD_CHUNK = 200  # terms per parenthesised group of a long sum
+
+
 class StrictJaxPrinter(JaxPrinter):
     """JaxPrinter that prints `jnp.` names, nests Max/Min, and refuses unknown nodes."""
 
@@ -50,6 +53,18 @@ class StrictJaxPrinter(JaxPrinter):
 
     def _print_Min(self, expr):
         return self._nested("minimum", sorted(expr.args, key=sympy.default_sort_key))
+
+    def _print_Add(self, expr, order=None):
+        # Python parses a + b + c ... as a left-nested tree: thousands of terms (the energy of
+        # 64 particles) exceed the compiler's recursion limit. Long sums are printed as
+        # parenthesised chunks, which keeps the nesting shallow.
+        terms = self._as_ordered_terms(expr, order=order)
+        if len(terms) <= _ADD_CHUNK:
+            return super()._print_Add(expr, order=order)
+        chunks = [sympy.Add(*terms[i:i + _ADD_CHUNK], evaluate=False)
+                  for i in range(0, len(terms), _ADD_CHUNK)]
+        return " + ".join(f"({super(StrictJaxPrinter, self)._print_Add(c, order=order)})"
+                          for c in chunks)
 
     def _print_Symbol(self, expr):
         name = super()._print_Symbol(expr)
