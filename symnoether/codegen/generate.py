@@ -373,24 +373,24 @@ def generate(
         )
     source = render(system, invariants=invariants, report=report, force=force)
     try:  # never write a module Python cannot load
-        compile(source, f"<symnoether generated: {system.name}>", "exec")
+        code = compile(source, f"<symnoether generated: {system.name}>", "exec")
     except (SyntaxError, RecursionError, MemoryError) as error:
         raise CodegenError(
             f"the module generated for {system.name!r} does not compile in Python "
             f"({type(error).__name__}: {error}); nothing was written. Please report this."
         ) from error
     if path is None:
-        return _load_source(source, system)
+        return _load_source(source, code, system)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda file: file.write(source.encode()))
     return import_file(path)
 
 
-def _load_source(source: str, system: System) -> types.ModuleType:
+def _load_source(source: str, code: types.CodeType, system: System) -> types.ModuleType:
     name = f"symnoether_generated_{system.name}_{system.spec_hash()}"
     module = types.ModuleType(name)
     module.__dict__["__source__"] = source
-    exec(compile(source, f"<symnoether generated: {system.name}>", "exec"), module.__dict__)
+    exec(code, module.__dict__)
     sys.modules[name] = module
     return module

@@ -16,6 +16,7 @@ __all__ = [
     "rank_mod_p",
     "is_zero",
     "random_points",
+    "random_rational",
     "rational_matrix",
 ]
 
@@ -25,10 +26,12 @@ def random_points(
 ) -> list[dict[sympy.Symbol, sympy.Rational]]:
     """`count` random rational points (small numerators and denominators), deterministic."""
     rng = random.Random(seed)
-    return [
-        {s: sympy.Rational(rng.randint(-97, 97) or 1, rng.randint(1, 29)) for s in symbols}
-        for _ in range(count)
-    ]
+    return [{s: random_rational(rng) for s in symbols} for _ in range(count)]
+
+
+def random_rational(rng: random.Random) -> sympy.Rational:
+    """A random non-zero rational with a small numerator and denominator."""
+    return sympy.Rational(rng.randint(-97, 97) or 1, rng.randint(1, 29))
 
 
 def rational_matrix(
@@ -73,50 +76,40 @@ def independent_rows_mod_p(rows, p: int = PRIME) -> list[int]:
 
     **Returns:**
 
-    The kept row indices; their number is the rank modulo p. A set independent modulo p is
-    independent over QQ (a non-zero minor mod p is a non-zero integer minor), so the rank
-    over QQ is at least this; it can exceed it only if p divides every maximal minor, which
-    for a large random p has negligible probability.
+    The kept row indices (a row is kept when it is independent of the rows before it);
+    their number is the rank modulo p. A set independent modulo p is independent over QQ
+    (a non-zero minor mod p is a non-zero integer minor), so the rank over QQ is at least
+    this; it can exceed it only if p divides every maximal minor, which for a large random
+    p has negligible probability.
     """
-    if not len(rows):
-        return []
-    A = _residues(rows, p)
-    basis: list[np.ndarray] = []  # reduced rows, each with a leading 1 at its pivot
-    pivots: list[int] = []
-    kept = []
-    for i, row in enumerate(A):
-        row = row.copy()
-        for pivot, b in zip(pivots, basis):
-            if row[pivot]:
-                row = (row - row[pivot] * b) % p
-        nonzero = np.flatnonzero(row)
-        if nonzero.size:
-            pivot = int(nonzero[0])
-            basis.append(row * pow(int(row[pivot]), -1, p) % p)
-            pivots.append(pivot)
-            kept.append(i)
-    return kept
+    return _pivots(_residues(rows, p).T, p) if len(rows) else []
 
 
 def rank_mod_p(rows, p: int = PRIME) -> int:
     """The rank of a rational matrix modulo p: a lower bound of its rank over QQ."""
-    if not len(rows):
-        return 0
-    A = _residues(rows, p)
-    rank = 0
+    return len(_pivots(_residues(rows, p), p)) if len(rows) else 0
+
+
+def _pivots(A: np.ndarray, p: int) -> list[int]:
+    """The pivot columns of the row echelon form of A modulo p (A is overwritten).
+
+    Column j is a pivot exactly when it is independent of the columns before it.
+    """
+    rank, pivots = 0, []
     for col in range(A.shape[1]):
         candidates = np.flatnonzero(A[rank:, col])
         if not candidates.size:
             continue
         pivot = rank + int(candidates[0])
-        A[[rank, pivot]] = A[[pivot, rank]]
-        A[rank] = A[rank] * pow(int(A[rank, col]), -1, p) % p
+        A[[rank, pivot], col:] = A[[pivot, rank], col:]
+        A[rank, col:] = A[rank, col:] * pow(int(A[rank, col]), -1, p) % p
         below = A[rank + 1:, col].copy()
-        A[rank + 1:] = (A[rank + 1:] - np.outer(below, A[rank]) % p) % p
+        A[rank + 1:, col:] = (A[rank + 1:, col:] - np.outer(below, A[rank, col:]) % p) % p
+        pivots.append(col)
         rank += 1
         if rank == A.shape[0]:
             break
-    return rank
+    return pivots
 
 
 def is_zero(expr: sympy.Expr) -> bool:

@@ -184,11 +184,7 @@ class SymmetryGroup:
         c = self.coordinates
         lifts = []
         for xi in self.generators:
-            dxi = tuple(
-                sympy.Add(*(sympy.diff(x, q) * v for q, v in zip(c.q, c.qdot)
-                            if q in x.free_symbols))
-                for x in xi
-            )
+            dxi = tuple(_directional(x, c.q, c.qdot) for x in xi)
             lifts.append(xi + dxi)
         return tuple(lifts)
 
@@ -246,17 +242,16 @@ def _raise_if(problems: list[str]) -> None:
         raise SpecError(problems, what="symmetry")
 
 
-def _bracket(q, xa, xb) -> tuple[sympy.Expr, ...]:
-    # Differentiate each component only by the coordinates it contains (many particles:
-    # a rotation's component holds one coordinate of n).
-    def derivative(x, j):
-        return sympy.diff(x, q[j]) if q[j] in x.free_symbols else 0
+def _directional(x: sympy.Expr, q, direction) -> sympy.Expr:
+    """sum_j dx/dq_j direction_j, differentiating only by the coordinates x contains (many
+    particles: a rotation's component holds one coordinate of n)."""
+    free = x.free_symbols
+    return sympy.Add(*(sympy.diff(x, s) * d for s, d in zip(q, direction) if s in free))
 
+
+def _bracket(q, xa, xb) -> tuple[sympy.Expr, ...]:
     return tuple(
-        sympy.expand(sympy.Add(*(
-            xa[j] * derivative(xb[i], j) - xb[j] * derivative(xa[i], j)
-            for j in range(len(q)) if xa[j] != 0 or xb[j] != 0
-        )))
+        sympy.expand(_directional(xb[i], q, xa) - _directional(xa[i], q, xb))
         for i in range(len(q))
     )
 

@@ -17,6 +17,7 @@ from sympy.polys.matrices import DomainMatrix
 
 from .angles import TRIG, Angle, angle_symbols, trig_linear
 from .coordinates import Coordinates
+from .exact import random_rational
 
 __all__ = [
     "POINTS",
@@ -26,6 +27,7 @@ __all__ = [
     "decide_zero",
     "has_high_powers",
     "node_count",
+    "point_text",
     "points_method",
     "radicands",
     "rational_points",
@@ -55,10 +57,6 @@ def radicands(exprs) -> list[sympy.Expr]:
     return sorted(bases, key=sympy.default_sort_key)
 
 
-def _random_rational(rng: random.Random) -> sympy.Rational:
-    return sympy.Rational(rng.randint(-97, 97) or 1, rng.randint(1, 29))
-
-
 def rational_points(
     exprs, symbols: Sequence[sympy.Symbol], count: int, *, seed: int = 0
 ) -> list[dict[sympy.Symbol, sympy.Rational]]:
@@ -84,7 +82,7 @@ def rational_points(
     angles = angle_symbols(exprs)
     points = []
     for _ in range(count):
-        point = {s: Angle(_random_rational(rng)) if s in angles else _random_rational(rng)
+        point = {s: Angle(random_rational(rng)) if s in angles else random_rational(rng)
                  for s in symbols}
         used: set[sympy.Symbol] = set(angles)
         for base in bases:
@@ -115,7 +113,7 @@ def _make_square(base, point, used, rng) -> bool:
 def _square_root_point(poly: sympy.Poly, rng: random.Random) -> sympy.Rational | None:
     """A rational s with poly(s) a rational square, or None (degree 1 or 2 only)."""
     coeffs = [sympy.Rational(c) for c in poly.all_coeffs()]
-    u = _random_rational(rng)
+    u = random_rational(rng)
     if len(coeffs) == 2:  # b s + c = u^2
         b, c = coeffs
         return (u**2 - c) / b
@@ -215,7 +213,6 @@ class ExactEvaluator:
         num, den = ratios[expr.func]
         return num / den  # ZeroDivisionError at a pole: the point is skipped
 
-
 def _power(base, p: int, q: int):
     if q == 2:
         base = _rational_sqrt(base)
@@ -307,7 +304,7 @@ def decide_zero(
             inexact.append(point)
             continue
         if value != 0:
-            method = f"exact evaluation: non-zero value {value} at ({_where(point, symbols)})"
+            method = f"exact evaluation: non-zero value {value} at ({point_text(point, symbols)})"
             return IdentityTest(False, method, residual)
         zeros += 1
         if zeros == points:
@@ -326,7 +323,7 @@ def _decide_numerically(expr, residual, candidates, symbols, needed) -> Identity
         verdict = compare_precisions(values[0][0], values[1][0])
         if verdict.verdict == "nonzero":
             method = (f"numeric evaluation ({DIGITS} and {2 * DIGITS} digits agree): non-zero "
-                      f"value {_short(verdict.value)} at ({_where(point, symbols)})")
+                      f"value {_short(verdict.value)} at ({point_text(point, symbols)})")
             return IdentityTest(False, method, residual)
         if verdict.verdict == "unclear":
             unclear += 1
@@ -344,7 +341,8 @@ def _short(value) -> str:
     return mpmath.nstr(value, 8)
 
 
-def _where(point, symbols) -> str:
+def point_text(point, symbols) -> str:
+    """A point for reports: `x = 3/7, theta = 2*atan(1/5), ...` in the order of `symbols`."""
     return ", ".join(f"{s} = {point[s]}" for s in symbols)
 
 
@@ -357,7 +355,7 @@ def points_method(points: int = POINTS) -> str:
 
 def _normal_forms(expr) -> list[tuple[str, sympy.Expr]]:
     if has_high_powers(expr):
-        return [("expand", sympy.expand(expr, multinomial=False))]
+        return [("expand", bounded_expand(expr))]
     expanded = sympy.expand(expr)
     forms = [("expand", expanded)]
     if expanded != 0 and any(p.exp.is_negative or not p.exp.is_Integer

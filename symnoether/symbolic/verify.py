@@ -24,6 +24,7 @@ from .identity import (
     ExactEvaluator,
     IdentityTest,
     decide_zero,
+    point_text,
     points_method,
     rational_points,
     state_symbols,
@@ -433,7 +434,7 @@ def _conservation_at_points(system, gradients, mass, rhs) -> dict:
         used += 1
         for name, value in values.items():
             if value != 0 and name not in nonzero:
-                nonzero[name] = f"dI/dt = {value} != 0 at ({_where(point, symbols)})"
+                nonzero[name] = f"dI/dt = {value} != 0 at ({point_text(point, symbols)})"
         if used == POINTS:
             break
     solve = "M and rhs evaluated exactly, M qddot = rhs solved over QQ"
@@ -460,7 +461,7 @@ def _conservation_numeric(system, quantities, mass, rhs, gradients, points, symb
             verdicts[name].append(verdict.verdict)
             if verdict.verdict == "nonzero" and name not in nonzero:
                 nonzero[name] = (f"dI/dt = {mpmath.nstr(verdict.value, 8)} != 0 at "
-                                 f"({_where(point, symbols)})")
+                                 f"({point_text(point, symbols)})")
         if used == POINTS:
             break
     solve = f"M qddot = rhs solved with mpmath at {DIGITS} and {2 * DIGITS} digits"
@@ -487,10 +488,6 @@ def _rate_tests(system, quantities, nonzero, method, solve, how, kind) -> dict:
         else:
             tests[name] = IdentityTest(True, method)
     return tests
-
-
-def _where(point, symbols) -> str:
-    return ", ".join(f"{s} = {point[s]}" for s in symbols)
 
 
 def _solve_exact(ev, mass, rhs):

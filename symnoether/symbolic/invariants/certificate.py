@@ -247,14 +247,7 @@ def _orbit_dimension(lifts, state) -> tuple[int, str | None]:
 def _functional_rank(exprs, sparse, state, target=None) -> tuple[int, str | None]:
     if not exprs:
         return 0, None
-    symbolic: dict[int, list] = {}
-    row_fns = []
-    for j, expr in enumerate(exprs):
-        if sparse[j] is not None:
-            row_fns.append(_sparse_gradient(sparse[j]))
-        else:
-            symbolic[j] = [sympy.diff(expr, s) for s in state]
-            row_fns.append(_row_values([_entry(e, state) for e in symbolic[j]]))
+    row_fns, symbolic = _gradient_rows(exprs, sparse, state)
     rank = _exact_rank(row_fns, state, target=target)
     if rank is not None:
         return rank, None
@@ -263,6 +256,19 @@ def _functional_rank(exprs, sparse, state, target=None) -> tuple[int, str | None
         "the rank of dS/d(q, qdot) was computed numerically (50 digits): the invariants' "
         "derivatives are not rational at rational points"
     )
+
+
+def _gradient_rows(exprs, sparse, state) -> tuple[list, dict[int, list]]:
+    """Evaluators of each gradient row (sparse where polynomial), and the symbolic rows."""
+    symbolic: dict[int, list] = {}
+    row_fns = []
+    for j, expr in enumerate(exprs):
+        if sparse[j] is not None:
+            row_fns.append(_sparse_gradient(sparse[j]))
+        else:
+            symbolic[j] = [sympy.diff(expr, s) for s in state]
+            row_fns.append(_row_values([_entry(e, state) for e in symbolic[j]]))
+    return row_fns, symbolic
 
 
 def _sparse_gradient(poly):
@@ -324,11 +330,7 @@ def independent_subset(system: System, exprs: Sequence[sympy.Expr]) -> list[int]
     subset then proves (or refutes) that its rank is the generic one.
     """
     state = system.coordinates.state
-    fns = []
-    for expr in exprs:
-        sparse = to_sparse(expr, state)
-        fns.append(_sparse_gradient(sparse) if sparse is not None else _row_values(
-            [_entry(sympy.diff(expr, s), state) for s in state]))
+    fns, _ = _gradient_rows(exprs, [to_sparse(e, state) for e in exprs], state)
     for point in random_points(state, 4, seed=11):
         qq = from_sympy_point(point, state)
         rows = [fn(point, qq) for fn in fns]
