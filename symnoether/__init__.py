@@ -16,8 +16,15 @@ from ._version import __version__ as __version__
 # Public name -> (submodule, attribute).
 _EXPORTS: dict[str, tuple[str, str]] = {
     # errors (neither half)
+    "CheckFailed": ("errors", "CheckFailed"),
+    "ConfigError": ("errors", "ConfigError"),
+    "DataError": ("errors", "DataError"),
+    "InputError": ("errors", "InputError"),
+    "IntegrityError": ("errors", "IntegrityError"),
+    "RunFolderError": ("errors", "RunFolderError"),
     "SpecError": ("errors", "SpecError"),
     "SymmetryError": ("errors", "SymmetryError"),
+    "SymnoetherError": ("errors", "SymnoetherError"),
     # symbolic
     "Coordinates": ("symbolic.coordinates", "Coordinates"),
     "coordinates": ("symbolic.coordinates", "coordinates"),
@@ -66,7 +73,17 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py keeps it in step
     from .codegen.generate import generate as generate, render as render
     from .codegen.printer import CodegenError as CodegenError
-    from .errors import SpecError as SpecError, SymmetryError as SymmetryError
+    from .errors import (
+        CheckFailed as CheckFailed,
+        ConfigError as ConfigError,
+        DataError as DataError,
+        InputError as InputError,
+        IntegrityError as IntegrityError,
+        RunFolderError as RunFolderError,
+        SpecError as SpecError,
+        SymmetryError as SymmetryError,
+        SymnoetherError as SymnoetherError,
+    )
     from .numeric.data import (
         Dataset as Dataset,
         load_data as load_data,

@@ -1,36 +1,44 @@
 """The `symnoether` command: derive, verify, generate, train, evaluate, demo.
 
 What is printed (tables, stages, messages) is printed here; the work is done by the
-library and `pipeline.py`. Exit codes: 0 success; 1 a verification check failed (or
-training diverged); 2 bad input (a spec, config or data file that cannot be used), with a
-message that says how to fix it.
+library and `pipeline.py`. Exit codes (docs/ERRORS.md): 0 success; 1 a check failed (a
+verification check, or training diverged); 2 bad input (a spec, configuration, data file,
+run folder or argument that cannot be used, or a file that cannot be read or written),
+with a message that says what was wrong and how to fix it; 130 interrupted (Ctrl-C); 141
+the output pipe was closed (`symnoether verify SPEC | head`). Every anticipated error is
+a `SymnoetherError` with its exit code; `main` prints it as `error: ...`, never a
+traceback.
 """
 
 import argparse
 import dataclasses
+import errno
+import json
+import math
+import os
 import sys
 import time
 from pathlib import Path
 
-from .errors import SpecError, SymmetryError
+from .errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    SpecError,
+    SymnoetherError,
+)
 
 __all__ = ["main", "print_table"]
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-class BadInput(Exception):
-    """A user error to report in one message, with exit code 2."""
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as the shell reports a process a closed pipe ended
 
 
 def _load(spec: str, minimal: bool = False):
     """The spec's system; `minimal` (the `--minimal` switch) asks for a minimal invariant set."""
     from .symbolic.system import load_spec
 
-    try:
-        system = load_spec(spec)
-    except (SpecError, SymmetryError) as error:
-        raise BadInput(str(error)) from error
+    system = load_spec(spec)
     return dataclasses.replace(system, minimal_invariants=True) if minimal else system
 
 
@@ -84,14 +92,9 @@ def cmd_verify(args) -> int:
 def cmd_generate(args) -> int:
     """Verify and generate the JAX module of a spec."""
     from .codegen.generate import generate
-    from .codegen.printer import CodegenError
 
     system = _load(args.spec, args.minimal)
-    try:
-        generate(system, args.output, force=args.force)
-    except CodegenError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+    generate(system, args.output, force=args.force, overwrite=args.force)
     print(f"wrote {args.output}")
     return EXIT_OK
 
@@ -99,22 +102,22 @@ def cmd_generate(args) -> int:
 def cmd_train(args) -> int:
     """Generate the module into a run folder, make or load data, and train."""
     from .codegen.printer import VerificationFailed
-    from .numeric.train import TrainingDivergedError
-    from .pipeline import prepare_run, train_models
+    from .lock import run_lock
+    from .pipeline import load_config, prepare_run, train_models
 
-    try:
-        run = prepare_run(_load(args.spec, args.minimal), args.out, config_path=args.config,
-                          data_path=args.data, resume=args.resume, force=args.force)
-    except VerificationFailed as error:
-        print(f"error: the spec failed verification ({', '.join(error.checks)} not proved), so "
-              "nothing was trained; see `symnoether verify SPEC`, or pass --force to train "
-              "anyway", file=sys.stderr)
-        return EXIT_FAILED
-    try:
+    system = _load(args.spec, args.minimal)
+    config = load_config(args.config, args.out, resume=args.resume)  # before writing
+    with run_lock(args.out):
+        try:
+            run = prepare_run(system, args.out, config=config, data_path=args.data,
+                              resume=args.resume, force=args.force,
+                              trust_module=args.trust_module)  # fmt: skip
+        except VerificationFailed as error:
+            print(f"error: the spec failed verification ({', '.join(error.checks)} not "
+                  "proved), so nothing was trained; see `symnoether verify SPEC`, or pass "
+                  "--force to train anyway", file=sys.stderr)
+            return EXIT_FAILED
         train_models(run, variants=args.models, resume=args.resume)
-    except TrainingDivergedError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
     print(f"run folder: {args.out}")
     return EXIT_OK
 
@@ -124,7 +127,7 @@ def cmd_evaluate(args) -> int:
     from .pipeline import evaluate_run_folder
 
     print_table(evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt,
-                                    method=args.method))  # fmt: skip
+                                    method=args.method, trust_module=args.trust_module))
     return EXIT_OK
 
 
@@ -178,6 +181,17 @@ def _methods(text: str) -> tuple[str, ...]:
     return methods
 
 
+def _positive(text: str) -> float:
+    # argparse `type` of --dt and --t-final: a finite number > 0.
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
 def cmd_demo(args) -> int:
     """The main job, end to end, on the default example (Kepler)."""
     return run_demo(spec=args.spec, out=args.out, budget=args.budget)
@@ -197,6 +211,7 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
 
     The exit code: 0, or 1 when verification fails.
     """
+    from .lock import run_lock
     from .pipeline import BUDGETS, DEFAULT_SPEC, evaluate_run_folder, prepare_run, train_models
     from .symbolic.invariants import derive_invariants
     from .symbolic.system import load_spec
@@ -224,12 +239,13 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
         return EXIT_FAILED
     start = _stage(f"generate: {out / 'module.py'}; data: one true trajectory")
     resume = (out / "run.json").is_file()
-    run = prepare_run(system, out, resume=resume, overrides=plan["config"],
-                      invariants=invariants)
-    print(f"   {len(run.data.q)} samples")
-    _done(start)
-    start = _stage(f"train: invariant and unconstrained networks ({budget} budget)")
-    train_models(run, resume=resume)
+    with run_lock(out):
+        run = prepare_run(system, out, resume=resume, overrides=plan["config"],
+                          invariants=invariants)
+        print(f"   {len(run.data.q)} samples")
+        _done(start)
+        start = _stage(f"train: invariant and unconstrained networks ({budget} budget)")
+        train_models(run, resume=resume)
     _done(start)
     from .numeric.integrate import INTEGRATORS
 
@@ -255,6 +271,13 @@ def _minimal_flag(parser) -> None:
                              "(see docs/WRITING_A_SPEC.md)")
 
 
+def _trust_flag(parser) -> None:
+    parser.add_argument("--trust-module", action="store_true",
+                        help="use the run folder's module.py even if it was edited after "
+                             "generation or is not the one the run was trained with "
+                             "(recorded in the run folder and shown by evaluate)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="symnoether",
@@ -275,7 +298,8 @@ def _parser() -> argparse.ArgumentParser:
     _minimal_flag(p)
     p.add_argument("-o", "--output", required=True, help="the module file to write")
     p.add_argument("--force", action="store_true",
-                   help="write even if a check fails (recorded in the header)")
+                   help="write even if a check fails (recorded in the header), and replace "
+                        "an output file that is not a generated module")
     p.set_defaults(func=cmd_generate)
     p = sub.add_parser("train", help="train invariant and unconstrained networks")
     p.add_argument("spec")
@@ -290,13 +314,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="train even if a verification check fails or is undecided (recorded "
                         "in the generated module's header)")
+    _trust_flag(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="metrics.json and plots for a run folder")
     p.add_argument("run_dir")
-    p.add_argument("--t-final", type=float, default=None, help="rollout length (default 100)")
-    p.add_argument("--dt", type=float, default=None, help="rollout time step (default 0.01)")
+    p.add_argument("--t-final", type=_positive, default=None,
+                   help="rollout length (default 100)")
+    p.add_argument("--dt", type=_positive, default=None,
+                   help="rollout time step (default 0.01)")
     p.add_argument("--method", type=_methods, default=None,
                    help="comma-separated integrators, e.g. rk4,variational (default: all)")
+    _trust_flag(p)
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("demo", help="the main job, end to end, on the Kepler example")
     p.add_argument("--spec", default=None, help="spec file (default: examples/kepler/spec.py)")
@@ -329,9 +357,62 @@ def main(argv: list[str] | None = None) -> int:
         args.models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
         return args.func(args)
-    except (BadInput, SpecError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except SymnoetherError as error:
+        return _error(str(error), error.exit_code)
+    except OSError as error:  # an unreadable or unwritable file, a full disk, ...
+        if isinstance(error, BrokenPipeError):
+            return _broken_pipe()
+        return _error(_os_message(error, args), EXIT_BAD_INPUT)
+    except json.JSONDecodeError as error:  # a JSON file that no reader above recognised
+        return _error(f"a JSON file is damaged ({error}); restore it or start afresh",
+                      EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        _error(_interrupted(args), EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
+
+
+def _error(message: str, code: int) -> int:
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _os_message(error: OSError, args) -> str:
+    where = f" {str(error.filename)!r}" if error.filename else ""
+    text = f"{error.strerror or error}{':' if where else ''}{where}"
+    if error.errno == errno.ENOSPC:
+        return (f"{text}: the disk is full; free some space and rerun"
+                + (" with --resume (the last checkpoint is kept)"
+                   if args.command in ("train", "demo") else ""))
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{text}: choose a file or folder you can write to (or read, for inputs)"
+    return text
+
+
+def _interrupted(args) -> str:
+    if args.command == "train":
+        resume = ["symnoether", "train", args.spec, "--out", args.out, "--resume"]
+        resume += ["--config", args.config] if args.config else []
+        resume += ["--data", args.data] if args.data else []
+        return ("interrupted; the checkpoints written so far are kept. Continue with: "
+                + " ".join(resume))
+    if args.command == "demo":
+        return "interrupted; rerun the same command to resume from the last checkpoint"
+    return "interrupted"
+
+
+def _broken_pipe() -> int:
+    # The reader of our output went away (`symnoether verify SPEC | head`): stop quietly.
+    # Python would report the failed flush at exit, so stdout is pointed at /dev/null.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -9,13 +9,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 
-from .errors import SpecError
+from .errors import ConfigError, RunFolderError, SpecError
+from .lock import run_lock
 
 __all__ = [
     "BUDGETS",
     "DEFAULT_SPEC",
     "PreparedRun",
     "evaluate_run_folder",
+    "load_config",
     "prepare_run",
     "train_models",
 ]
@@ -40,36 +42,71 @@ class PreparedRun:
     module: ModuleType
     config: object
     data: object
+    overrides: tuple[str, ...] = ()
 
 
-def _module_for(system, run_dir: Path, resume: bool, invariants=None,
-                force: bool = False) -> ModuleType:
+def _module_for(system, run_dir: Path, resume: bool, invariants=None, force: bool = False,
+                trust: bool = False) -> tuple[ModuleType, list[str]]:
+    # The module and the checks overridden (`trust`) to use it.
     from .codegen.generate import generate
-    from .numeric.run import load_module
+    from .numeric.run import check_run_module, load_module
 
     path = run_dir / "module.py"
     if resume and path.is_file():
-        module = load_module(path)
+        module, overrides = check_run_module(run_dir, trust=trust, when="training")
         if module.SPEC_HASH != system.spec_hash():
-            raise SpecError(
+            raise RunFolderError(
                 f"{path} was generated from another version of the spec (hash "
                 f"{module.SPEC_HASH}, now {system.spec_hash()}); resume with the spec it was "
-                "trained on, or start a new run folder",
-                what="resume",
+                "trained on, or start a new run folder"
             )
-        return module
-    generate(system, path, invariants=invariants, force=force)
-    return load_module(path)
+        return module, overrides
+    generate(system, path, invariants=invariants, force=force, overwrite=True)
+    return load_module(path), []
 
 
-def _config(config_path, overrides: dict | None):
+def load_config(config_path=None, run_dir=None, *, resume: bool = False,
+                overrides: dict | None = None):
+    """The training configuration of a run, validated; nothing is written.
+
+    **Arguments:**
+
+    - `config_path`: a JSON file of `TrainConfig` settings; defaults otherwise, or, when
+      resuming without one, the configuration `RUN_DIR/run.json` records.
+    - `run_dir`: the run folder (read only when resuming).
+    - `resume`: whether the run is resumed.
+    - `overrides`: settings that replace those of the configuration.
+
+    **Returns:**
+
+    A `TrainConfig`. Raises `ConfigError` (exit code 2) listing every problem. A float64
+    configuration turns on JAX's 64-bit mode, which it needs.
+    """
+    from .numeric.checkpoint import read_json
     from .numeric.run import TrainConfig
 
+    record = None if run_dir is None else Path(run_dir) / "run.json"
+    if config_path:
+        config = TrainConfig.from_file(config_path)
+    elif resume and record is not None and record.is_file():
+        config = TrainConfig.from_dict(read_json(record, "run record").get("config", {}))
+    else:
+        config = TrainConfig()
     try:
-        config = TrainConfig.from_file(config_path) if config_path else TrainConfig()
-        return replace(config, **(overrides or {}))
-    except (ValueError, TypeError, FileNotFoundError) as error:
-        raise SpecError(str(error), what="training configuration") from error
+        config = replace(config, **(overrides or {}))
+    except TypeError as error:  # an unknown setting
+        raise ConfigError(str(error)) from error
+    _enable_float64(config.dtype)
+    return config
+
+
+def _enable_float64(dtype: str) -> None:
+    # float64 networks and data need JAX's 64-bit mode, which must be on before arrays
+    # are made; the command enables it rather than tell its user to call jax.config.
+    if dtype == "float64":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
 
 
 def _data(system, module, config, run_dir: Path, data_path, resume: bool):
@@ -80,10 +117,7 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
 
     saved = run_dir / "data.npz"
     if data_path or (resume and saved.is_file()):
-        try:
-            return load_data(data_path or saved, module)
-        except (ValueError, TypeError, FileNotFoundError) as error:
-            raise SpecError(str(error), what="data file") from error
+        return load_data(data_path or saved, module)
     if system.lagrangian is None or system.initial_state is None:
         raise SpecError(
             f"system {system.name!r} has no true Lagrangian and initial_state to make "
@@ -101,7 +135,8 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
 
 def prepare_run(
     spec, run_dir, *, config_path=None, data_path=None, resume: bool = False,
-    overrides: dict | None = None, invariants=None, force: bool = False,
+    overrides: dict | None = None, invariants=None, force: bool = False, config=None,
+    trust_module: bool = False,
 ) -> PreparedRun:
     """Load the spec, generate its module into the run folder, and make or load the data.
 
@@ -109,34 +144,42 @@ def prepare_run(
 
     - `spec`: the spec file, or a `System`.
     - `run_dir`: the run folder (created when missing).
-    - `config_path`: a JSON file of `TrainConfig` settings; defaults otherwise.
+    - `config_path`: a JSON file of `TrainConfig` settings; defaults otherwise (when
+      resuming: the configuration the run records). See `load_config`.
     - `data_path`: a `.npz` with `q`, `qdot`, `qddot`; by default one true trajectory.
     - `resume`: reuse the folder's module and data (the spec must be unchanged).
     - `overrides`: settings that replace those of the configuration.
     - `invariants`: an `InvariantSet` already derived for this system (derived when None).
     - `force`: generate the module even when a verification check fails or is undecided
       (its header records them, as with `symnoether generate --force`).
+    - `config`: a `TrainConfig` already made by `load_config` (then `config_path` and
+      `overrides` are not read).
+    - `trust_module`: when resuming, use the folder's module even when it fails its
+      integrity checks; the override is recorded in `run.json` by `train_models`.
 
     **Returns:**
 
     A [`PreparedRun`][]. Raises `VerificationFailed` (nothing written) when a check fails
-    and `force` is False.
+    and `force` is False. The run folder's writer lock is held while it is prepared; hold
+    it around `prepare_run` and `train_models` too (`symnoether.lock.run_lock`), as the
+    CLI does, so that no other trainer comes in between.
     """
     from .symbolic.system import System, load_spec
 
     system = spec if isinstance(spec, System) else load_spec(spec)
     run_dir = Path(run_dir)
-    if not resume and any(run_dir.glob("models/*/checkpoint.eqx")):
-        raise SpecError(
-            f"{str(run_dir)!r} already holds trained models; pass --resume to continue them, "
-            "or choose another --out folder (nothing was overwritten)",
-            what="run folder",
-        )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    module = _module_for(system, run_dir, resume, invariants, force)
-    config = _config(config_path, overrides)
-    data = _data(system, module, config, run_dir, data_path, resume)
-    return PreparedRun(run_dir, system, module, config, data)
+    if config is None:
+        config = load_config(config_path, run_dir, resume=resume, overrides=overrides)
+    with run_lock(run_dir):
+        if not resume and any(run_dir.glob("models/*/checkpoint.eqx")):
+            raise RunFolderError(
+                f"{str(run_dir)!r} already holds trained models; pass --resume to continue "
+                "them, or choose another --out folder (nothing was overwritten)"
+            )
+        module, trusted = _module_for(system, run_dir, resume, invariants, force,
+                                      trust_module)
+        data = _data(system, module, config, run_dir, data_path, resume)
+    return PreparedRun(run_dir, system, module, config, data, tuple(trusted))
 
 
 def train_models(run: PreparedRun, *, variants=("invariant", "unconstrained"),
@@ -148,24 +191,31 @@ def train_models(run: PreparedRun, *, variants=("invariant", "unconstrained"),
     try:
         return train_run(run.run_dir, run.module, run.data, run.config, variants=variants,
                          resume=resume, progress=progress,
-                         initial_state=run.system.initial_state)  # fmt: skip
+                         initial_state=run.system.initial_state,
+                         metadata={"overrides": list(run.overrides)},
+                         trust_module=bool(run.overrides))  # fmt: skip
+    except RunFolderError:
+        raise
     except ValueError as error:  # unknown variants, or a checkpoint that cannot be resumed
-        raise SpecError(str(error), what="training run") from error
+        raise RunFolderError(str(error)) from error
 
 
 def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | None = None,
-                        out_dir=None, method=None) -> dict:
+                        out_dir=None, method=None, trust_module: bool = False) -> dict:
     """Evaluate a trained run folder: `metrics.json` and plots in `RUN_DIR/evaluation`.
 
     **Returns:**
 
     The metrics (`numeric.evaluate.evaluate_run`); `cli.print_table` prints them.
     """
+    from .numeric.checkpoint import read_json
     from .numeric.evaluate import evaluate_run
 
     if not (Path(run_dir) / "run.json").is_file():
-        raise SpecError(f"{str(run_dir)!r} is not a run folder (no run.json); train first with "
-                        "`symnoether train SPEC --out RUN_DIR`", what="run folder")
+        raise RunFolderError(f"{str(run_dir)!r} is not a run folder (no run.json); train "
+                             "first with `symnoether train SPEC --out RUN_DIR`")
+    config = read_json(Path(run_dir) / "run.json", "run record").get("config", {})
+    _enable_float64(config.get("dtype") if isinstance(config, dict) else None)
     kwargs = {k: v for k, v in (("t_final", t_final), ("dt", dt), ("out_dir", out_dir),
                                 ("method", method)) if v is not None}
-    return evaluate_run(run_dir, **kwargs)
+    return evaluate_run(run_dir, trust_module=trust_module, **kwargs)

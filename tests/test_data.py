@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from handwritten import kepler_contract, two_particle_2d_contract
 
+from symnoether.errors import DataError
 from symnoether.numeric.data import (
     Dataset,
     load_data,
@@ -147,7 +148,7 @@ def test_unreadable_file(tmp_path):
     path.write_text("not an archive")
     with pytest.raises(ValueError, match="cannot read .* as a .npz archive"):
         load_data(path, kepler_contract)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(DataError, match="does not exist"):
         load_data(tmp_path / "missing.npz", kepler_contract)
 
 

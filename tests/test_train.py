@@ -18,6 +18,7 @@ import optax
 import pytest
 from handwritten import kepler_contract, two_particle_2d_contract
 
+from symnoether.errors import RunFolderError
 from symnoether.numeric import train as train_module
 from symnoether.numeric.data import Dataset, trajectory_data
 from symnoether.numeric.run import TrainConfig, load_module, load_run, train_run
@@ -287,7 +288,7 @@ def test_load_module_errors(tmp_path):
     (tmp_path / "broken.py").write_text("COORDINATE_NAMES = ('x',)\n")
     with pytest.raises(TypeError, match="does not follow the generated-module contract"):
         load_module(tmp_path / "broken.py")
-    with pytest.raises(FileNotFoundError, match="not a run folder"):
+    with pytest.raises(RunFolderError, match="not a run folder"):
         load_run(tmp_path)
 
 

@@ -4,20 +4,26 @@ import sympy
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import JaxPrinter
 
+from ..errors import EXIT_FAILED, CheckFailed, InputError
+
 __all__ = ["CodegenError", "StrictJaxPrinter", "VerificationFailed", "print_jax"]
 
 
-class CodegenError(ValueError):
-    """An expression cannot be turned into JAX code; names the output that failed."""
+class CodegenError(InputError, ValueError):
+    """An expression cannot be turned into JAX code; names the output that failed (bad
+    input: rewrite the expression; exit code 2)."""
 
 
-class VerificationFailed(CodegenError):
-    """No module was generated because verification checks failed or were undecided.
+class VerificationFailed(CheckFailed, CodegenError):
+    """No module was generated because verification checks failed or were undecided (a
+    failed check: exit code 1).
 
     **Attributes:**
 
     - `checks`: the names of those checks.
     """
+
+    exit_code = EXIT_FAILED
 
     def __init__(self, message: str, checks: tuple[str, ...]):
         super().__init__(message)

@@ -16,14 +16,17 @@ No pickle: `.eqx` files hold raw arrays only and need a skeleton of the same str
 import csv
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PyTree
 
+from ..errors import RunFolderError
 from ..files import atomic_write
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "append_loss",
     "atomic_write",
     "load_checkpoint",
+    "read_json",
     "read_losses",
     "read_settings",
     "save_checkpoint",
@@ -48,6 +52,26 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write `obj` as indented JSON, atomically."""
     text = json.dumps(obj, indent=2, sort_keys=True) + "\n"
     return atomic_write(path, lambda file: file.write(text.encode()))
+
+
+def read_json(path: str | os.PathLike, what: str = "file") -> Any:
+    """Read a JSON file this package wrote (run.json, config.json, checkpoint.json).
+
+    Raises `RunFolderError` when it is missing or damaged (these files are written
+    atomically, so a damaged one was changed by something else), saying which file.
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunFolderError(f"the {what} {str(path)!r} is missing; the run folder is "
+                             "incomplete (restore the file, or start a new folder)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RunFolderError(
+            f"the {what} {str(path)!r} is damaged (not valid JSON: {error}). symnoether writes "
+            "it atomically, so something else changed it: restore it from a copy, or start a "
+            "new run folder"
+        ) from None
 
 
 class Checkpoint(NamedTuple):
@@ -92,13 +116,19 @@ def load_checkpoint(folder: Path, model_like: PyTree, opt_state_like: PyTree) ->
     A `Checkpoint`. The epoch and step come from `checkpoint.eqx`, which is written first.
     """
     like = (model_like, opt_state_like, np.zeros(2, np.uint32), 0, 0)
-    try:
-        model, opt_state, key_data, step, epoch = eqx.tree_deserialise_leaves(
-            folder / CHECKPOINT, like
+    path = folder / CHECKPOINT
+    damage = _damage(path, like)
+    if damage is not None:
+        raise RunFolderError(
+            f"cannot read checkpoint {str(path)!r}: {damage}. It is written atomically, so "
+            "something else changed it: restore it from a copy, or start a new run folder "
+            "(or train this variant afresh after removing its folder)"
         )
+    try:
+        model, opt_state, key_data, step, epoch = eqx.tree_deserialise_leaves(path, like)
     except (ValueError, RuntimeError, EOFError) as error:
         raise ValueError(
-            f"cannot read checkpoint {str(folder / CHECKPOINT)!r}: it does not match the model "
+            f"cannot read checkpoint {str(path)!r}: it does not match the model "
             f"and optimiser built from the current settings ({error}). Resume with the same "
             "network configuration it was trained with, or start a new folder"
         ) from error
@@ -107,10 +137,47 @@ def load_checkpoint(folder: Path, model_like: PyTree, opt_state_like: PyTree) ->
     )
 
 
+def _records(like: PyTree) -> Iterator[tuple[tuple[int, ...], np.dtype]]:
+    # The (shape, dtype) of each .npy record eqx.tree_serialise_leaves writes for `like`.
+    for leaf in jax.tree.leaves(like):
+        if eqx.is_array_like(leaf):
+            x = leaf if hasattr(leaf, "shape") and hasattr(leaf, "dtype") else np.asarray(leaf)
+            yield tuple(x.shape), np.dtype(x.dtype)
+
+
+def _damage(path: Path, like: PyTree) -> str | None:
+    """Why the checkpoint file cannot be what `save_checkpoint` wrote, whatever the
+    settings: truncated, or not a checkpoint at all; None when its records are whole (a
+    shape that differs from `like` is a settings mismatch, reported by the caller)."""
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        for index, (shape, dtype) in enumerate(_records(like)):
+            try:
+                version = np.lib.format.read_magic(file)
+                header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                          else np.lib.format.read_array_header_2_0)
+                saved_shape, _, saved_dtype = header(file)
+            except ValueError as error:
+                if file.tell() >= size or "EOF" in str(error):
+                    return f"it is truncated ({size} bytes, ending in array record {index})"
+                return f"it is damaged (array record {index} is unreadable: {error})"
+            if (tuple(saved_shape), saved_dtype) != (shape, dtype):
+                return None  # another network or optimiser: a settings mismatch
+            end = file.tell() + int(np.prod(saved_shape, dtype=np.int64)) * saved_dtype.itemsize
+            if end > size:
+                return f"it is truncated ({size} bytes, array record {index} ends at {end})"
+            file.seek(end)
+    return None
+
+
 def read_settings(folder: Path) -> dict:
     """The training settings recorded with the checkpoint of `folder` (`checkpoint.json`),
     readable before the arrays, whose structure may not match the current optimiser."""
-    return json.loads((folder / CHECKPOINT_INFO).read_text())["settings"]
+    info = read_json(folder / CHECKPOINT_INFO, "checkpoint record")
+    if not isinstance(info, dict) or not isinstance(info.get("settings"), dict):
+        raise RunFolderError(f"the checkpoint record {str(folder / CHECKPOINT_INFO)!r} has no "
+                             "settings; restore it from a copy, or start a new run folder")
+    return info["settings"]
 
 
 def append_loss(folder: Path, epoch: int, step: int, loss: float, seconds: float) -> None:

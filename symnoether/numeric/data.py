@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from ..errors import DataError, format_problems
 from ..files import atomic_write
 from .contract import check_module
 from .dynamics import check_float_dtype
@@ -239,15 +240,24 @@ def save_data(path: str | os.PathLike, dataset: Dataset) -> Path:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    expected = ("expected a file written by `sn.save_data` or `numpy.savez(path, q=..., "
+                "qdot=..., qddot=...)`")
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise DataError(f"data file {str(path)!r} {what}; {expected}")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy file: one bare array
+            raise DataError(f"{str(path)!r} holds a single array (a .npy file), not a .npz "
+                            f"archive of named arrays; {expected}")
+        with loaded as archive:
             return {name: archive[name] for name in archive.files}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-        if isinstance(error, FileNotFoundError):
+        if isinstance(error, DataError):
             raise
-        raise ValueError(
-            f"cannot read {str(path)!r} as a .npz archive ({error}); expected a file written "
-            "by `sn.save_data` or `numpy.savez(path, q=..., qdot=..., qddot=...)`"
+        empty = " (the file is empty)" if path.stat().st_size == 0 else ""
+        raise DataError(
+            f"cannot read {str(path)!r} as a .npz archive{empty} ({error}); {expected}"
         ) from error
 
 
@@ -270,6 +280,8 @@ def _shape_problems(arrays: dict[str, np.ndarray], n: int) -> list[str]:
     lengths = {name: x.shape[0] if x.ndim else None for name, x in arrays.items()}
     if len(set(lengths.values())) > 1:
         problems.append(f"the arrays have different numbers of samples N: {lengths}")
+    elif 0 in lengths.values():
+        problems.append("the arrays hold no samples (N = 0); training needs at least one")
     if "t" in arrays and arrays["t"].ndim != 1:
         problems.append(f"'t' has shape {arrays['t'].shape}; expected (N,)")
     return problems
@@ -295,8 +307,9 @@ def load_data(path: str | os.PathLike, module: ModuleType) -> Dataset:
 
     **Returns:**
 
-    A `Dataset` in the dtype of the file. Raises `TypeError` for non-floating arrays and
-    `ValueError` for missing keys, wrong shapes or non-finite values, listing every problem.
+    A `Dataset` in the dtype of the file. Raises `DataError` (a `ValueError` and a
+    `TypeError`) for a missing or unreadable file, missing keys, non-floating arrays, wrong
+    shapes, no samples or non-finite values, listing every problem.
     """
     path = Path(path)
     names = tuple(module.COORDINATE_NAMES)
@@ -307,15 +320,14 @@ def load_data(path: str | os.PathLike, module: ModuleType) -> Dataset:
     )
     missing = [name for name in _KEYS if name not in arrays]
     if missing:
-        raise ValueError(
+        raise DataError(
             f"{header}: missing arrays {missing}; expected 'q', 'qdot', 'qddot' (and "
             f"optionally 't'), found {sorted(arrays)}. Write it with `sn.save_data`"
         )
     arrays = {name: arrays[name] for name in (*_KEYS, "t") if name in arrays}
-    for problems, error in (
-        (_dtype_problems(arrays), TypeError),
-        (_shape_problems(arrays, len(names)) or _value_problems(arrays), ValueError),
+    for problems in (
+        _dtype_problems(arrays), _shape_problems(arrays, len(names)) or _value_problems(arrays)
     ):
         if problems:
-            raise error(header + ":\n" + "\n".join(f"  - {p}" for p in problems))
+            raise DataError(format_problems(header, problems))
     return Dataset(**{name: jnp.asarray(x) for name, x in arrays.items()})

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from ..errors import ConfigError
 from .checkpoint import write_json
 from .dynamics import default_max_condition, velocity_hessian
 from .integrate import (
@@ -413,6 +414,7 @@ def evaluate_models(
     methods: Sequence[Method] = tuple(INTEGRATORS),
     dtype: str = "float64",
     plots: bool = True,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Roll out models and the true system from one state; measure conservation and error.
 
@@ -433,6 +435,8 @@ def evaluate_models(
     - `dtype`: `"float64"` (default; models are cast and `jax.enable_x64` is on for the
         evaluation only) or `"float32"`.
     - `plots`: write the figures (with `out_dir`).
+    - `warnings`: sentences to record first among the metrics' warnings (e.g. the checks
+        overridden for a run folder).
 
     **Returns:**
 
@@ -454,6 +458,7 @@ def evaluate_models(
     metrics = _metrics(
         module, curves, losses, _settings(module, q0, qdot0, dt, steps, integrators, dtype)
     )
+    metrics["warnings"] = [*map(str, warnings), *metrics["warnings"]]
     if out_dir is not None:
         metrics["files"] = _write(Path(out_dir), module, curves, losses, metrics, plots)
     return metrics
@@ -510,6 +515,7 @@ def evaluate_run(
     q0: Float[ArrayLike, " n"] | None = None,
     qdot0: Float[ArrayLike, " n"] | None = None,
     dtype: str = "float64",
+    trust_module: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the trained models of a run folder (`symnoether evaluate RUN_DIR`).
 
@@ -523,14 +529,18 @@ def evaluate_run(
         (the spec's, when trained by `symnoether train`), else the first state of the
         run's training data (`RUN_DIR/data.npz`, its noise included).
     - `dtype`: `"float64"` (default) or `"float32"`.
+    - `trust_module`: evaluate even when the run's module fails its integrity checks
+        (see `load_run`); the override is recorded among the metrics' warnings.
 
     **Returns:**
 
-    The metrics dict of [`evaluate_models`][], also written to `out_dir/metrics.json`.
+    The metrics dict of [`evaluate_models`][], also written to `out_dir/metrics.json`;
+    its warnings start with every check overridden for the run.
     """
     from .run import load_run  # the training stack is only needed here
 
-    run = load_run(run_dir)
+    _check_rollout(t_final, dt)
+    run = load_run(run_dir, trust_module=trust_module)
     if not run.models:
         raise ValueError(f"run folder {str(run_dir)!r} has no trained model (no checkpoint yet)")
     if (q0 is None) != (qdot0 is None):
@@ -542,5 +552,18 @@ def evaluate_run(
     out_dir = Path(run_dir) / "evaluation" if out_dir is None else out_dir
     return evaluate_models(
         run.module, run.models, q0, qdot0, dt=dt, steps=steps, losses=run.losses,
-        out_dir=out_dir, methods=methods, dtype=dtype,
+        out_dir=out_dir, methods=methods, dtype=dtype, warnings=run.overrides,
     )  # fmt: skip
+
+
+def _check_rollout(t_final, dt) -> None:
+    problems = [
+        f"{name} must be a finite number > 0, got {value!r}"
+        for name, value in (("t_final", t_final), ("dt", dt))
+        if isinstance(value, bool) or not isinstance(value, int | float | np.floating)
+        or not math.isfinite(value) or value <= 0
+    ]
+    if not problems and not (math.isfinite(t_final / dt) and round(t_final / dt) >= 2):
+        problems.append(f"t_final ({t_final}) must be at least 2 steps of dt ({dt})")
+    if problems:
+        raise ConfigError(problems, what="evaluation settings")

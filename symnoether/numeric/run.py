@@ -3,16 +3,23 @@
 ```
 RUN_DIR/module.py         the generated module used (written by the CLI)
 RUN_DIR/data.npz          training data
-RUN_DIR/run.json          run-wide settings: system, spec hash, variants, configuration
+RUN_DIR/run.json          run-wide settings: system, spec hash, module hash, data hash,
+                          variants, configuration, and any override of a check
 RUN_DIR/models/<variant>/config.json, checkpoint.eqx, checkpoint.json, losses.csv
+RUN_DIR/.lock, .lock.json the writer lock (see `symnoether.lock`) and who holds it
 ```
+
+A resume must match the run record: the whole configuration (only `checkpoint_every` may
+change, `RESUMABLE`), the data (by hash) and the module (by `MODULE_HASH`).
 
 The variants are `"invariant"` (the network sees the invariants) and `"unconstrained"` (it
 sees `q` and `qdot`). Both start from the same seed and see the same batches.
 """
 
 import dataclasses
+import hashlib
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import InitVar, dataclass
@@ -25,15 +32,29 @@ import jax
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
+from ..errors import ConfigError, IntegrityError, RunFolderError, format_problems
 from ..files import import_file
-from .checkpoint import load_checkpoint, read_losses, write_json
+from ..integrity import module_problems
+from ..lock import run_lock
+from .checkpoint import CHECKPOINT, load_checkpoint, read_json, read_losses, write_json
 from .contract import check_module
 from .data import Dataset, save_data
 from .dynamics import MASS_SOLVES, resolve_mass_solve
 from .network import ACTIVATIONS, INITS, LagrangianNetwork, activation_name
 from .train import make_optimizer, train
 
-__all__ = ["VARIANTS", "Run", "TrainConfig", "load_module", "load_run", "train_run"]
+__all__ = [
+    "RESUMABLE",
+    "VARIANTS",
+    "Run",
+    "TrainConfig",
+    "data_hash",
+    "load_module",
+    "load_run",
+    "check_run_module",
+    "resume_problems",
+    "train_run",
+]
 
 VARIANTS: dict[str, bool] = {"invariant": True, "unconstrained": False}
 _INTS = ("width", "depth", "epochs", "steps_per_epoch", "batch_size", "seed", "checkpoint_every")
@@ -46,6 +67,8 @@ _CHOICES = {
 }
 # Settings renamed since run folders were first written: old name -> new name.
 _RENAMED = {"solver": "mass_solve"}
+# Settings that may change when a run is resumed: they do not change what is trained.
+RESUMABLE = frozenset({"checkpoint_every"})
 
 
 @dataclass(frozen=True)
@@ -101,10 +124,10 @@ class TrainConfig:
         if not isinstance(self.standardize, bool):
             types.append(f"standardize must be true or false, got {self.standardize!r}")
         if types:
-            raise TypeError("invalid training configuration:\n" + _bullets(types))
+            raise ConfigError(types)
         values = self._value_problems()
         if values:
-            raise ValueError("invalid training configuration:\n" + _bullets(values))
+            raise ConfigError(values)
 
     def _name_activation(self) -> None:
         # One mapping (ACTIVATIONS) for names and functions; the name is what JSON holds.
@@ -125,16 +148,33 @@ class TrainConfig:
             for name, choices in _CHOICES.items()
             if getattr(self, name) not in choices
         ]
-        positive = [n for n in _INTS + _FLOATS if n not in ("depth", "seed", "noise")]
+        infinite = [n for n in _FLOATS if not math.isfinite(getattr(self, n))]
+        problems += [f"{n} must be a finite number, got {getattr(self, n)}" for n in infinite]
+        positive = [n for n in _INTS + _FLOATS if n not in ("depth", "seed", "noise", *infinite)]
         problems += [
             f"{n} must be > 0, got {getattr(self, n)}" for n in positive if getattr(self, n) <= 0
         ]
         problems += [
             f"{n} must be >= 0, got {getattr(self, n)}"
             for n in ("depth", "seed", "noise")
-            if getattr(self, n) < 0
+            if n not in infinite and getattr(self, n) < 0
         ]
+        if not problems:
+            problems += self._time_problems()
         return problems
+
+    def _time_problems(self) -> list[str]:
+        # The data's clock: samples every `sample_every`, a whole number of RK4 steps `dt`.
+        ratio = self.sample_every / self.dt
+        substeps = round(ratio) if math.isfinite(ratio) else 0
+        if substeps < 1 or abs(substeps * self.dt - self.sample_every) > 1e-9 * self.sample_every:
+            return [f"sample_every ({self.sample_every}) must be a whole multiple of dt "
+                    f"({self.dt}): the data are sampled every few integration steps; e.g. "
+                    "dt 0.01, sample_every 0.1"]
+        if self.t_final < self.sample_every:
+            return [f"t_final ({self.t_final}) must be >= sample_every ({self.sample_every}): "
+                    "the data need at least two samples"]
+        return []
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-compatible dict."""
@@ -145,9 +185,9 @@ class TrainConfig:
         """Build from a dict; missing keys take their defaults, unknown keys are an error.
         The deprecated `"solver"` is read as `"mass_solve"`, with a `DeprecationWarning`."""
         known = {field.name for field in dataclasses.fields(cls)} | set(_RENAMED)
-        unknown = sorted(set(settings) - known)
+        unknown = sorted(map(str, set(settings) - known))
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown training setting(s) {unknown}; the known ones are {sorted(known)}"
             )
         return cls(**settings)
@@ -157,10 +197,14 @@ class TrainConfig:
         """Read a JSON configuration file (an object of settings; missing ones default)."""
         try:
             settings = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{str(path)!r} is not valid JSON: {error}") from error
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{str(path)!r} is not valid JSON: {error}") from error
+        except OSError as error:
+            raise ConfigError(f"cannot read the configuration file {str(path)!r}: "
+                              f"{error.strerror or error}") from error
         if not isinstance(settings, dict):
-            raise ValueError(f"{str(path)!r} must hold a JSON object of settings, got {settings!r}")
+            raise ConfigError(f"{str(path)!r} must hold a JSON object of settings, got "
+                              f"{str(settings)[:80]}")
         return cls.from_dict(settings)
 
     def to_file(self, path: str | os.PathLike) -> Path:
@@ -178,22 +222,26 @@ class TrainConfig:
         )  # fmt: skip
 
 
-def _bullets(problems: list[str]) -> str:
-    return "\n".join(f"  - {p}" for p in problems)
-
-
-def load_module(path: str | os.PathLike) -> ModuleType:
+def load_module(path: str | os.PathLike, *, trust: bool = False) -> ModuleType:
     """Import a generated module from its file (no SymPy needed).
 
     **Arguments:**
 
     - `path`: a `.py` file written by `sn.generate`.
+    - `trust`: load it even when its text no longer matches the `MODULE_HASH` it carries
+        (it was edited after generation); by default that raises `IntegrityError`.
 
     **Returns:**
 
-    The module, checked against the generated-module contract. It is not added to
-    `sys.modules`, so loading several runs' modules never clashes.
+    The module, checked against its hash and the generated-module contract. It is not
+    added to `sys.modules`, so loading several runs' modules never clashes.
     """
+    path = Path(path)
+    if path.is_file() and not trust:
+        problems = module_problems(path)
+        if problems:
+            raise IntegrityError(problems[0] + "; or load it anyway with --trust-module "
+                                 "(trust=True), which a run folder records")
     return check_module(import_file(path))
 
 
@@ -205,7 +253,8 @@ class Run:
     `models` (variant -> trained `LagrangianNetwork`), `losses` (variant -> mean loss per
     epoch), `initial_state` (`(q0, qdot0)` as float64 NumPy arrays, where evaluation
     starts: the spec's clean initial state, recorded by `symnoether train`; `None` when
-    the run has none).
+    the run has none), `overrides` (the checks overridden for this run, e.g. a module
+    trusted although it does not match the run, each a sentence; see `load_run`).
     """
 
     run_dir: Path
@@ -214,6 +263,7 @@ class Run:
     models: dict[str, LagrangianNetwork]
     losses: dict[str, np.ndarray]
     initial_state: tuple[np.ndarray, np.ndarray] | None = None
+    overrides: tuple[str, ...] = ()
 
 
 def _check_variants(variants) -> tuple[str, ...]:
@@ -223,6 +273,94 @@ def _check_variants(variants) -> tuple[str, ...]:
             f"variants must be a non-empty subset of {tuple(VARIANTS)}, got {variants}"
         )
     return tuple(variants)
+
+
+def data_hash(data: Dataset) -> str:
+    """A hash of what training sees of a dataset: `q`, `qdot` and `qddot` (shapes, dtypes
+    and values), 16 hex digits. `run.json` records it; a resume must match it."""
+    digest = hashlib.sha256()
+    for name in ("q", "qdot", "qddot"):
+        x = np.ascontiguousarray(np.asarray(getattr(data, name)))
+        digest.update(f"{name}{x.shape}{x.dtype.str}".encode())
+        digest.update(x.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def module_record_problems(run_dir: Path, module: ModuleType, info: dict) -> list[str]:
+    """How `module` differs from the module `run.json` (`info`) records; empty when it is
+    the same one (or when the record predates module hashes)."""
+    recorded = info.get("module_hash")
+    current = getattr(module, "MODULE_HASH", None)
+    if recorded is None or recorded == current:
+        return []
+    return [
+        f"{str(run_dir / 'module.py')!r} is not the module this run was trained with: "
+        f"run.json records MODULE_HASH {recorded} (system {info.get('system')!r}, spec hash "
+        f"{info.get('spec_hash')}), the file has {current} (system "
+        f"{getattr(module, 'SYSTEM_NAME', None)!r}, spec hash "
+        f"{getattr(module, 'SPEC_HASH', None)}). Put the original back, or regenerate it "
+        "from the spec the run was trained with (`symnoether generate SPEC -o "
+        f"{run_dir / 'module.py'}`; another symnoether version may write another text)"
+    ]
+
+
+def check_run_module(run_dir: str | os.PathLike, *, trust: bool = False,
+                     when: str = "evaluation") -> tuple[ModuleType, list[str]]:
+    """Load `RUN_DIR/module.py` and check it: against the `MODULE_HASH` it carries (not
+    edited since generation) and against the module `run.json` records (not swapped).
+
+    **Arguments:**
+
+    - `run_dir`: the run folder.
+    - `trust`: when a check fails, use the module anyway and return the override.
+    - `when`: the stage, for the override's sentence (`"training"`, `"evaluation"`).
+
+    **Returns:**
+
+    `(module, overrides)`: the overrides made (empty unless `trust` and a check failed),
+    each a sentence for the run's record. Raises `IntegrityError` when a check fails
+    without `trust`.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / "module.py"
+    problems = module_problems(path) if path.is_file() else []
+    module = load_module(path, trust=True)
+    if (run_dir / "run.json").is_file():
+        problems += module_record_problems(run_dir, module, read_json(run_dir / "run.json",
+                                                                      "run record"))
+    if problems and not trust:
+        raise IntegrityError(format_problems(
+            f"the module of run folder {str(run_dir)!r} cannot be trusted, so nothing was "
+            f"done; fix it as said, or pass --trust-module (trust_module=True) to use it "
+            "anyway, which the run folder records", problems))
+    return module, [f"module check overridden (--trust-module) at {when}: {p}"
+                    for p in problems]
+
+
+def resume_problems(run_dir: str | os.PathLike, config: TrainConfig, data: Dataset) -> list[str]:
+    """What differs between a resume and the run record `RUN_DIR/run.json`: each setting of
+    the configuration (except those of `RESUMABLE`) and the data. Empty when the resume
+    matches, or when the folder has no run record yet.
+    """
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        return []
+    info = read_json(path, "run record")
+    saved = _saved_config(info.get("config", {})).to_dict()
+    now = config.to_dict()
+    problems = [
+        f"{name} was {saved.get(name)!r}, now {now.get(name)!r}"
+        for name in sorted(set(saved) | set(now))
+        if name not in RESUMABLE and saved.get(name) != now.get(name)
+    ]
+    recorded = info.get("data_hash")
+    if recorded is not None and recorded != data_hash(data):
+        problems.append(
+            f"the training data differ from the run's (data hash {recorded}, now "
+            f"{data_hash(data)}); resume without --data to use the run's own data.npz, or "
+            "train the new data into a new folder"
+        )
+    return problems
 
 
 def train_run(
@@ -236,6 +374,7 @@ def train_run(
     progress: bool = True,
     initial_state: tuple | None = None,
     metadata: dict | None = None,
+    trust_module: bool = False,
 ) -> Run:
     """Train each variant into `RUN_DIR/models/<variant>/`.
 
@@ -246,24 +385,59 @@ def train_run(
     - `data`: the training data, saved to `RUN_DIR/data.npz` (kept as it is when resuming).
     - `config`: the `TrainConfig`.
     - `variants`: which of `"invariant"`, `"unconstrained"` to train.
-    - `resume`: continue each variant from its checkpoint, if it has one.
+    - `resume`: continue each variant from its checkpoint, if it has one. The configuration
+        and the data must match `run.json` (see `resume_problems`), else `RunFolderError`.
     - `progress`: print a line per epoch.
     - `initial_state`: `(q0, qdot0)` where evaluation starts (e.g. the spec's clean state;
         the training data may be noisy), recorded in `run.json`; `None` for none.
-    - `metadata`: more JSON-able entries for `run.json`.
+    - `metadata`: more JSON-able entries for `run.json`; its `"overrides"` (a list of
+        sentences) are added to those the run already records.
+    - `trust_module`: resume even when `module` is not the one `run.json` records; the
+        override is added to the record.
 
     **Returns:**
 
-    The `Run`.
+    The `Run`. The run folder is locked for the whole call (`symnoether.lock.run_lock`):
+    a second trainer in the same folder gets a `RunFolderError`.
     """
     run_dir = Path(run_dir)
     variants = _check_variants(variants)
+    with run_lock(run_dir):
+        return _train_locked(run_dir, module, data, config, variants, resume, progress,
+                             initial_state, dict(metadata or {}), trust_module)
+
+
+def _train_locked(run_dir, module, data, config, variants, resume, progress, initial_state,
+                  metadata, trust_module) -> Run:
+    old = read_json(run_dir / "run.json", "run record") if (
+        resume and (run_dir / "run.json").is_file()) else {}
+    metadata["overrides"] = list(metadata.get("overrides", []))
+    if resume:
+        problems = resume_problems(run_dir, config, data)
+        swapped = module_record_problems(run_dir, module, old)
+        if trust_module:
+            metadata["overrides"] += [f"module check overridden (--trust-module) at "
+                                      f"training: {p}" for p in swapped
+                                      if not any(p in o for o in metadata["overrides"])]
+        else:
+            problems += swapped
+        if problems:
+            raise RunFolderError(format_problems(
+                f"cannot resume {str(run_dir)!r}: it differs from the run record run.json "
+                f"({len(problems)} difference(s); only {sorted(RESUMABLE)} may change)",
+                problems))
     (run_dir / "models").mkdir(parents=True, exist_ok=True)
     if not (resume and (run_dir / "data.npz").exists()):
         save_data(run_dir / "data.npz", data)
     state = _initial_state(initial_state)
+    overrides = list(old.get("overrides", [])) + list(metadata.pop("overrides", []))
+    known = [v for v in old.get("variants", []) if v in VARIANTS]
     info = {"system": module.SYSTEM_NAME, "spec_hash": getattr(module, "SPEC_HASH", None),
-            "variants": list(variants), "config": config.to_dict(), **(metadata or {})}  # fmt: skip
+            "module_hash": getattr(module, "MODULE_HASH", None), "data_hash": data_hash(data),
+            "variants": [v for v in VARIANTS if v in variants or v in known],
+            "config": config.to_dict(), **metadata}  # fmt: skip
+    if overrides:
+        info["overrides"] = overrides
     if state is not None:
         info["initial_state"] = [state[0].tolist(), state[1].tolist()]
     write_json(run_dir / "run.json", info)
@@ -283,7 +457,7 @@ def train_run(
             checkpoint_every=config.checkpoint_every, resume=resume, progress=progress,
             key=train_key,
         )  # fmt: skip
-    return Run(run_dir, module, config, models, losses, state)
+    return Run(run_dir, module, config, models, losses, state, tuple(overrides))
 
 
 def _initial_state(state) -> tuple[np.ndarray, np.ndarray] | None:
@@ -300,7 +474,7 @@ def _saved_config(settings: dict[str, Any]) -> TrainConfig:
 
 
 def _load_model(folder: Path, module: ModuleType) -> tuple[LagrangianNetwork, TrainConfig]:
-    settings = json.loads((folder / "config.json").read_text())
+    settings = read_json(folder / "config.json", "model configuration")
     config = _saved_config(settings["config"])
     skeleton = config.make_network(
         module, invariant=VARIANTS[settings["variant"]], key=jax.random.key(0)
@@ -311,28 +485,42 @@ def _load_model(folder: Path, module: ModuleType) -> tuple[LagrangianNetwork, Tr
     return load_checkpoint(folder, skeleton, opt_state).model, config
 
 
-def load_run(run_dir: str | os.PathLike) -> Run:
+def load_run(run_dir: str | os.PathLike, *, trust_module: bool = False) -> Run:
     """Load a run folder written by `train_run` (see the module docstring for its layout).
 
     **Arguments:**
 
     - `run_dir`: the run folder.
+    - `trust_module`: use `module.py` even when it was edited after generation or is not
+        the module `run.json` records; the override is then listed in `Run.overrides`
+        (with those recorded at training). By default that raises `IntegrityError`.
 
     **Returns:**
 
     The `Run`, each model rebuilt from its `config.json` and filled from its checkpoint.
-    Variants without a checkpoint yet are left out.
+    A variant of `run.json` without a checkpoint is a `RunFolderError` (its training
+    has not finished an epoch yet, or the file was removed).
     """
     run_dir = Path(run_dir)
     if not (run_dir / "run.json").is_file():
-        raise FileNotFoundError(f"{str(run_dir)!r} is not a run folder: no run.json")
-    module = load_module(run_dir / "module.py")
-    info = json.loads((run_dir / "run.json").read_text())
+        raise RunFolderError(f"{str(run_dir)!r} is not a run folder: no run.json; train first "
+                             "with `symnoether train SPEC --out RUN_DIR`")
+    info = read_json(run_dir / "run.json", "run record")
+    module, trusted = check_run_module(run_dir, trust=trust_module)
+    overrides = [*info.get("overrides", []), *trusted]
+    missing = [v for v in _check_variants(info["variants"])
+               if not (run_dir / "models" / v / CHECKPOINT).exists()]
+    if missing:
+        raise RunFolderError(
+            f"run folder {str(run_dir)!r}: variant(s) {missing} of run.json have no "
+            f"checkpoint ({CHECKPOINT}): training has not finished an epoch of them yet, "
+            "or the file was removed. Resume training (`symnoether train SPEC --out "
+            f"{run_dir} --resume`), or wait for the checkpoint"
+        )
     models, losses = {}, {}
-    for variant in _check_variants(info["variants"]):
+    for variant in info["variants"]:
         folder = run_dir / "models" / variant
-        if (folder / "checkpoint.eqx").exists():
-            models[variant], _ = _load_model(folder, module)
-            losses[variant] = read_losses(folder).astype(models[variant].dtype)
+        models[variant], _ = _load_model(folder, module)
+        losses[variant] = read_losses(folder).astype(models[variant].dtype)
     return Run(run_dir, module, _saved_config(info["config"]), models, losses,
-               _initial_state(info.get("initial_state")))  # fmt: skip
+               _initial_state(info.get("initial_state")), tuple(overrides))  # fmt: skip

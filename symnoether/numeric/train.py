@@ -9,6 +9,7 @@ across them (data parallel, parameters replicated); see docs/TRAINING.md.
 """
 
 import functools
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, PRNGKeyArray, PyTree
 
+from ..errors import CheckFailed, ConfigError
 from .checkpoint import (
     CHECKPOINT,
     Checkpoint,
@@ -43,7 +45,7 @@ _LEARNING_RATE = 1e-3
 _FINAL_LEARNING_RATE = 1e-5
 
 
-class TrainingDivergedError(RuntimeError):
+class TrainingDivergedError(CheckFailed, RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is left untouched.
 
     **Attributes:** `epoch` (1-based, the epoch that diverged), `step` (the global step of
@@ -79,6 +81,23 @@ def make_optimizer(
         learning_rate, max(total_steps, 1), alpha=final_learning_rate / learning_rate
     )
     return optax.adam(schedule)
+
+
+def _check_arguments(sizes: dict, rates: dict) -> None:
+    # Bad arguments are bad input, reported as such: never left to show up as a NaN loss
+    # that would then be blamed on divergence.
+    problems = [
+        f"{name} must be a positive integer, got {value!r}"
+        for name, value in sizes.items()
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1
+    ] + [
+        f"{name} must be a finite number > 0, got {value!r}"
+        for name, value in rates.items()
+        if value is not None and (isinstance(value, bool) or not isinstance(
+            value, int | float | np.floating) or not math.isfinite(value) or value <= 0)
+    ]
+    if problems:
+        raise ConfigError(problems, what="training argument(s)")
 
 
 def _epoch_lengths(epochs: int | None, steps: int | None, steps_per_epoch: int) -> list[int]:
@@ -205,6 +224,11 @@ def _optimizer(
 def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, learning_rate,
              final_learning_rate, optimizer, checkpoint_dir, checkpoint_every,
              devices) -> _Loop:  # fmt: skip
+    _check_arguments(
+        {"batch_size": batch_size, "steps_per_epoch": steps_per_epoch,
+         "checkpoint_every": checkpoint_every},
+        {"learning_rate": learning_rate, "final_learning_rate": final_learning_rate},
+    )  # fmt: skip
     lengths = _epoch_lengths(epochs, steps, steps_per_epoch)
     optimizer, optimizer_settings = _optimizer(
         optimizer, learning_rate, final_learning_rate, sum(lengths)
