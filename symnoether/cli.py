@@ -356,7 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(args, "models"):
         args.models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe is reported here, not at interpreter exit
+        return code
     except SymnoetherError as error:
         return _error(str(error), error.exit_code)
     except OSError as error:  # an unreadable or unwritable file, a full disk, ...

@@ -4,6 +4,7 @@ Neutral ground: imports neither jax nor sympy.
 """
 
 import hashlib
+import importlib.machinery
 import importlib.util
 import os
 import tempfile
@@ -53,7 +54,10 @@ def import_file(path: str | os.PathLike) -> ModuleType:
     if not path.is_file():
         raise FileNotFoundError(f"no generated module at {str(path)!r}; run `symnoether generate`")
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    spec = importlib.util.spec_from_file_location(f"symnoether_generated_{digest}", path)
+    name = f"symnoether_generated_{digest}"
+    # An explicit loader: the file may have any name (`generate -o model.txt`).
+    spec = importlib.util.spec_from_file_location(
+        name, path, loader=importlib.machinery.SourceFileLoader(name, str(path)))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -192,12 +192,22 @@ def train_models(run: PreparedRun, *, variants=("invariant", "unconstrained"),
         return train_run(run.run_dir, run.module, run.data, run.config, variants=variants,
                          resume=resume, progress=progress,
                          initial_state=run.system.initial_state,
-                         metadata={"overrides": list(run.overrides)},
+                         metadata=_trusted(run),
                          trust_module=bool(run.overrides))  # fmt: skip
     except RunFolderError:
         raise
     except ValueError as error:  # unknown variants, or a checkpoint that cannot be resumed
         raise RunFolderError(str(error)) from error
+
+
+def _trusted(run: PreparedRun) -> dict:
+    # The overrides to record; a module trusted now is trusted again by its exact text.
+    if not run.overrides:
+        return {}
+    from .numeric.run import module_text_hash
+
+    return {"overrides": list(run.overrides),
+            "trusted_module_hashes": [module_text_hash(run.run_dir / "module.py")]}
 
 
 def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | None = None,

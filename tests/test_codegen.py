@@ -307,9 +307,8 @@ def test_generated_locals_never_collide_with_user_names():
     # The template's own locals start with "_", which user names cannot; a system whose
     # coordinates (and so velocities, "<name>dot") are named like every one of those locals
     # generates a module that computes exactly what a twin with plain names computes.
-    plain = {n: [f"a{i}" for i in range(n)] for n in (3, 6)}
     local = set()
-    for n, names in plain.items():
+    for names in ([f"a{i}" for i in range(n)] for n in (3, 6)):
         user = set(names) | {f"{name}dot" for name in names}
         found = _stored_locals(render(_probe(names))) - {"_"}
         assert all(name in user or name.startswith("_") for name in found), found - user

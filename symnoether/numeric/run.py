@@ -319,15 +319,18 @@ def check_run_module(run_dir: str | os.PathLike, *, trust: bool = False,
 
     `(module, overrides)`: the overrides made (empty unless `trust` and a check failed),
     each a sentence for the run's record. Raises `IntegrityError` when a check fails
-    without `trust`.
+    without `trust`, unless the run was trained with this exact text trusted (its hash in
+    `trusted_module_hashes`; `run.json` then lists that override, and `load_run` shows it).
     """
     run_dir = Path(run_dir)
     path = run_dir / "module.py"
     problems = module_problems(path) if path.is_file() else []
     module = load_module(path, trust=True)
-    if (run_dir / "run.json").is_file():
-        problems += module_record_problems(run_dir, module, read_json(run_dir / "run.json",
-                                                                      "run record"))
+    info = read_json(run_dir / "run.json", "run record") if (
+        run_dir / "run.json").is_file() else {}
+    problems += module_record_problems(run_dir, module, info)
+    if problems and module_text_hash(path) in info.get("trusted_module_hashes", []):
+        return module, []  # trusted when the run was trained: run.json lists the override
     if problems and not trust:
         raise IntegrityError(format_problems(
             f"the module of run folder {str(run_dir)!r} cannot be trusted, so nothing was "
@@ -335,6 +338,12 @@ def check_run_module(run_dir: str | os.PathLike, *, trust: bool = False,
             "anyway, which the run folder records", problems))
     return module, [f"module check overridden (--trust-module) at {when}: {p}"
                     for p in problems]
+
+
+def module_text_hash(path: str | os.PathLike) -> str:
+    """The hash of a module file's exact text, as a run records a module it was told to
+    trust (`trusted_module_hashes` in `run.json`)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def resume_problems(run_dir: str | os.PathLike, config: TrainConfig, data: Dataset) -> list[str]:
@@ -411,7 +420,8 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
                   metadata, trust_module) -> Run:
     old = read_json(run_dir / "run.json", "run record") if (
         resume and (run_dir / "run.json").is_file()) else {}
-    metadata["overrides"] = list(metadata.get("overrides", []))
+    for name in ("overrides", "trusted_module_hashes"):  # kept from the run's record
+        metadata[name] = list(dict.fromkeys([*old.get(name, []), *metadata.get(name, [])]))
     if resume:
         problems = resume_problems(run_dir, config, data)
         swapped = module_record_problems(run_dir, module, old)
@@ -430,12 +440,12 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
     if not (resume and (run_dir / "data.npz").exists()):
         save_data(run_dir / "data.npz", data)
     state = _initial_state(initial_state)
-    overrides = list(old.get("overrides", [])) + list(metadata.pop("overrides", []))
+    overrides = metadata.pop("overrides")
     known = [v for v in old.get("variants", []) if v in VARIANTS]
     info = {"system": module.SYSTEM_NAME, "spec_hash": getattr(module, "SPEC_HASH", None),
             "module_hash": getattr(module, "MODULE_HASH", None), "data_hash": data_hash(data),
             "variants": [v for v in VARIANTS if v in variants or v in known],
-            "config": config.to_dict(), **metadata}  # fmt: skip
+            "config": config.to_dict(), **{k: v for k, v in metadata.items() if v != []}}
     if overrides:
         info["overrides"] = overrides
     if state is not None:
