@@ -23,6 +23,7 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m fuzz --hypothesis-profile=long
 
 lint: $(STAMP)
 	$(BIN)/ruff check symnoether tests benchmarks examples
