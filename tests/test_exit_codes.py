@@ -61,6 +61,7 @@ def test_hierarchy_and_exit_codes():
     ({"t_final": float("inf")}, "t_final must be a finite number, got inf"),
     ({"dtype": "float16"}, "dtype must be one of ('float32', 'float64')"),
     ({"widht": 8}, "unknown training setting(s) ['widht']"),
+    ({"solver": "pinv", "mass_solve": "cholesky"}, "give mass_solve= only"),
 ])
 def test_bad_configuration_is_exit_2_before_anything_is_written(tmp_path, spec, capsys,
                                                                  settings, message):

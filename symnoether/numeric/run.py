@@ -108,7 +108,10 @@ class TrainConfig:
     solver: InitVar[str | None] = None
 
     def __post_init__(self, solver):
-        mass_solve = resolve_mass_solve(self.mass_solve, solver)
+        try:
+            mass_solve = resolve_mass_solve(self.mass_solve, solver)
+        except TypeError as error:  # both spellings, differing
+            raise ConfigError(str(error)) from None
         object.__setattr__(self, "mass_solve", mass_solve)
         self._name_activation()
         types = [
@@ -134,8 +137,8 @@ class TrainConfig:
         if callable(self.activation):
             name = activation_name(self.activation)
             if name is None:
-                raise ValueError(
-                    f"invalid training configuration: activation {self.activation!r} is not "
+                raise ConfigError(
+                    f"activation {self.activation!r} is not "
                     f"one of {tuple(ACTIVATIONS)}, and a TrainConfig is saved as JSON. For "
                     "another function build LagrangianNetwork(module, activation=fn) and "
                     "train it with sn.train"
