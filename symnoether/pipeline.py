@@ -82,16 +82,13 @@ def load_config(config_path=None, run_dir=None, *, resume: bool = False,
     A `TrainConfig`. Raises `ConfigError` (exit code 2) listing every problem. A float64
     configuration turns on JAX's 64-bit mode, which it needs.
     """
-    from .numeric.checkpoint import read_json
-    from .numeric.run import TrainConfig
+    from .numeric.run import TrainConfig, recorded_config
 
-    record = None if run_dir is None else Path(run_dir) / "run.json"
+    recorded = None if run_dir is None or not resume else recorded_config(run_dir)
     if config_path:
         config = TrainConfig.from_file(config_path)
-    elif resume and record is not None and record.is_file():
-        config = TrainConfig.from_dict(read_json(record, "run record").get("config", {}))
     else:
-        config = TrainConfig()
+        config = TrainConfig() if recorded is None else recorded
     try:
         config = replace(config, **(overrides or {}))
     except TypeError as error:  # an unknown setting
@@ -224,7 +221,7 @@ def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | No
     if not (Path(run_dir) / "run.json").is_file():
         raise RunFolderError(f"{str(run_dir)!r} is not a run folder (no run.json); train "
                              "first with `symnoether train SPEC --out RUN_DIR`")
-    config = read_json(Path(run_dir) / "run.json", "run record").get("config", {})
+    config = read_json(Path(run_dir) / "run.json", "run record", ("config",))["config"]
     _enable_float64(config.get("dtype") if isinstance(config, dict) else None)
     kwargs = {k: v for k, v in (("t_final", t_final), ("dt", dt), ("out_dir", out_dir),
                                 ("method", method)) if v is not None}

@@ -54,15 +54,21 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write(path, lambda file: file.write(text.encode()))
 
 
-def read_json(path: str | os.PathLike, what: str = "file") -> Any:
+def read_json(path: str | os.PathLike, what: str = "file", keys: tuple[str, ...] = ()) -> Any:
     """Read a JSON file this package wrote (run.json, config.json, checkpoint.json).
 
     Raises `RunFolderError` when it is missing or damaged (these files are written
-    atomically, so a damaged one was changed by something else), saying which file.
+    atomically, so a damaged one was changed by something else), saying which file; with
+    `keys`, the file must hold an object with those entries.
     """
     path = Path(path)
     try:
-        return json.loads(path.read_text())
+        value = json.loads(path.read_text())
+        if keys and not (isinstance(value, dict) and all(key in value for key in keys)):
+            raise RunFolderError(
+                f"the {what} {str(path)!r} is damaged (it lacks {list(keys)}); restore it from "
+                "a copy, or start a new run folder")
+        return value
     except FileNotFoundError:
         raise RunFolderError(f"the {what} {str(path)!r} is missing; the run folder is "
                              "incomplete (restore the file, or start a new folder)") from None
@@ -173,11 +179,7 @@ def _damage(path: Path, like: PyTree) -> str | None:
 def read_settings(folder: Path) -> dict:
     """The training settings recorded with the checkpoint of `folder` (`checkpoint.json`),
     readable before the arrays, whose structure may not match the current optimiser."""
-    info = read_json(folder / CHECKPOINT_INFO, "checkpoint record")
-    if not isinstance(info, dict) or not isinstance(info.get("settings"), dict):
-        raise RunFolderError(f"the checkpoint record {str(folder / CHECKPOINT_INFO)!r} has no "
-                             "settings; restore it from a copy, or start a new run folder")
-    return info["settings"]
+    return read_json(folder / CHECKPOINT_INFO, "checkpoint record", ("settings",))["settings"]
 
 
 def append_loss(folder: Path, epoch: int, step: int, loss: float, seconds: float) -> None:

@@ -67,6 +67,8 @@ _CHOICES = {
 }
 # Settings renamed since run folders were first written: old name -> new name.
 _RENAMED = {"solver": "mass_solve"}
+# What every run record (run.json) holds.
+_RECORD = ("system", "variants", "config")
 # Settings that may change when a run is resumed: they do not change what is trained.
 RESUMABLE = frozenset({"checkpoint_every"})
 
@@ -329,7 +331,7 @@ def check_run_module(run_dir: str | os.PathLike, *, trust: bool = False,
     path = run_dir / "module.py"
     problems = module_problems(path) if path.is_file() else []
     module = load_module(path, trust=True)
-    info = read_json(run_dir / "run.json", "run record") if (
+    info = read_json(run_dir / "run.json", "run record", _RECORD) if (
         run_dir / "run.json").is_file() else {}
     problems += module_record_problems(run_dir, module, info)
     if problems and module_text_hash(path) in info.get("trusted_module_hashes", []):
@@ -357,8 +359,8 @@ def resume_problems(run_dir: str | os.PathLike, config: TrainConfig, data: Datas
     path = Path(run_dir) / "run.json"
     if not path.is_file():
         return []
-    info = read_json(path, "run record")
-    saved = _saved_config(info.get("config", {})).to_dict()
+    info = read_json(path, "run record", _RECORD)
+    saved = recorded_config(run_dir).to_dict()
     now = config.to_dict()
     problems = [
         f"{name} was {saved.get(name)!r}, now {now.get(name)!r}"
@@ -421,7 +423,7 @@ def train_run(
 
 def _train_locked(run_dir, module, data, config, variants, resume, progress, initial_state,
                   metadata, trust_module) -> Run:
-    old = read_json(run_dir / "run.json", "run record") if (
+    old = read_json(run_dir / "run.json", "run record", _RECORD) if (
         resume and (run_dir / "run.json").is_file()) else {}
     for name in ("overrides", "trusted_module_hashes"):  # kept from the run's record
         metadata[name] = list(dict.fromkeys([*old.get(name, []), *metadata.get(name, [])]))
@@ -483,11 +485,26 @@ def _initial_state(state) -> tuple[np.ndarray, np.ndarray] | None:
 def _saved_config(settings: dict[str, Any]) -> TrainConfig:
     # A configuration this package wrote (config.json, run.json), perhaps under older names:
     # renamed silently, since the user did not write it.
+    if not isinstance(settings, dict):
+        raise RunFolderError(f"a run folder's recorded configuration is damaged (not an "
+                             f"object of settings: {str(settings)[:60]}); restore it from a "
+                             "copy, or start a new run folder")
     return TrainConfig.from_dict({_RENAMED.get(k, k): v for k, v in settings.items()})
 
 
+def recorded_config(run_dir: str | os.PathLike) -> TrainConfig | None:
+    """The configuration `RUN_DIR/run.json` records, or None when there is no run record."""
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        return None
+    return _saved_config(read_json(path, "run record", _RECORD)["config"])
+
+
 def _load_model(folder: Path, module: ModuleType) -> tuple[LagrangianNetwork, TrainConfig]:
-    settings = read_json(folder / "config.json", "model configuration")
+    settings = read_json(folder / "config.json", "model configuration", ("variant", "config"))
+    if not isinstance(settings["variant"], str) or settings["variant"] not in VARIANTS:
+        raise RunFolderError(f"the model configuration {str(folder / 'config.json')!r} is "
+                             f"damaged: unknown variant {settings['variant']!r}")
     config = _saved_config(settings["config"])
     skeleton = config.make_network(
         module, invariant=VARIANTS[settings["variant"]], key=jax.random.key(0)
@@ -518,11 +535,15 @@ def load_run(run_dir: str | os.PathLike, *, trust_module: bool = False) -> Run:
     if not (run_dir / "run.json").is_file():
         raise RunFolderError(f"{str(run_dir)!r} is not a run folder: no run.json; train first "
                              "with `symnoether train SPEC --out RUN_DIR`")
-    info = read_json(run_dir / "run.json", "run record")
+    info = read_json(run_dir / "run.json", "run record", _RECORD)
     module, trusted = check_run_module(run_dir, trust=trust_module)
     overrides = [*info.get("overrides", []), *trusted]
-    missing = [v for v in _check_variants(info["variants"])
-               if not (run_dir / "models" / v / CHECKPOINT).exists()]
+    try:
+        variants = _check_variants(info["variants"])
+    except (ValueError, TypeError) as error:
+        raise RunFolderError(f"the run record {str(run_dir / 'run.json')!r} is damaged: "
+                             f"{error}") from None
+    missing = [v for v in variants if not (run_dir / "models" / v / CHECKPOINT).exists()]
     if missing:
         raise RunFolderError(
             f"run folder {str(run_dir)!r}: variant(s) {missing} of run.json have no "
@@ -531,7 +552,7 @@ def load_run(run_dir: str | os.PathLike, *, trust_module: bool = False) -> Run:
             f"{run_dir} --resume`), or wait for the checkpoint"
         )
     models, losses = {}, {}
-    for variant in info["variants"]:
+    for variant in variants:
         folder = run_dir / "models" / variant
         models[variant], _ = _load_model(folder, module)
         losses[variant] = read_losses(folder).astype(models[variant].dtype)
