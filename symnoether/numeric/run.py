@@ -2,7 +2,8 @@
 
 ```
 RUN_DIR/module.py         the generated module used (written by the CLI)
-RUN_DIR/data.npz          training data
+RUN_DIR/data.npz          training data (a fixed data set; a stream is defined by the
+                          configuration and the run's initial state instead)
 RUN_DIR/run.json          run-wide settings: system, spec hash, module hash, data hash,
                           variants, configuration, and any override of a check
 RUN_DIR/models/<variant>/config.json, checkpoint.eqx, checkpoint.json, losses.csv
@@ -38,32 +39,43 @@ from ..integrity import module_problems
 from ..lock import run_lock
 from .checkpoint import CHECKPOINT, load_checkpoint, read_json, read_losses, write_json
 from .contract import check_module
-from .data import Dataset, save_data
+from .data import Dataset, save_data, trajectory_data
 from .dynamics import MASS_SOLVES, resolve_mass_solve
 from .network import ACTIVATIONS, INITS, LagrangianNetwork, activation_name
+from .stream import AbstractStream, kepler_orbit_sampler, state_stream, trajectory_stream
 from .train import make_optimizer, train
 
 __all__ = [
+    "DATA_KINDS",
     "RESUMABLE",
     "VARIANTS",
     "Run",
     "TrainConfig",
+    "check_run_module",
     "data_hash",
     "load_module",
     "load_run",
-    "check_run_module",
+    "module_text_hash",
+    "recorded_config",
     "resume_problems",
     "train_run",
 ]
 
+#: How `TrainConfig.data` makes training data from the initial state: a fixed set of noisy
+#: samples of one trajectory (`trajectory_data`), a stream along one trajectory
+#: (`trajectory_stream`), or the reference's Kepler stream (`kepler_orbit_sampler`).
+DATA_KINDS = ("fixed", "stream", "kepler_orbit")
+
 VARIANTS: dict[str, bool] = {"invariant": True, "unconstrained": False}
-_INTS = ("width", "depth", "epochs", "steps_per_epoch", "batch_size", "seed", "checkpoint_every")
+_INTS = ("width", "depth", "epochs", "steps_per_epoch", "batch_size", "seed", "checkpoint_every",
+         "stream_window")  # fmt: skip
 _FLOATS = ("learning_rate", "final_learning_rate", "dt", "sample_every", "t_final", "noise")
 _CHOICES = {
     "activation": tuple(ACTIVATIONS),
     "init": INITS,
     "dtype": ("float32", "float64"),
     "mass_solve": MASS_SOLVES,
+    "data": DATA_KINDS,
 }
 # Settings renamed since run folders were first written: old name -> new name.
 _RENAMED = {"solver": "mass_solve"}
@@ -80,6 +92,15 @@ class TrainConfig:
     The defaults are the reference's set-up (Mueller 2023): 2 hidden layers of 128 softplus
     units, Adam with cosine decay from 1e-3 to 1e-5, 2500 epochs of 100 steps of 128
     samples; data from one RK4 trajectory (dt 0.01) sampled every 0.1 with noise 1e-3.
+    `data` chooses how training data are made from the initial state: `"fixed"` (default):
+    `round(t_final / sample_every) + 1` noisy samples of one trajectory, drawn with
+    replacement; `"stream"`: the reference's regime, fresh samples and fresh noise for every
+    batch along one trajectory that keeps advancing (`trajectory_stream`; `t_final` is then
+    unused, and the lanes initially span `stream_window` samples, the reference's shuffle
+    buffer); `"kepler_orbit"`: the reference's Kepler data, fresh uniformly random angles on
+    the analytic orbit through the initial state (a 3D Kepler system with GM = 1). A data
+    file given to the CLI is always a fixed set.
+
     `standardize=True` (not the reference's) standardises the MLP's inputs with the training
     data's mean and standard deviation, which the unconstrained baseline needs when raw
     coordinates are large (a coordinate time, a drifting centre of mass).
@@ -107,6 +128,8 @@ class TrainConfig:
     t_final: float = 1000.0
     noise: float = 1e-3
     standardize: bool = False
+    data: str = "fixed"
+    stream_window: int = 16384
     solver: InitVar[str | None] = None
 
     def __post_init__(self, solver):
@@ -176,7 +199,7 @@ class TrainConfig:
             return [f"sample_every ({self.sample_every}) must be a whole multiple of dt "
                     f"({self.dt}): the data are sampled every few integration steps; e.g. "
                     "dt 0.01, sample_every 0.1"]
-        if self.t_final < self.sample_every:
+        if self.data == "fixed" and self.t_final < self.sample_every:  # a stream has no end
             return [f"t_final ({self.t_final}) must be >= sample_every ({self.sample_every}): "
                     "the data need at least two samples"]
         return []
@@ -216,6 +239,28 @@ class TrainConfig:
         """Write the settings as JSON, atomically."""
         return write_json(path, self.to_dict())
 
+    def make_data(
+        self, module: ModuleType, q0, qdot0, *, key: PRNGKeyArray
+    ) -> Dataset | AbstractStream:
+        """The training data this configuration describes (see `data`), from the initial
+        state `(q0, qdot0)` of the true system of `module`; `key` draws a fixed set's noise
+        (a stream's noise comes from the training key)."""
+        dtype = np.float64 if self.dtype == "float64" else np.float32
+        q0, qdot0 = np.asarray(q0, dtype), np.asarray(qdot0, dtype)
+        if self.data == "stream":
+            return trajectory_stream(
+                module, q0, qdot0, dt=self.dt, sample_every=self.sample_every,
+                window=self.stream_window, noise=self.noise, dtype=dtype,
+            )  # fmt: skip
+        if self.data == "kepler_orbit":
+            sampler = kepler_orbit_sampler(q0, qdot0, dtype)
+            _check_kepler(module, sampler)
+            return state_stream(module, sampler, noise=self.noise, dtype=dtype)
+        return trajectory_data(
+            module, q0, qdot0, dt=self.dt, sample_every=self.sample_every,
+            t_final=self.t_final, noise=self.noise, dtype=dtype, key=key,
+        )  # fmt: skip
+
     def make_network(
         self, module: ModuleType, *, invariant: bool = True, key: PRNGKeyArray
     ) -> LagrangianNetwork:
@@ -225,6 +270,20 @@ class TrainConfig:
             activation=self.activation, init=self.init, dtype=self.dtype,
             mass_solve=self.mass_solve, standardize=self.standardize, key=key,
         )  # fmt: skip
+
+
+def _check_kepler(module: ModuleType, sampler) -> None:
+    # The analytic orbit is right only for xddot = -x / |x|^3: compare at a few of its points.
+    q, qdot = jax.vmap(sampler)(jax.random.split(jax.random.key(0), 16))
+    got = np.asarray(jax.vmap(module.acceleration)(q, qdot), np.float64)
+    q = np.asarray(q, np.float64)
+    want = -q / np.linalg.norm(q, axis=1, keepdims=True) ** 3
+    if not np.allclose(got, want, rtol=1e-3, atol=1e-5):
+        raise ValueError(
+            f"data='kepler_orbit' needs the 3D Kepler problem L = |xdot|^2/2 + 1/|x| (GM = 1), "
+            f"but the acceleration of system {module.SYSTEM_NAME!r} differs from -x/|x|^3 on "
+            "the orbit; use data='stream' (one true trajectory) instead"
+        )
 
 
 def load_module(path: str | os.PathLike, *, trust: bool = False) -> ModuleType:
@@ -280,9 +339,12 @@ def _check_variants(variants) -> tuple[str, ...]:
     return tuple(variants)
 
 
-def data_hash(data: Dataset) -> str:
+def data_hash(data: Dataset | AbstractStream) -> str | None:
     """A hash of what training sees of a dataset: `q`, `qdot` and `qddot` (shapes, dtypes
-    and values), 16 hex digits. `run.json` records it; a resume must match it."""
+    and values), 16 hex digits. `run.json` records it; a resume must match it. None for a
+    stream, which the configuration and the initial state define (a resume checks both)."""
+    if not isinstance(data, Dataset):
+        return None
     digest = hashlib.sha256()
     for name in ("q", "qdot", "qddot"):
         x = np.ascontiguousarray(np.asarray(getattr(data, name)))
@@ -351,9 +413,11 @@ def module_text_hash(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def resume_problems(run_dir: str | os.PathLike, config: TrainConfig, data: Dataset) -> list[str]:
+def resume_problems(run_dir: str | os.PathLike, config: TrainConfig,
+                    data: Dataset | AbstractStream, initial_state=None) -> list[str]:
     """What differs between a resume and the run record `RUN_DIR/run.json`: each setting of
-    the configuration (except those of `RESUMABLE`) and the data. Empty when the resume
+    the configuration (except those of `RESUMABLE`), the data (by hash) and the initial
+    state (where a stream starts and evaluation starts), when given. Empty when the resume
     matches, or when the folder has no run record yet.
     """
     path = Path(run_dir) / "run.json"
@@ -367,6 +431,13 @@ def resume_problems(run_dir: str | os.PathLike, config: TrainConfig, data: Datas
         for name in sorted(set(saved) | set(now))
         if name not in RESUMABLE and saved.get(name) != now.get(name)
     ]
+    state = _initial_state(initial_state)
+    if state is not None and "initial_state" in info and not all(
+        np.array_equal(np.asarray(saved, np.float64), now)
+        for saved, now in zip(info["initial_state"], state)
+    ):
+        problems.append(f"initial_state was {info['initial_state']}, now "
+                        f"{[x.tolist() for x in state]}")
     recorded = info.get("data_hash")
     if recorded is not None and recorded != data_hash(data):
         problems.append(
@@ -396,7 +467,9 @@ def train_run(
 
     - `run_dir`: the run folder (created if needed); `module.py` is the CLI's to write.
     - `module`: the generated module.
-    - `data`: the training data, saved to `RUN_DIR/data.npz` (kept as it is when resuming).
+    - `data`: the training data: a `Dataset`, saved to `RUN_DIR/data.npz` (kept as it is
+        when resuming), or a stream (`config.make_data`), which is not saved: the
+        configuration and the initial state define it.
     - `config`: the `TrainConfig`.
     - `variants`: which of `"invariant"`, `"unconstrained"` to train.
     - `resume`: continue each variant from its checkpoint, if it has one. The configuration
@@ -428,7 +501,7 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
     for name in ("overrides", "trusted_module_hashes"):  # kept from the run's record
         metadata[name] = list(dict.fromkeys([*old.get(name, []), *metadata.get(name, [])]))
     if resume:
-        problems = resume_problems(run_dir, config, data)
+        problems = resume_problems(run_dir, config, data, initial_state)
         swapped = module_record_problems(run_dir, module, old)
         if trust_module:
             metadata["overrides"] += [f"module check overridden (--trust-module) at "
@@ -442,7 +515,7 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
                 f"({len(problems)} difference(s); only {sorted(RESUMABLE)} may change)",
                 problems))
     (run_dir / "models").mkdir(parents=True, exist_ok=True)
-    if not (resume and (run_dir / "data.npz").exists()):
+    if isinstance(data, Dataset) and not (resume and (run_dir / "data.npz").exists()):
         save_data(run_dir / "data.npz", data)
     state = _initial_state(initial_state)
     overrides = metadata.pop("overrides")
@@ -464,7 +537,12 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
         write_json(folder / "config.json", {"variant": variant, "config": config.to_dict()})
         model = config.make_network(module, invariant=VARIANTS[variant], key=init_key)
         if config.standardize:
-            model = model.standardized(data.q, data.qdot)
+            q, qdot = (
+                (data.q, data.qdot)
+                if isinstance(data, Dataset)
+                else data.preview(config.batch_size)
+            )
+            model = model.standardized(q, qdot)
         models[variant], losses[variant] = train(
             model, data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
             batch_size=config.batch_size, learning_rate=config.learning_rate,
