@@ -59,6 +59,9 @@ class GeneratedModule(Protocol):
     HAS_LAGRANGIAN: bool
     #: Hash of the symbolic specification the module was made from.
     SPEC_HASH: str
+    #: Hash of the module's own text (`symnoether.integrity`): checked when it is loaded,
+    #: and recorded by a run folder.
+    MODULE_HASH: str
 
     def invariants(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, " m"]:
         """The invariant scalars S_j."""
@@ -132,7 +135,7 @@ class GeneratedModuleWithKnownLagrangian(GeneratedModule, Protocol):
 #: default or not at all: a hand-written module may leave them out.
 OPTIONAL: frozenset[str] = frozenset(
     {"VELOCITY_NAMES", "BLOCKS", "INVARIANTS_COMPLETE", "GENERATOR_NAMES", "PARAMETERS",
-     "SPEC_HASH"}
+     "SPEC_HASH", "MODULE_HASH"}
 )  # fmt: skip
 
 
