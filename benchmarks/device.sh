@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU figures in one go, at most 8 minutes (each stage has its own time limit): the tests
-# that exercise the device paths, bench_train.py (training step, fixed data and streams), bench_integrate.py (rollouts), and
-# one full-budget Kepler training (250,000 steps, the reference's data stream), evaluated.
+# that exercise the device paths, bench_train.py (training step, fixed data and streams),
+# bench_integrate.py (rollouts), and one full-budget Kepler training (250,000 steps, the
+# reference's data stream), evaluated.
 # Writes $OUT/device.json (OUT defaults to runs/device) with each stage's output and time.
 #
 #   benchmarks/device.sh            # needs a jax with a GPU backend (e.g. jax[cuda12])
