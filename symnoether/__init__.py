@@ -53,6 +53,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "integrate": ("numeric.integrate", "integrate"),
     "ode_term": ("numeric.integrate", "ode_term"),
     "LagrangianNetwork": ("numeric.network", "LagrangianNetwork"),
+    "AbstractStream": ("numeric.stream", "AbstractStream"),
+    "kepler_orbit_sampler": ("numeric.stream", "kepler_orbit_sampler"),
+    "state_stream": ("numeric.stream", "state_stream"),
+    "trajectory_stream": ("numeric.stream", "trajectory_stream"),
     "TrainConfig": ("numeric.run", "TrainConfig"),
     "load_module": ("numeric.run", "load_module"),
     "load_run": ("numeric.run", "load_run"),
@@ -83,6 +87,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         ode_term as ode_term,
     )
     from .numeric.network import LagrangianNetwork as LagrangianNetwork
+    from .numeric.stream import (
+        AbstractStream as AbstractStream,
+        kepler_orbit_sampler as kepler_orbit_sampler,
+        state_stream as state_stream,
+        trajectory_stream as trajectory_stream,
+    )
     from .numeric.run import (
         TrainConfig as TrainConfig,
         load_module as load_module,

@@ -39,10 +39,13 @@ from .integrate._base import LagrangianTerm
 
 __all__ = [
     "AbstractStream",
-    "add_noise",
+    "KeplerOrbitSampler",
     "StateStream",
     "TrajectoryStream",
+    "add_noise",
     "kepler_orbit_sampler",
+    "state_stream",
+    "trajectory_stream",
 ]
 
 # The streams step a cheap closed-form acceleration: unrolled stages fuse (about 2x faster).
