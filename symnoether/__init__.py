@@ -87,17 +87,17 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         ode_term as ode_term,
     )
     from .numeric.network import LagrangianNetwork as LagrangianNetwork
-    from .numeric.stream import (
-        AbstractStream as AbstractStream,
-        kepler_orbit_sampler as kepler_orbit_sampler,
-        state_stream as state_stream,
-        trajectory_stream as trajectory_stream,
-    )
     from .numeric.run import (
         TrainConfig as TrainConfig,
         load_module as load_module,
         load_run as load_run,
         train_run as train_run,
+    )
+    from .numeric.stream import (
+        AbstractStream as AbstractStream,
+        kepler_orbit_sampler as kepler_orbit_sampler,
+        state_stream as state_stream,
+        trajectory_stream as trajectory_stream,
     )
     from .numeric.train import TrainingDivergedError as TrainingDivergedError, train as train
     from .symbolic.coordinates import (
