@@ -33,6 +33,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray, PyTree
 
 from .contract import check_module
+from .data import initial_state, substeps_per_sample
 from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
 from .integrate._base import LagrangianTerm
@@ -119,13 +120,6 @@ def _check_noise(noise) -> float:
             f"noise must be a finite number >= 0 (a standard deviation), got {noise!r}"
         )
     return float(noise)
-
-
-def _state(x, n: int, name: str, dtype) -> Array:
-    x = jnp.asarray(x, dtype)
-    if x.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) (one value per coordinate), got {x.shape}")
-    return x
 
 
 class TrajectoryState(NamedTuple):
@@ -248,17 +242,13 @@ def trajectory_stream(
     """
     check_module(module, need_lagrangian=True)
     dtype = check_float_dtype(dtype)
-    substeps = round(sample_every / dt) if dt > 0 else 0
-    if dt <= 0 or substeps < 1 or abs(substeps * dt - sample_every) > 1e-9 * sample_every:
-        raise ValueError(
-            f"sample_every must be a positive whole multiple of dt > 0, got "
-            f"sample_every={sample_every}, dt={dt}; e.g. dt=0.01, sample_every=0.1"
-        )
+    substeps = substeps_per_sample(dt, sample_every)
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"window must be a positive number of samples, got {window!r}")
     n = len(module.COORDINATE_NAMES)
     return TrajectoryStream(
-        module.acceleration, _state(q0, n, "q0", dtype), _state(qdot0, n, "qdot0", dtype),
+        module.acceleration, initial_state(q0, n, "q0", dtype),
+        initial_state(qdot0, n, "qdot0", dtype),
         float(dt), substeps, window, _check_noise(noise), np.dtype(dtype),
     )  # fmt: skip
 
