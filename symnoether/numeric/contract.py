@@ -11,6 +11,10 @@ member.
 
 Shapes: `n` coordinates, `m` invariants, `k` generators (and charges). Every function takes
 one state; batch with `jax.vmap`.
+
+Time-dependent generators (Galilean boosts; `TIME_DEPENDENT = True`, see
+`GeneratedModuleWithBoundary`) add a keyword `t` (default 0) to `generators`, `boundary`,
+`noether_charges` and `true_charges`; the signatures below are those of every other module.
 """
 
 from collections.abc import Callable
@@ -22,6 +26,7 @@ from jaxtyping import Array, Float, Scalar
 __all__ = [
     "OPTIONAL",
     "GeneratedModule",
+    "GeneratedModuleWithBoundary",
     "GeneratedModuleWithKnownLagrangian",
     "GeneratedModuleWithLagrangian",
     "check_module",
@@ -125,6 +130,23 @@ class GeneratedModuleWithKnownLagrangian(GeneratedModule, Protocol):
 
     def known_lagrangian(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
         """The known part K(q, qdot)."""
+        ...
+
+
+class GeneratedModuleWithBoundary(GeneratedModule, Protocol):
+    """What a generated module adds when some generator is a quasi-symmetry,
+    X_a L = dF_a/dt with a non-zero boundary term F_a(q, t) (`HAS_BOUNDARY = True`); its
+    `noether_charges` and `true_charges` then return I_a = dL/dqdot . xi_a - F_a. Modules
+    without one, older ones included, have neither member. Where the generators or the
+    boundary terms depend on the time (`TIME_DEPENDENT = True`), `generators`, `boundary`,
+    `noether_charges` and `true_charges` take the time as a keyword `t` (default 0)."""
+
+    #: Always `True` where present.
+    HAS_BOUNDARY: bool
+
+    def boundary(self, q: Float[Array, " n"]) -> Float[Array, " k"]:
+        """The boundary terms F_a(q) (or F_a(q, t) with the keyword `t`), 0 for exact
+        symmetries."""
         ...
 
 

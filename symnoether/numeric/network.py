@@ -456,8 +456,14 @@ class LagrangianNetwork(eqx.Module):
         hessians = jax.vmap(self.velocity_hessian)(q, qdot)
         return count_ill_conditioned(hessians, max_condition=max_condition)
 
-    def charges(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, " k"]:
-        """The Noether charges $I_a = \\partial L/\\partial \\dot q \\cdot \\xi_a(q)$."""
+    def charges(
+        self, q: Float[Array, " n"], qdot: Float[Array, " n"], *, t: float | Array = 0.0
+    ) -> Float[Array, " k"]:
+        """The Noether charges $I_a = \\partial L/\\partial \\dot q \\cdot \\xi_a - F_a$
+        ($F_a$: the module's boundary terms of quasi-symmetries, if any) at time `t` (used
+        only by time-dependent generators, e.g. Galilean boosts)."""
+        if getattr(self.module, "TIME_DEPENDENT", False):
+            return self.module.noether_charges(self, q, qdot, t=t)
         return self.module.noether_charges(self, q, qdot)
 
     def energy(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:

@@ -51,6 +51,12 @@ def general_invariants(
     polynomial or rational with rational coefficients.
     """
     state = system.coordinates.state
+    if system.symmetry.time_dependent:
+        return [], [], [
+            "general route: the generators depend on the time, which this route does not "
+            "handle; for Galilean boosts add translations of the same blocks "
+            "(sn.translations(c, blocks=...)) so that the classical route applies, or pass "
+            "your invariants (functions of q and qdot only) as candidates=[...]"]
     fields, notes = _polynomial_fields(system.symmetry, state)
     flips = [flipped for _, _, flipped in reflections(system)]
     graded = all(_degree(field) is not None for field in fields)
