@@ -153,9 +153,12 @@ def verify(system, *, invariants=None) -> VerificationReport:
 
     **Returns:**
 
-    A [`VerificationReport`][] with the checks `closure`, `invariants`, `network_family`
-    and, with a true Lagrangian, `symmetry[<generator>]`, `conservation[<charge>]`,
-    `conservation[energy]` and `non_degenerate`. Failures are reported, never raised.
+    A [`VerificationReport`][] with the checks `closure`, `invariants`, `network_family`,
+    `known_lagrangian` (with a known part K: X_a K = dF_a/dt) and, with a true Lagrangian,
+    `symmetry[<generator>]` (X_a L = dF_a/dt: a symmetry, F_a = 0, or a quasi-symmetry,
+    with F_a derived from X_a L or declared; see `symnoether.symbolic.boundary`),
+    `conservation[<charge>]` (of I_a = dL/dqdot . xi_a - F_a), `conservation[energy]` and
+    `non_degenerate`. Failures are reported, never raised.
     """
     with stage("verify: closure"):
         checks = [_closure_check(system.symmetry)]
