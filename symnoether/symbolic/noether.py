@@ -115,8 +115,8 @@ def broken_symmetries(
 
     `{generator_name: X_a L}` (simplified) for every generator with $X_a L \\neq 0$; empty
     when the whole group is a symmetry. Quasi-symmetries (X_a L = dF_a/dt, still conserving
-    I_a = dL/dqdot . xi_a - F_a) are listed too; [`boundary_terms`][] tells them apart. Zero is decided symbolically, else by exact
-    evaluation at random rational points.
+    I_a = dL/dqdot . xi_a - F_a) are listed too; [`boundary_terms`][] tells them apart.
+    Zero is decided symbolically, else by exact evaluation at random rational points.
     """
     broken = {}
     residuals = symmetry_residuals(system, lagrangian)
