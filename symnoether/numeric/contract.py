@@ -31,6 +31,7 @@ __all__ = [
     "GeneratedModuleWithLagrangian",
     "check_module",
     "members",
+    "time_keywords",
 ]
 
 Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Scalar]
@@ -156,6 +157,22 @@ OPTIONAL: frozenset[str] = frozenset(
     {"VELOCITY_NAMES", "BLOCKS", "INVARIANTS_COMPLETE", "GENERATOR_NAMES", "PARAMETERS",
      "SPEC_HASH"}
 )  # fmt: skip
+
+
+def time_keywords(module: ModuleType, t) -> dict:
+    """`{"t": t}` for a module whose charges depend on the time (`TIME_DEPENDENT`, e.g.
+    Galilean boosts), else `{}`: the charge functions of other modules take no time.
+
+    **Arguments:**
+
+    - `module`: a generated module.
+    - `t`: the time (a number or a scalar array).
+
+    **Returns:**
+
+    Keyword arguments for `generators`, `boundary`, `noether_charges` and `true_charges`.
+    """
+    return {"t": t} if getattr(module, "TIME_DEPENDENT", False) else {}
 
 
 def members(protocol: type) -> tuple[str, ...]:

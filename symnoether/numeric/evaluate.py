@@ -34,6 +34,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .checkpoint import write_json
+from .contract import time_keywords
 from .dynamics import default_max_condition, velocity_hessian
 from .integrate import (
     INTEGRATORS,
@@ -172,12 +173,6 @@ def _mass_matrix_metrics(eigenvalues: np.ndarray) -> dict:
         "ill_conditioned_states": int(np.sum(~(condition <= limit))),
         "max_condition": _number(np.max(np.where(finite, condition, np.inf))),
     }
-
-
-def time_keywords(module: ModuleType, t) -> dict:
-    """`{"t": t}` for a module whose charges depend on the time (`TIME_DEPENDENT`, e.g.
-    Galilean boosts), else `{}`: older modules' charge functions take no time."""
-    return {"t": t} if getattr(module, "TIME_DEPENDENT", False) else {}
 
 
 @eqx.filter_jit
