@@ -31,6 +31,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "particles": ("symbolic.coordinates", "particles"),
     "SymmetryGroup": ("symbolic.groups", "SymmetryGroup"),
     "from_generators": ("symbolic.groups", "from_generators"),
+    "galilean_boosts": ("symbolic.groups", "galilean_boosts"),
     "lorentz": ("symbolic.groups", "lorentz"),
     "rotations": ("symbolic.groups", "rotations"),
     "translations": ("symbolic.groups", "translations"),
@@ -38,6 +39,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "derive_invariants": ("symbolic.invariants", "derive_invariants"),
     "energy": ("symbolic.noether", "energy"),
     "noether_charges": ("symbolic.noether", "noether_charges"),
+    "BoundaryTerm": ("symbolic.boundary", "BoundaryTerm"),
+    "boundary_terms": ("symbolic.boundary", "boundary_terms"),
+    "TIME": ("symbolic.coordinates", "TIME"),
     "System": ("symbolic.system", "System"),
     "load_spec": ("symbolic.system", "load_spec"),
     "VerificationReport": ("symbolic.verify", "VerificationReport"),
@@ -60,6 +64,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "integrate": ("numeric.integrate", "integrate"),
     "ode_term": ("numeric.integrate", "ode_term"),
     "LagrangianNetwork": ("numeric.network", "LagrangianNetwork"),
+    "AbstractStream": ("numeric.stream", "AbstractStream"),
+    "kepler_orbit_sampler": ("numeric.stream", "kepler_orbit_sampler"),
+    "state_stream": ("numeric.stream", "state_stream"),
+    "trajectory_stream": ("numeric.stream", "trajectory_stream"),
     "TrainConfig": ("numeric.run", "TrainConfig"),
     "load_module": ("numeric.run", "load_module"),
     "load_run": ("numeric.run", "load_run"),
@@ -106,8 +114,16 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         load_run as load_run,
         train_run as train_run,
     )
+    from .numeric.stream import (
+        AbstractStream as AbstractStream,
+        kepler_orbit_sampler as kepler_orbit_sampler,
+        state_stream as state_stream,
+        trajectory_stream as trajectory_stream,
+    )
     from .numeric.train import TrainingDivergedError as TrainingDivergedError, train as train
+    from .symbolic.boundary import BoundaryTerm as BoundaryTerm, boundary_terms as boundary_terms
     from .symbolic.coordinates import (
+        TIME as TIME,
         Coordinates as Coordinates,
         coordinates as coordinates,
         particles as particles,
@@ -115,6 +131,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
     from .symbolic.groups import (
         SymmetryGroup as SymmetryGroup,
         from_generators as from_generators,
+        galilean_boosts as galilean_boosts,
         lorentz as lorentz,
         rotations as rotations,
         translations as translations,

@@ -313,6 +313,11 @@ def test_generated_locals_never_collide_with_user_names():
         found = _stored_locals(render(_probe(names))) - {"_"}
         assert all(name in user or name.startswith("_") for name in found), found - user
         local |= {name[1:] for name in found - user}
+    # Boundary terms (the magnetic example's quasi-symmetry) follow the same rule.
+    magnetic = sn.load_spec(ROOT / "examples/magnetic/spec.py")
+    user = {*magnetic.coordinates.names, *(s.name for s in magnetic.coordinates.qdot)}
+    found = _stored_locals(render(magnetic)) - {"_"} - user
+    assert "_F" in found and all(name.startswith("_") for name in found), found
     assert {"S", "dtype", "xi", "mass", "rhs", "qddot", "K", "momentum"} <= local
     # A local ending in "dot" is met by the velocity of the coordinate without it.
     clashing = sorted({name[:-3] if name.endswith("dot") else name for name in local})

@@ -1,9 +1,11 @@
 """Noether charges and the energy of a Lagrangian, and the symmetries it breaks.
 
-For a point symmetry with generator xi_a(q) the Noether charge is
-I_a = dL/dqdot . xi_a(q); along solutions of the Euler-Lagrange equations
-dI_a/dt = X_a L, with X_a the lift of xi_a to TQ. Every Lagrangian here is autonomous (a
-coordinate named t is a coordinate, not time), so E = qdot . dL/dqdot - L is conserved too.
+For a point symmetry with generator xi_a(q, t) and boundary term F_a(q, t) the Noether
+charge is I_a = dL/dqdot . xi_a - F_a; along solutions of the Euler-Lagrange equations
+dI_a/dt = X_a L - dF_a/dt, with X_a the lift of xi_a to TQ, so I_a is conserved exactly when
+X_a L = dF_a/dt (a symmetry for F_a = 0, else a quasi-symmetry; see `boundary.py`). Every
+Lagrangian here is autonomous (a coordinate named t is a coordinate, not time; generators may
+depend on the time, Lagrangians may not), so E = qdot . dL/dqdot - L is conserved too.
 """
 
 from collections.abc import Sequence
@@ -11,12 +13,17 @@ from collections.abc import Sequence
 import sympy
 
 from .calculus import gradient
-from .identity import IdentityTest, bounded_expand, decide_zero, has_high_powers, node_count
+from .identity import (
+    bounded_expand,
+    decide_zero,
+    has_high_powers,
+    node_count,
+    undefined_derivatives,
+)
 from .mechanics import lagrangian_of
 
 __all__ = [
     "broken_symmetries",
-    "decide_zero_family",
     "energy",
     "family_lagrangian",
     "noether_charges",
@@ -28,7 +35,9 @@ __all__ = [
 _TIDY_LIMIT = 4000
 
 
-def noether_charges(system, lagrangian: sympy.Expr | None = None) -> dict[str, sympy.Expr]:
+def noether_charges(
+    system, lagrangian: sympy.Expr | None = None, *, boundary=None
+) -> dict[str, sympy.Expr]:
     """The Noether charge of every generator of the system's symmetry.
 
     **Arguments:**
@@ -36,19 +45,25 @@ def noether_charges(system, lagrangian: sympy.Expr | None = None) -> dict[str, s
     - `system`: a [`System`][].
     - `lagrangian`: any SymPy Lagrangian in `q` and `qdot`, e.g. `f(S_1, ..., S_M)` for an
       undefined `sympy.Function` `f` (default: the system's true Lagrangian).
+    - `boundary`: the boundary terms F_a, one per generator (default: the system's,
+      `system.boundary`: declared, or derived from its known or true Lagrangian; zero for
+      exact symmetries).
 
     **Returns:**
 
-    `{charge_name: I_a}` with $I_a = \\partial L/\\partial \\dot q \\cdot \\xi_a(q)$, in the
-    order of the generators. A charge is computed even when its generator is not a
-    symmetry of `lagrangian`; see [`broken_symmetries`][].
+    `{charge_name: I_a}` with
+    $I_a = \\partial L/\\partial \\dot q \\cdot \\xi_a(q, t) - F_a(q, t)$, in the order of
+    the generators. A charge is computed even when its generator is not a (quasi-)symmetry
+    of `lagrangian`; see [`broken_symmetries`][].
     """
     c, group = system.coordinates, system.symmetry
     L = lagrangian_of(system, lagrangian)
     momenta = gradient(L, c.qdot)
+    if boundary is None:
+        boundary = [b.value for b in system.boundary]
     return {
-        name: tidy(sum((p * x for p, x in zip(momenta, xi) if x != 0), sympy.Integer(0)))
-        for name, xi in zip(group.charge_names, group.generators)
+        name: tidy(sum((p * x for p, x in zip(momenta, xi) if x != 0), sympy.Integer(0)) - F)
+        for name, xi, F in zip(group.charge_names, group.generators, boundary)
     }
 
 
@@ -104,51 +119,17 @@ def broken_symmetries(
     **Returns:**
 
     `{generator_name: X_a L}` (simplified) for every generator with $X_a L \\neq 0$; empty
-    when the whole group is a symmetry. Zero is decided symbolically, else by exact
-    evaluation at random rational points.
+    when the whole group is a symmetry. Quasi-symmetries (X_a L = dF_a/dt, still conserving
+    I_a = dL/dqdot . xi_a - F_a) are listed too; [`boundary_terms`][] tells them apart.
+    Zero is decided symbolically, else by exact evaluation at random rational points.
     """
     broken = {}
     residuals = symmetry_residuals(system, lagrangian)
     for name, residual in zip(system.symmetry.names, residuals):
-        result = decide_zero_family(residual, system.coordinates)
+        result = decide_zero(residual, system.coordinates, family=True)
         if not result.zero:
             broken[name] = result.residual
     return broken
-
-
-def decide_zero_family(expr: sympy.Expr, coordinates) -> IdentityTest:
-    r"""[`decide_zero`][] for expressions linear in derivatives of undefined functions.
-
-    An expression $\sum_j f_j(S)\, c_j(q, \dot q)$ vanishes for every `f` exactly when
-    every coefficient $c_j$ does, so each is decided on its own; without such derivatives
-    this is `decide_zero`.
-
-    **Arguments:**
-
-    - `expr`: the expression, e.g. $X_a f(S)$.
-    - `coordinates`: the [`Coordinates`][] of TQ.
-
-    **Returns:**
-
-    An [`IdentityTest`][]; its residual keeps the non-zero coefficients with their
-    derivatives of `f`.
-    """
-    atoms = undefined_derivatives(expr)
-    if not atoms:
-        return decide_zero(expr, coordinates)
-    dummies = [sympy.Dummy(f"d{k}") for k in range(len(atoms))]
-    linear = expr.xreplace(dict(zip(atoms, dummies)))
-    parts = [(atom, sympy.diff(linear, d)) for atom, d in zip(atoms, dummies)]
-    parts.append((sympy.Integer(1), linear.xreplace({d: 0 for d in dummies})))
-    results = [(atom, decide_zero(coeff, coordinates)) for atom, coeff in parts]
-    if all(r.zero for _, r in results):
-        return IdentityTest(True, ", ".join(sorted({r.method for _, r in results})))
-    failed = [r for _, r in results if not r.zero and not r.undecided]
-    undecided = not failed
-    method = ", ".join(sorted({r.method for r in failed} if failed else
-                              {r.method for _, r in results if r.undecided}))
-    residual = sum((atom * r.residual for atom, r in results if not r.zero), sympy.Integer(0))
-    return IdentityTest(False, method, residual, undecided=undecided)
 
 
 def family_lagrangian(invariants: Sequence[sympy.Expr], *, name: str = "f") -> sympy.Expr:
@@ -186,23 +167,6 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
     if candidates[0].has(sympy.Pow):
         candidates.append(sympy.cancel(candidates[0]))
     return min(candidates, key=lambda e: (node_count(e), sympy.default_sort_key(e)))
-
-
-def undefined_derivatives(expr: sympy.Expr) -> list[sympy.Expr]:
-    """The outermost derivatives of undefined functions in `expr` (Subs or Derivative)."""
-    found = []
-
-    def visit(node):
-        if isinstance(node, sympy.Subs | sympy.Derivative) and node.atoms(
-            sympy.core.function.AppliedUndef
-        ):
-            found.append(node)
-            return
-        for arg in node.args:
-            visit(arg)
-
-    visit(expr)
-    return sorted(set(found), key=sympy.default_sort_key)
 
 
 def _tidy_linear(expr: sympy.Expr, atoms: list[sympy.Expr]) -> sympy.Expr:

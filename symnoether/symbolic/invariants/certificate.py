@@ -5,7 +5,8 @@ For invariants S_1..S_M on TQ (dim 2n) and a group with lifted generators X_1..X
 - invariance: X_a S_j is identically 0 for every a, j (and S_j is unchanged by the
   reflection of a group that includes reflections, which the Lie algebra cannot see);
 - completeness: the generic rank of dS/d(q, qdot) equals 2n - r, where r is the generic rank
-  of the 2n x K matrix of lifted generators (the orbit dimension).
+  of the 2n x K matrix of lifted generators (the orbit dimension; for generators that depend
+  on the time, at a generic time).
 
 Ranks are exact: the matrices are evaluated at random rational points and row-reduced
 modulo a large prime (a lower bound of the rank over QQ, so reaching the largest possible
@@ -20,11 +21,12 @@ import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
+from ..coordinates import TIME
 from ..exact import (
+    generic_rank,
     high_precision_rank,
     independent_rows_mod_p,
     random_points,
-    rank_mod_p,
 )
 from ..identity import decide_zero
 from ..system import System
@@ -40,6 +42,10 @@ from ._polys import (
 from .candidates import prepare_candidates
 
 __all__ = ["Certificate", "certify", "independent_subset", "lie_residuals"]
+
+# The orbit dimension of time-dependent generators (Galilean boosts) is their rank at a
+# fixed generic time: the invariants live on TQ, at every time alike.
+_GENERIC_TIME = sympy.Rational(7, 3)
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,9 @@ def _reflection_residuals(system, exprs, sparse, names) -> list[tuple]:
 def _orbit_dimension(lifts, state) -> tuple[int, str | None]:
     if not lifts:
         return 0, None
+    if TIME not in state:  # time-dependent generators: the rank at a generic time
+        lifts = [tuple(sympy.sympify(e).xreplace({TIME: _GENERIC_TIME}) for e in lift)
+                 for lift in lifts]
     rows = [[_entry(e, state) for e in lift] for lift in lifts]
     rank = _exact_rank([_row_values(row) for row in rows], state)
     if rank is not None:
@@ -299,27 +308,19 @@ def _row_values(entries):
 
 def _exact_rank(row_fns, state, *, points: int = 3, seed: int = 0,
                 target: int | None = None) -> int | None:
-    """The largest exact rank at `points` random rational points; None if none is rational.
+    """The generic rank of the rows `row_fns` (`exact.generic_rank`); None if no point is
+    rational."""
 
-    The rank modulo a large prime comes first: it is a lower bound of the rank over QQ, so
-    reaching `target` (the largest rank possible) at one point proves the generic rank
-    there and then. Otherwise each point's rank is computed exactly over QQ.
-    """
-    best, found = 0, 0
-    for point in random_points(state, 4 * points, seed=seed):
+    def evaluate(point):
         qq = from_sympy_point(point, state)
         rows = [fn(point, qq) for fn in row_fns]
         if any(r is None for r in rows):
-            continue
-        if target is not None:
-            modular = rank_mod_p(rows)
-            if modular >= target:
-                return modular
-        best = max(best, DomainMatrix(rows, (len(rows), len(state)), QQ).rank())
-        found += 1
-        if found == points:
-            break
-    return best if found else None
+            return None
+        return DomainMatrix(rows, (len(rows), len(state)), QQ)
+
+    return generic_rank(
+        evaluate, random_points(state, 4 * points, seed=seed), points=points, target=target
+    )
 
 
 def independent_subset(system: System, exprs: Sequence[sympy.Expr]) -> list[int] | None:
