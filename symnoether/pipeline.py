@@ -74,12 +74,18 @@ def _config(config_path, overrides: dict | None):
 
 def _data(system, module, config, run_dir: Path, data_path, resume: bool):
     import jax
-    import jax.numpy as jnp
 
-    from .numeric.data import load_data, trajectory_data
+    from .numeric.data import load_data
 
     saved = run_dir / "data.npz"
-    if data_path or (resume and saved.is_file()):
+    if data_path and config.data != "fixed":
+        raise SpecError(
+            f"--data {data_path} is a fixed data set, but the configuration asks for "
+            f'data={config.data!r}; set "data": "fixed" in the configuration, or leave '
+            "--data out to stream from the spec's initial_state",
+            what="training data",
+        )
+    if data_path or (resume and config.data == "fixed" and saved.is_file()):
         try:
             return load_data(data_path or saved, module)
         except (ValueError, TypeError, FileNotFoundError) as error:
@@ -90,13 +96,10 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
             "training data from; pass --data FILE.npz with arrays q, qdot, qddot",
             what="training data",
         )
-    q0, qdot0 = system.initial_state
-    dtype = jnp.float64 if config.dtype == "float64" else jnp.float32
-    return trajectory_data(
-        module, jnp.asarray(q0), jnp.asarray(qdot0), dt=config.dt,
-        sample_every=config.sample_every, t_final=config.t_final, noise=config.noise,
-        dtype=dtype, key=jax.random.key(config.seed + 1),
-    )  # fmt: skip
+    try:
+        return config.make_data(module, *system.initial_state, key=jax.random.key(config.seed + 1))
+    except ValueError as error:
+        raise SpecError(str(error), what="training data") from error
 
 
 def prepare_run(
@@ -110,7 +113,8 @@ def prepare_run(
     - `spec`: the spec file, or a `System`.
     - `run_dir`: the run folder (created when missing).
     - `config_path`: a JSON file of `TrainConfig` settings; defaults otherwise.
-    - `data_path`: a `.npz` with `q`, `qdot`, `qddot`; by default one true trajectory.
+    - `data_path`: a `.npz` with `q`, `qdot`, `qddot`; by default the data that the
+      configuration's `data` describes, from the spec's `initial_state`.
     - `resume`: reuse the folder's module and data (the spec must be unchanged).
     - `overrides`: settings that replace those of the configuration.
     - `invariants`: an `InvariantSet` already derived for this system (derived when None).

@@ -19,6 +19,7 @@ system = sn.System(
     coordinates=c,
     symmetry=sn.rotations(c, blocks=["x"], reflections=REFLECTIONS),
     lagrangian=v.dot(v) / 2 + 1 / sympy.sqrt(x.dot(x)),
-    # A bound, eccentric orbit (energy -0.275, period about 15) slightly out of the xy plane.
-    initial_state=((1.0, 0.0, 0.0), (0.0, 1.2, 0.1)),
+    # The reference's orbit (Mueller 2023): pericentre of the ellipse of eccentricity 0.8 and
+    # angular momentum 1 in the xy plane (energy -0.18, period about 29).
+    initial_state=((1 / 1.8, 0.0, 0.0), (0.0, 1.8, 0.0)),
 )

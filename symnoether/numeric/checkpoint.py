@@ -3,7 +3,8 @@
 A checkpoint folder holds
 
 ```
-checkpoint.eqx    (model, optimiser state, base key, step, epoch): eqx.tree_serialise_leaves
+checkpoint.eqx    (model, optimiser state, base key, step, epoch, data stream state):
+                  eqx.tree_serialise_leaves
 checkpoint.json   {"epoch": ..., "step": ..., "settings": {...}}, for people and for resume
 losses.csv        epoch,step,loss,seconds: one row per finished epoch
 ```
@@ -59,11 +60,13 @@ class Checkpoint(NamedTuple):
     step: int
     epoch: int
     settings: dict
+    extra: PyTree = None
 
 
 def save_checkpoint(
-    folder: Path, model: PyTree, opt_state: PyTree, key_data, step: int, epoch: int, settings: dict
-) -> None:
+    folder: Path, model: PyTree, opt_state: PyTree, key_data, step: int, epoch: int,
+    settings: dict, *, extra: PyTree = None,
+) -> None:  # fmt: skip
     """Write `checkpoint.eqx` and then `checkpoint.json` in `folder`, each atomically.
 
     **Arguments:**
@@ -73,27 +76,33 @@ def save_checkpoint(
     - `key_data`: the raw data of the base random key (`jax.random.key_data`).
     - `step`, `epoch`: optimiser steps and epochs done.
     - `settings`: the training settings a resume must match (JSON-compatible).
+    - `extra`: more state to save, e.g. a data stream's (`None`, the default, adds nothing
+        to the file).
     """
-    tree = (model, opt_state, jnp.asarray(key_data), jnp.asarray(step), jnp.asarray(epoch))
+    tree = (model, opt_state, jnp.asarray(key_data), jnp.asarray(step), jnp.asarray(epoch),
+            extra)  # fmt: skip
     atomic_write(folder / CHECKPOINT, lambda file: eqx.tree_serialise_leaves(file, tree))
     write_json(folder / CHECKPOINT_INFO, {"epoch": epoch, "step": step, "settings": settings})
 
 
-def load_checkpoint(folder: Path, model_like: PyTree, opt_state_like: PyTree) -> Checkpoint:
+def load_checkpoint(
+    folder: Path, model_like: PyTree, opt_state_like: PyTree, extra_like: PyTree = None
+) -> Checkpoint:
     """Read the checkpoint of `folder` into skeletons of the same structure.
 
     **Arguments:**
 
     - `folder`: a folder written by `save_checkpoint`.
-    - `model_like`, `opt_state_like`: pytrees with the structure, shapes and dtypes saved.
+    - `model_like`, `opt_state_like`, `extra_like`: pytrees with the structure, shapes and
+        dtypes saved (`extra_like` only for checkpoints saved with `extra`).
 
     **Returns:**
 
     A `Checkpoint`. The epoch and step come from `checkpoint.eqx`, which is written first.
     """
-    like = (model_like, opt_state_like, np.zeros(2, np.uint32), 0, 0)
+    like = (model_like, opt_state_like, np.zeros(2, np.uint32), 0, 0, extra_like)
     try:
-        model, opt_state, key_data, step, epoch = eqx.tree_deserialise_leaves(
+        model, opt_state, key_data, step, epoch, extra = eqx.tree_deserialise_leaves(
             folder / CHECKPOINT, like
         )
     except (ValueError, RuntimeError, EOFError) as error:
@@ -103,8 +112,9 @@ def load_checkpoint(folder: Path, model_like: PyTree, opt_state_like: PyTree) ->
             "network configuration it was trained with, or start a new folder"
         ) from error
     return Checkpoint(
-        model, opt_state, np.asarray(key_data), int(step), int(epoch), read_settings(folder)
-    )
+        model, opt_state, np.asarray(key_data), int(step), int(epoch), read_settings(folder),
+        extra,
+    )  # fmt: skip
 
 
 def read_settings(folder: Path) -> dict:

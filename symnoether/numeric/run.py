@@ -2,7 +2,8 @@
 
 ```
 RUN_DIR/module.py         the generated module used (written by the CLI)
-RUN_DIR/data.npz          training data
+RUN_DIR/data.npz          training data (a fixed data set; a stream is defined by the
+                          configuration and the run's initial state instead)
 RUN_DIR/run.json          run-wide settings: system, spec hash, variants, configuration
 RUN_DIR/models/<variant>/config.json, checkpoint.eqx, checkpoint.json, losses.csv
 ```
@@ -28,21 +29,29 @@ from jaxtyping import PRNGKeyArray
 from ..files import import_file
 from .checkpoint import load_checkpoint, read_losses, write_json
 from .contract import check_module
-from .data import Dataset, save_data
+from .data import Dataset, save_data, trajectory_data
 from .dynamics import MASS_SOLVES, resolve_mass_solve
 from .network import ACTIVATIONS, INITS, LagrangianNetwork, activation_name
+from .stream import AbstractStream, kepler_orbit_sampler, state_stream, trajectory_stream
 from .train import make_optimizer, train
 
-__all__ = ["VARIANTS", "Run", "TrainConfig", "load_module", "load_run", "train_run"]
+__all__ = ["DATA_KINDS", "VARIANTS", "Run", "TrainConfig", "load_module", "load_run", "train_run"]
+
+#: How `TrainConfig.data` makes training data from the initial state: a fixed set of noisy
+#: samples of one trajectory (`trajectory_data`), a stream along one trajectory
+#: (`trajectory_stream`), or the reference's Kepler stream (`kepler_orbit_sampler`).
+DATA_KINDS = ("fixed", "stream", "kepler_orbit")
 
 VARIANTS: dict[str, bool] = {"invariant": True, "unconstrained": False}
-_INTS = ("width", "depth", "epochs", "steps_per_epoch", "batch_size", "seed", "checkpoint_every")
+_INTS = ("width", "depth", "epochs", "steps_per_epoch", "batch_size", "seed", "checkpoint_every",
+         "stream_window")  # fmt: skip
 _FLOATS = ("learning_rate", "final_learning_rate", "dt", "sample_every", "t_final", "noise")
 _CHOICES = {
     "activation": tuple(ACTIVATIONS),
     "init": INITS,
     "dtype": ("float32", "float64"),
     "mass_solve": MASS_SOLVES,
+    "data": DATA_KINDS,
 }
 # Settings renamed since run folders were first written: old name -> new name.
 _RENAMED = {"solver": "mass_solve"}
@@ -55,6 +64,15 @@ class TrainConfig:
     The defaults are the reference's set-up (Mueller 2023): 2 hidden layers of 128 softplus
     units, Adam with cosine decay from 1e-3 to 1e-5, 2500 epochs of 100 steps of 128
     samples; data from one RK4 trajectory (dt 0.01) sampled every 0.1 with noise 1e-3.
+    `data` chooses how training data are made from the initial state: `"fixed"` (default):
+    `round(t_final / sample_every) + 1` noisy samples of one trajectory, drawn with
+    replacement; `"stream"`: the reference's regime, fresh samples and fresh noise for every
+    batch along one trajectory that keeps advancing (`trajectory_stream`; `t_final` is then
+    unused, and the lanes initially span `stream_window` samples, the reference's shuffle
+    buffer); `"kepler_orbit"`: the reference's Kepler data, fresh uniformly random angles on
+    the analytic orbit through the initial state (a 3D Kepler system with GM = 1). A data
+    file given to the CLI is always a fixed set.
+
     `standardize=True` (not the reference's) standardises the MLP's inputs with the training
     data's mean and standard deviation, which the unconstrained baseline needs when raw
     coordinates are large (a coordinate time, a drifting centre of mass).
@@ -82,6 +100,8 @@ class TrainConfig:
     t_final: float = 1000.0
     noise: float = 1e-3
     standardize: bool = False
+    data: str = "fixed"
+    stream_window: int = 16384
     solver: InitVar[str | None] = None
 
     def __post_init__(self, solver):
@@ -167,6 +187,28 @@ class TrainConfig:
         """Write the settings as JSON, atomically."""
         return write_json(path, self.to_dict())
 
+    def make_data(
+        self, module: ModuleType, q0, qdot0, *, key: PRNGKeyArray
+    ) -> Dataset | AbstractStream:
+        """The training data this configuration describes (see `data`), from the initial
+        state `(q0, qdot0)` of the true system of `module`; `key` draws a fixed set's noise
+        (a stream's noise comes from the training key)."""
+        dtype = np.float64 if self.dtype == "float64" else np.float32
+        q0, qdot0 = np.asarray(q0, dtype), np.asarray(qdot0, dtype)
+        if self.data == "stream":
+            return trajectory_stream(
+                module, q0, qdot0, dt=self.dt, sample_every=self.sample_every,
+                window=self.stream_window, noise=self.noise, dtype=dtype,
+            )  # fmt: skip
+        if self.data == "kepler_orbit":
+            sampler = kepler_orbit_sampler(q0, qdot0, dtype)
+            _check_kepler(module, sampler)
+            return state_stream(module, sampler, noise=self.noise, dtype=dtype)
+        return trajectory_data(
+            module, q0, qdot0, dt=self.dt, sample_every=self.sample_every,
+            t_final=self.t_final, noise=self.noise, dtype=dtype, key=key,
+        )  # fmt: skip
+
     def make_network(
         self, module: ModuleType, *, invariant: bool = True, key: PRNGKeyArray
     ) -> LagrangianNetwork:
@@ -176,6 +218,20 @@ class TrainConfig:
             activation=self.activation, init=self.init, dtype=self.dtype,
             mass_solve=self.mass_solve, standardize=self.standardize, key=key,
         )  # fmt: skip
+
+
+def _check_kepler(module: ModuleType, sampler) -> None:
+    # The analytic orbit is right only for xddot = -x / |x|^3: compare at a few of its points.
+    q, qdot = jax.vmap(sampler)(jax.random.split(jax.random.key(0), 16))
+    got = np.asarray(jax.vmap(module.acceleration)(q, qdot), np.float64)
+    q = np.asarray(q, np.float64)
+    want = -q / np.linalg.norm(q, axis=1, keepdims=True) ** 3
+    if not np.allclose(got, want, rtol=1e-3, atol=1e-5):
+        raise ValueError(
+            f"data='kepler_orbit' needs the 3D Kepler problem L = |xdot|^2/2 + 1/|x| (GM = 1), "
+            f"but the acceleration of system {module.SYSTEM_NAME!r} differs from -x/|x|^3 on "
+            "the orbit; use data='stream' (one true trajectory) instead"
+        )
 
 
 def _bullets(problems: list[str]) -> str:
@@ -243,7 +299,9 @@ def train_run(
 
     - `run_dir`: the run folder (created if needed); `module.py` is the CLI's to write.
     - `module`: the generated module.
-    - `data`: the training data, saved to `RUN_DIR/data.npz` (kept as it is when resuming).
+    - `data`: the training data: a `Dataset`, saved to `RUN_DIR/data.npz` (kept as it is
+        when resuming), or a stream (`config.make_data`), which is not saved: the
+        configuration and the initial state define it.
     - `config`: the `TrainConfig`.
     - `variants`: which of `"invariant"`, `"unconstrained"` to train.
     - `resume`: continue each variant from its checkpoint, if it has one.
@@ -259,7 +317,7 @@ def train_run(
     run_dir = Path(run_dir)
     variants = _check_variants(variants)
     (run_dir / "models").mkdir(parents=True, exist_ok=True)
-    if not (resume and (run_dir / "data.npz").exists()):
+    if isinstance(data, Dataset) and not (resume and (run_dir / "data.npz").exists()):
         save_data(run_dir / "data.npz", data)
     state = _initial_state(initial_state)
     info = {"system": module.SYSTEM_NAME, "spec_hash": getattr(module, "SPEC_HASH", None),
@@ -275,7 +333,12 @@ def train_run(
         write_json(folder / "config.json", {"variant": variant, "config": config.to_dict()})
         model = config.make_network(module, invariant=VARIANTS[variant], key=init_key)
         if config.standardize:
-            model = model.standardized(data.q, data.qdot)
+            q, qdot = (
+                (data.q, data.qdot)
+                if isinstance(data, Dataset)
+                else data.preview(config.batch_size)
+            )
+            model = model.standardized(q, qdot)
         models[variant], losses[variant] = train(
             model, data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
             batch_size=config.batch_size, learning_rate=config.learning_rate,

@@ -1,8 +1,11 @@
 """Training: an optax optimiser (by default Adam with cosine decay) on the mean squared
 error of accelerations.
 
-The steps of an epoch run inside one jitted `lax.scan`; batches are drawn inside the scan
-(uniformly, with replacement) from data held on the device. Epoch `e` uses the key
+The steps of an epoch run inside one jitted `lax.scan`; batches are drawn inside the scan,
+either uniformly with replacement from a fixed `Dataset` held on the device, or afresh from
+a stream (`numeric/stream.py`: new states and new noise for every batch, the reference's
+set-up), whose state is carried through the scan and saved with the checkpoint. Epoch `e`
+uses the key
 `jax.random.fold_in(key, e)`, so a run resumed from its checkpoint after epoch `e` gives
 bit-identical parameters to an uninterrupted one. With several devices the batch is split
 across them (data parallel, parameters replicated); see docs/TRAINING.md.
@@ -35,6 +38,7 @@ from .checkpoint import (
 )
 from .data import Dataset
 from .network import LagrangianNetwork
+from .stream import AbstractStream
 
 __all__ = ["TrainResult", "TrainingDivergedError", "make_optimizer", "train"]
 
@@ -106,26 +110,38 @@ def _loss(params: PyTree, static: PyTree, q: Array, qdot: Array, qddot: Array) -
     return jnp.mean((predicted - qddot) ** 2)
 
 
+class _Fixed(AbstractStream):
+    # A fixed Dataset as a source: samples drawn uniformly with replacement, no state.
+    arrays: tuple[Array, Array, Array]
+    noise: float = eqx.field(static=True, default=0.0)
+    dtype: np.dtype = eqx.field(static=True, default=None)
+
+    def sample(self, state, key, batch_size):
+        index = jax.random.randint(key, (batch_size,), 0, self.arrays[0].shape[0])
+        return state, tuple(x[index] for x in self.arrays)
+
+
 @eqx.filter_jit
-def _run_epoch(params, opt_state, arrays, key, *, static, optimizer, batch_size, n_steps, sharding):
+def _run_epoch(params, opt_state, source, source_state, key, *, static, optimizer, batch_size,
+               n_steps, sharding):  # fmt: skip
     # Module-level and jitted on its static arguments (model skeleton, cached optimiser,
     # sizes), so that later calls with the same settings, a resume say, skip compilation.
     # filter_jit rather than jax.jit also makes eqx.error_if messages readable.
     def step(carry, k):
-        params, opt_state = carry
-        index = jax.random.randint(k, (batch_size,), 0, arrays[0].shape[0])
+        params, opt_state, source_state = carry
+        source_state, batch = source.sample(source_state, k, batch_size)
         # The batch axis is split across the mesh; XLA inserts the gradient all-reduce.
-        batch = [jax.lax.with_sharding_constraint(x[index], sharding) for x in arrays]
+        batch = [jax.lax.with_sharding_constraint(x, sharding) for x in batch]
         loss, grads = jax.value_and_grad(_loss)(params, static, *batch)
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), loss
+        return (optax.apply_updates(params, updates), opt_state, source_state), loss
 
     keys = jax.random.split(key, n_steps)
-    out = jax.lax.scan(step, (params, opt_state), keys)
+    out = jax.lax.scan(step, (params, opt_state, source_state), keys)
     # Replicated results: every process holds them whole (see _host).
     replicated = NamedSharding(sharding.mesh, PartitionSpec())
-    (params, opt_state), losses = jax.lax.with_sharding_constraint(out, replicated)
-    return params, opt_state, losses
+    (params, opt_state, source_state), losses = jax.lax.with_sharding_constraint(out, replicated)
+    return params, opt_state, source_state, losses
 
 
 def _host(x):
@@ -144,17 +160,27 @@ def _mesh(devices: Sequence[jax.Device] | None, batch_size: int) -> Mesh:
     return Mesh(np.array(devices), ("batch",))
 
 
-def _check_data(model: LagrangianNetwork, data: Dataset) -> tuple[Array, Array, Array]:
-    if not isinstance(data, Dataset):
-        raise TypeError(f"expected a Dataset (trajectory_data, load_data), got {type(data)}")
-    n = len(model.module.COORDINATE_NAMES)
-    if data.q.shape[1] != n:
-        raise ValueError(
-            f"the data has {data.q.shape[1]} coordinates per state but the model's system "
-            f"{model.module.SYSTEM_NAME!r} has {n}; load data made for this system"
-        )
+def _source(model: LagrangianNetwork, data: Dataset | AbstractStream) -> AbstractStream:
     # The data follow the model: float64 training needs a float64 model (and x64 enabled).
-    return tuple(jnp.asarray(x, model.dtype) for x in (data.q, data.qdot, data.qddot))
+    n = len(model.module.COORDINATE_NAMES)
+    if isinstance(data, AbstractStream):
+        source = data.astype(model.dtype)
+        batch = jax.eval_shape(lambda: source.sample(source.init(2), jax.random.key(0), 2))[1]
+        width = batch[0].shape[-1]
+    elif isinstance(data, Dataset):
+        arrays = tuple(jnp.asarray(x, model.dtype) for x in (data.q, data.qdot, data.qddot))
+        source, width = _Fixed(arrays, dtype=np.dtype(model.dtype)), data.q.shape[1]
+    else:
+        raise TypeError(
+            "expected a Dataset (trajectory_data, load_data) or a stream (trajectory_stream, "
+            f"state_stream), got {type(data)}"
+        )
+    if width != n:
+        raise ValueError(
+            f"the data has {width} coordinates per state but the model's system "
+            f"{model.module.SYSTEM_NAME!r} has {n}; use data made for this system"
+        )
+    return source
 
 
 class _Loop(NamedTuple):
@@ -162,7 +188,7 @@ class _Loop(NamedTuple):
     run_epoch: Callable
     optimizer: optax.GradientTransformation
     replicated: NamedSharding
-    arrays: tuple
+    source: AbstractStream
     static: PyTree
     lengths: list[int]
     key: PRNGKeyArray
@@ -221,41 +247,48 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
         "epochs": len(lengths), "steps": sum(lengths), "steps_per_epoch": steps_per_epoch,
         "batch_size": batch_size, **optimizer_settings, "dtype": str(model.dtype),
     }  # fmt: skip
-    arrays = jax.device_put(_check_data(model, data), replicated)
+    source = _source(model, data)
+    if not isinstance(source, _Fixed):  # (fixed data: the entries checkpoints always had)
+        settings["data"] = source.settings()
+    source = jax.device_put(source, replicated)
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
-    return _Loop(run_epoch, optimizer, replicated, arrays, static, lengths, key, folder,
+    return _Loop(run_epoch, optimizer, replicated, source, static, lengths, key, folder,
                  settings, checkpoint_every)  # fmt: skip
 
 
-def _start(loop: _Loop, model: LagrangianNetwork, resume: bool):
-    # Returns (params, opt_state, epochs done, steps done, losses so far).
+def _start(loop: _Loop, model: LagrangianNetwork, resume: bool, batch_size: int):
+    # Returns (params, opt_state, source state, epochs done, steps done, losses so far).
     params = eqx.filter(model, eqx.is_inexact_array)
     opt_state = loop.optimizer.init(params)
+    source_state = loop.source.init(batch_size)
     folder = loop.folder
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     if folder is None or not (folder / CHECKPOINT).exists():
         if folder is not None and _writes():
             truncate_losses(folder, 0)
-        return *jax.device_put((params, opt_state), loop.replicated), 0, 0, []
+        state = (params, opt_state, source_state)
+        return *jax.device_put(state, loop.replicated), 0, 0, []
     if not resume:
         raise FileExistsError(
             f"{str(folder)!r} already holds a checkpoint; pass resume=True to continue it, "
             "or choose another checkpoint folder"
         )
-    saved = _load_for_resume(loop, model, opt_state)
+    saved = _load_for_resume(loop, model, opt_state, source_state)
     if _writes():
         truncate_losses(folder, saved.epoch)
-    state = (eqx.filter(saved.model, eqx.is_inexact_array), saved.opt_state)
+    state = (eqx.filter(saved.model, eqx.is_inexact_array), saved.opt_state, saved.extra)
     losses = list(read_losses(folder))
     return *jax.device_put(state, loop.replicated), saved.epoch, saved.step, losses
 
 
-def _load_for_resume(loop: _Loop, model: LagrangianNetwork, opt_state: PyTree) -> Checkpoint:
+def _load_for_resume(
+    loop: _Loop, model: LagrangianNetwork, opt_state: PyTree, source_state: PyTree
+) -> Checkpoint:
     # Settings first: a different optimiser also makes the saved arrays unreadable, and
     # naming the setting is the more useful message.
     problems = _settings_problems(read_settings(loop.folder), loop.settings)
-    saved = None if problems else load_checkpoint(loop.folder, model, opt_state)
+    saved = None if problems else load_checkpoint(loop.folder, model, opt_state, source_state)
     if saved is not None and not np.array_equal(saved.key_data, _key_data(loop.key)):
         problems.append("the random key differs from the one the run started with")
     if problems:
@@ -327,7 +360,8 @@ def train(
 
     - `model`: the `LagrangianNetwork` to train; float64 parameters train in float64 (enable
         `jax_enable_x64` first), and the data are converted to the model's dtype.
-    - `data`: a `Dataset`.
+    - `data`: a `Dataset` (batches drawn from it with replacement) or a stream
+        (`trajectory_stream`, `state_stream`: fresh samples and noise for every batch).
     - `epochs` or `steps`: the length of training, in epochs or in optimiser steps (the last
         epoch is shorter when `steps` is not a multiple of `steps_per_epoch`).
     - `steps_per_epoch`, `batch_size`: steps run in one jitted scan; samples per step.
@@ -359,9 +393,11 @@ def train(
         final_learning_rate=final_learning_rate, optimizer=optimizer, checkpoint_dir=checkpoint_dir,
         checkpoint_every=checkpoint_every, devices=devices,
     )  # fmt: skip
-    params, opt_state, done, step, losses = _start(loop, model, resume)
+    params, opt_state, source_state, done, step, losses = _start(loop, model, resume, batch_size)
     for epoch in range(done, len(loop.lengths)):
-        params, opt_state, step, loss, rate = _epoch(loop, params, opt_state, epoch, step)
+        params, opt_state, source_state, step, loss, rate = _epoch(
+            loop, params, opt_state, source_state, epoch, step
+        )
         losses.append(loss)
         if progress:
             _report(epoch + 1, len(loop.lengths), loss, rate)
@@ -370,22 +406,22 @@ def train(
     return TrainResult(eqx.combine(params, loop.static), np.asarray(losses, dtype=model.dtype))
 
 
-def _epoch(loop: _Loop, params, opt_state, epoch: int, step: int):
+def _epoch(loop: _Loop, params, opt_state, source_state, epoch: int, step: int):
     # One epoch (0-based `epoch`): run, check, record. Returns the new state, the mean loss
     # and the steps per second.
     start = time.perf_counter()
     key = jax.random.fold_in(loop.key, epoch)
     n_steps = loop.lengths[epoch]
-    params, opt_state, step_losses = loop.run_epoch(
-        params, opt_state, loop.arrays, key, n_steps=n_steps
+    params, opt_state, source_state, step_losses = loop.run_epoch(
+        params, opt_state, loop.source, source_state, key, n_steps=n_steps
     )
     step_losses = _host(step_losses)
     seconds = time.perf_counter() - start
     if not np.all(np.isfinite(step_losses)):
         raise _diverged(step_losses, epoch + 1, step, loop.folder)
     loss = step_losses.mean(dtype=step_losses.dtype)
-    _save(loop, params, opt_state, epoch + 1, step + n_steps, loss, seconds)
-    return params, opt_state, step + n_steps, loss, n_steps / seconds
+    _save(loop, params, opt_state, source_state, epoch + 1, step + n_steps, loss, seconds)
+    return params, opt_state, source_state, step + n_steps, loss, n_steps / seconds
 
 
 def _writes() -> bool:
@@ -393,13 +429,15 @@ def _writes() -> bool:
     return jax.process_index() == 0
 
 
-def _save(loop: _Loop, params, opt_state, epoch: int, step: int, loss, seconds: float):
+def _save(loop: _Loop, params, opt_state, source_state, epoch: int, step: int, loss,
+          seconds: float):  # fmt: skip
     if loop.folder is None or not _writes():
         return
     append_loss(loop.folder, epoch, step, loss, seconds)
     if epoch % loop.checkpoint_every == 0 or epoch == len(loop.lengths):
-        params, opt_state = jax.tree.map(_host, (params, opt_state))
+        params, opt_state, source_state = jax.tree.map(_host, (params, opt_state, source_state))
         model = eqx.combine(params, loop.static)
         save_checkpoint(
-            loop.folder, model, opt_state, _key_data(loop.key), step, epoch, loop.settings
-        )
+            loop.folder, model, opt_state, _key_data(loop.key), step, epoch, loop.settings,
+            extra=source_state,
+        )  # fmt: skip

@@ -1,5 +1,6 @@
 """The classic fourth-order Runge-Kutta method on $(q, \\dot q)$."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -12,7 +13,16 @@ class RK4(AbstractIntegrator):
     Explicit and fourth order; it conserves no charge exactly, so its charge drift shrinks
     like $dt^4$ but grows with time. It needs the term's `acceleration` only. Its update is
     elementwise, so it steps one state or a whole batch alike (`batch_first`).
+
+    **Fields:**
+
+    - `unroll`: write the four stages out instead of looping over them. Faster for a cheap
+        closed-form acceleration (XLA fuses the stages: about 2x for the training data
+        streams); the loop (default) compiles an expensive acceleration, a network's, once
+        instead of four times.
     """
+
+    unroll: bool = eqx.field(static=True, default=False)
 
     batch_first = True
 
@@ -35,7 +45,9 @@ class RK4(AbstractIntegrator):
             return (kq, kv, sum_q + weight * kq, sum_v + weight * kv), None
 
         zero = jnp.zeros_like(q)
-        (_, _, sum_q, sum_v), _ = jax.lax.scan(stage, (zero,) * 4, (nodes, weights))
+        (_, _, sum_q, sum_v), _ = jax.lax.scan(
+            stage, (zero,) * 4, (nodes, weights), unroll=self.unroll
+        )
         return (q + dt / 6 * sum_q, v + dt / 6 * sum_v), StepInfo.empty(q.dtype)
 
     def readout(self, term, state, dt):
