@@ -85,7 +85,7 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
             "--data out to stream from the spec's initial_state",
             what="training data",
         )
-    if data_path or (resume and config.data == "fixed" and saved.is_file()):
+    if data_path or (resume and config.data in ("fixed", "positions") and saved.is_file()):
         try:
             return load_data(data_path or saved, module)
         except (ValueError, TypeError, FileNotFoundError) as error:
@@ -93,7 +93,8 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
     if system.lagrangian is None or system.initial_state is None:
         raise SpecError(
             f"system {system.name!r} has no true Lagrangian and initial_state to make "
-            "training data from; pass --data FILE.npz with arrays q, qdot, qddot",
+            "training data from; pass --data FILE.npz with arrays q, qdot, qddot (or positions "
+            "only: q with dt or t)",
             what="training data",
         )
     try:
@@ -113,7 +114,8 @@ def prepare_run(
     - `spec`: the spec file, or a `System`.
     - `run_dir`: the run folder (created when missing).
     - `config_path`: a JSON file of `TrainConfig` settings; defaults otherwise.
-    - `data_path`: a `.npz` with `q`, `qdot`, `qddot`; by default the data that the
+    - `data_path`: a `.npz` with `q`, `qdot`, `qddot`, or positions only (`q` with `dt` or
+      `t`, docs/POSITIONS.md); by default the data that the
       configuration's `data` describes, from the spec's `initial_state`.
     - `resume`: reuse the folder's module and data (the spec must be unchanged).
     - `overrides`: settings that replace those of the configuration.

@@ -2,6 +2,7 @@
 implicit-function gradient and the scale of the loss."""
 
 import functools
+import json
 
 import equinox as eqx
 import jax
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from handwritten import kepler_contract
 
-from symnoether.numeric.data import load_data
+from symnoether.numeric.data import Dataset, load_data
 from symnoether.numeric.integrate import integrate
 from symnoether.numeric.network import LagrangianNetwork
 from symnoether.numeric.position_loss import (
@@ -27,6 +28,7 @@ from symnoether.numeric.positions import (
     position_trajectories,
     save_positions,
 )
+from symnoether.numeric.train import train
 
 Q0, QDOT0 = [1.0, 0.0, 0.0], [0.0, 1.2, 0.1]
 
@@ -258,3 +260,62 @@ def test_failed_solves_score_the_constant_velocity_guess_without_gradient(clean)
         PositionLoss(steps=0)
     with pytest.raises(ValueError, match="scale_weight"):
         PositionLoss(scale_weight=-1.0)
+
+
+# -- training ------------------------------------------------------------------------------
+
+# Small float32 settings shared by the training tests, so that they share one compiled epoch.
+SETTINGS = dict(epochs=3, steps_per_epoch=10, batch_size=16, learning_rate=1e-2, progress=False)
+
+
+@pytest.fixture(scope="module")
+def measured():
+    return position_trajectories(kepler_contract, Q0, QDOT0, n_trajectories=2, spread=0.05,
+                                 t_final=10.0, key=jax.random.key(0))  # fmt: skip
+
+
+def _small(scale=1.0):
+    model = LagrangianNetwork(kepler_contract, width=8, key=jax.random.key(1))
+    weight = model.mlp.layers[-1].weight
+    return eqx.tree_at(lambda m: m.mlp.layers[-1].weight, model, scale * weight)
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_training_on_positions_fits_without_collapse_and_resumes_bit_identically(
+    measured, tmp_path
+):
+    windows = jnp.asarray(measured.windows(3))
+    # Started far too small (L ~ 1e-4 L0) and of either sign: training runs at mean mass 1.
+    whole = train(_small(-1e-4), measured, checkpoint_dir=tmp_path / "a", key=jax.random.key(2),
+                  **SETTINGS)  # fmt: skip
+    assert whole.losses[-1] < 0.5 * whole.losses[0]
+    assert 0.8 < float(mean_mass_trace(whole.model, windows, measured.dt)) < 1.25
+    assert json.loads((tmp_path / "a/checkpoint.json").read_text())["settings"]["loss"][
+        "kind"] == "positions"  # fmt: skip
+
+    def stop(epoch, loss, model):
+        if epoch == 2:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        train(_small(-1e-4), measured, checkpoint_dir=tmp_path / "b", callback=stop,
+              key=jax.random.key(2), **SETTINGS)  # fmt: skip
+    resumed = train(_small(-1e-4), measured, checkpoint_dir=tmp_path / "b", resume=True,
+                    key=jax.random.key(2), **SETTINGS)  # fmt: skip
+    for a, b in zip(jax.tree.leaves(eqx.filter(whole.model, eqx.is_array)),
+                    jax.tree.leaves(eqx.filter(resumed.model, eqx.is_array))):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(whole.losses, resumed.losses)
+    with pytest.raises(ValueError, match="loss was"):
+        train(_small(), measured, checkpoint_dir=tmp_path / "b", resume=True,
+              loss=PositionLoss(steps=2), key=jax.random.key(2), **SETTINGS)  # fmt: skip
+    with pytest.raises(ValueError, match="loss= is the loss on positions"):
+        train(_small(), _states(measured), loss=PositionLoss(), key=jax.random.key(2), **SETTINGS)
+
+
+def _states(data):
+    q, qdot = data.states()
+    return Dataset(jnp.asarray(q), jnp.asarray(qdot), jnp.zeros_like(jnp.asarray(q)))

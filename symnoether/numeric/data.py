@@ -296,8 +296,9 @@ def load_data(path: str | os.PathLike, module: ModuleType) -> Dataset:
 
     **Returns:**
 
-    A `Dataset` in the dtype of the file, or a `PositionData` for a positions-only file. Raises `TypeError` for non-floating arrays and
-    `ValueError` for missing keys, wrong shapes or non-finite values, listing every problem.
+    A `Dataset` in the dtype of the file, or a `PositionData` for a positions-only file.
+    Raises `TypeError` for non-floating arrays and `ValueError` for missing keys, wrong
+    shapes or non-finite values, listing every problem.
     """
     path = Path(path)
     names = tuple(module.COORDINATE_NAMES)

@@ -261,6 +261,16 @@ class PositionLoss(eqx.Module):
         module = getattr(model, "module", None)
         return 0.0 if getattr(module, "HAS_KNOWN_LAGRANGIAN", False) else 1.0
 
+    def bind(self, dt: float) -> "_BoundLoss":
+        """This loss for data sampled every `dt`: `bound(model, windows)`. An `eqx.Module`
+        compared by value, so that `train`'s compiled epoch is reused across calls."""
+        return _BoundLoss(self, float(dt))
+
+    def settings(self, dt: float) -> dict:
+        """What a resumed training run must match, as JSON."""
+        return {"kind": "positions", "steps": self.steps, "scale_weight": self.scale_weight,
+                "tol": self.tol, "max_iter": self.max_iter, "dt": float(dt)}  # fmt: skip
+
     def __call__(self, model, windows: Float[Array, "batch window n"], dt) -> Array:
         """The loss of `model` on a batch of windows `(batch, K + 2, n)` sampled every `dt`."""
         rollout = functools.partial(
@@ -273,3 +283,11 @@ class PositionLoss(eqx.Module):
         if weight == 0:
             return fit
         return fit + weight * (mean_mass_trace(model, windows, dt) - 1) ** 2
+
+
+class _BoundLoss(eqx.Module):
+    loss: PositionLoss
+    dt: float = eqx.field(static=True)
+
+    def __call__(self, model, windows: Float[Array, "batch window n"]) -> Array:
+        return self.loss(model, windows, self.dt)

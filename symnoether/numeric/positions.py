@@ -81,6 +81,12 @@ class PositionData(eqx.Module):
         """The same data with positions in another floating dtype."""
         return eqx.tree_at(lambda d: d.q, self, jnp.asarray(self.q, dtype))
 
+    def states(self) -> tuple[np.ndarray, np.ndarray]:
+        """Midpoints and finite-difference velocities of all consecutive valid samples,
+        `(N, n)` each (NumPy): representative states, e.g. for input standardisation."""
+        pairs = self.windows(2)
+        return 0.5 * (pairs[:, 0] + pairs[:, 1]), (pairs[:, 1] - pairs[:, 0]) / self.dt
+
     def windows(self, length: int) -> np.ndarray:
         """Every run of `length` consecutive valid samples, shape `(W, length, n)` (NumPy).
 

@@ -38,6 +38,8 @@ from .checkpoint import (
 )
 from .data import Dataset
 from .network import LagrangianNetwork
+from .position_loss import PositionLoss, normalize_scale
+from .positions import PositionData
 from .stream import AbstractStream
 
 __all__ = ["TrainResult", "TrainingDivergedError", "make_optimizer", "train"]
@@ -103,8 +105,13 @@ def _key_data(key: PRNGKeyArray) -> np.ndarray:
     return np.asarray(key)
 
 
-def _loss(params: PyTree, static: PyTree, q: Array, qdot: Array, qddot: Array) -> Array:
+def _loss(params: PyTree, static: PyTree, objective, *batch: Array) -> Array:
+    # `objective`: None for the acceleration loss on (q, qdot, qddot), or the loss of a
+    # batch of position windows (`PositionLoss.bind`).
     model = eqx.combine(params, static)
+    if objective is not None:
+        return objective(model, *batch)
+    q, qdot, qddot = batch
     batched = getattr(model, "batched_acceleration", None)
     predicted = jax.vmap(model.acceleration)(q, qdot) if batched is None else batched(q, qdot)
     return jnp.mean((predicted - qddot) ** 2)
@@ -123,7 +130,7 @@ class _Fixed(AbstractStream):
 
 @eqx.filter_jit
 def _run_epoch(params, opt_state, source, source_state, key, *, static, optimizer, batch_size,
-               n_steps, sharding):  # fmt: skip
+               n_steps, sharding, objective=None):  # fmt: skip
     # Module-level and jitted on its static arguments (model skeleton, cached optimiser,
     # sizes), so that later calls with the same settings, a resume say, skip compilation.
     # filter_jit rather than jax.jit also makes eqx.error_if messages readable.
@@ -132,7 +139,7 @@ def _run_epoch(params, opt_state, source, source_state, key, *, static, optimize
         source_state, batch = source.sample(source_state, k, batch_size)
         # The batch axis is split across the mesh; XLA inserts the gradient all-reduce.
         batch = [jax.lax.with_sharding_constraint(x, sharding) for x in batch]
-        loss, grads = jax.value_and_grad(_loss)(params, static, *batch)
+        loss, grads = jax.value_and_grad(_loss)(params, static, objective, *batch)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state, source_state), loss
 
@@ -160,10 +167,15 @@ def _mesh(devices: Sequence[jax.Device] | None, batch_size: int) -> Mesh:
     return Mesh(np.array(devices), ("batch",))
 
 
-def _source(model: LagrangianNetwork, data: Dataset | AbstractStream) -> AbstractStream:
+def _source(model: LagrangianNetwork, data: Dataset | AbstractStream | PositionData,
+            loss: PositionLoss | None = None) -> AbstractStream:  # fmt: skip
     # The data follow the model: float64 training needs a float64 model (and x64 enabled).
     n = len(model.module.COORDINATE_NAMES)
-    if isinstance(data, AbstractStream):
+    if isinstance(data, PositionData):
+        # Every window of K + 2 consecutive positions, drawn like the samples of a Dataset.
+        windows = jnp.asarray(data.windows(loss.window), model.dtype)
+        source, width = _Fixed((windows,), dtype=np.dtype(model.dtype)), data.q.shape[2]
+    elif isinstance(data, AbstractStream):
         source = data.astype(model.dtype)
         batch = jax.eval_shape(lambda: source.sample(source.init(2), jax.random.key(0), 2))[1]
         width = batch[0].shape[-1]
@@ -172,8 +184,8 @@ def _source(model: LagrangianNetwork, data: Dataset | AbstractStream) -> Abstrac
         source, width = _Fixed(arrays, dtype=np.dtype(model.dtype)), data.q.shape[1]
     else:
         raise TypeError(
-            "expected a Dataset (trajectory_data, load_data) or a stream (trajectory_stream, "
-            f"state_stream), got {type(data)}"
+            "expected a Dataset (trajectory_data, load_data), a stream (trajectory_stream, "
+            f"state_stream) or PositionData (position_data, load_data), got {type(data)}"
         )
     if width != n:
         raise ValueError(
@@ -185,6 +197,7 @@ def _source(model: LagrangianNetwork, data: Dataset | AbstractStream) -> Abstrac
 
 class _Loop(NamedTuple):
     # Everything a training loop needs besides the evolving state.
+    model: LagrangianNetwork  # the starting point (rescaled for position data)
     run_epoch: Callable
     optimizer: optax.GradientTransformation
     replicated: NamedSharding
@@ -230,7 +243,7 @@ def _optimizer(
 
 def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, learning_rate,
              final_learning_rate, optimizer, checkpoint_dir, checkpoint_every,
-             devices) -> _Loop:  # fmt: skip
+             devices, loss=None) -> _Loop:  # fmt: skip
     lengths = _epoch_lengths(epochs, steps, steps_per_epoch)
     optimizer, optimizer_settings = _optimizer(
         optimizer, learning_rate, final_learning_rate, sum(lengths)
@@ -238,22 +251,37 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
     mesh = _mesh(devices, batch_size)
     replicated = NamedSharding(mesh, PartitionSpec())
     static = eqx.filter(model, eqx.is_inexact_array, inverse=True)
+    if not isinstance(data, PositionData):
+        if loss is not None:
+            raise ValueError("loss= is the loss on positions; give it with PositionData only")
+    elif loss is None:
+        loss = PositionLoss()
     run_epoch = functools.partial(
         _run_epoch, static=static, optimizer=optimizer, batch_size=batch_size,
         sharding=NamedSharding(mesh, PartitionSpec("batch")),
+        objective=None if loss is None else loss.bind(data.dt),
     )  # fmt: skip
     # What a resume must match.
     settings = {
         "epochs": len(lengths), "steps": sum(lengths), "steps_per_epoch": steps_per_epoch,
         "batch_size": batch_size, **optimizer_settings, "dtype": str(model.dtype),
     }  # fmt: skip
-    source = _source(model, data)
+    source = _source(model, data, loss)
     if not isinstance(source, _Fixed):  # (fixed data: the entries checkpoints always had)
         settings["data"] = source.settings()
+    if loss is not None:
+        settings["loss"] = loss.settings(data.dt)
+        # The fit cannot tell L from cL: start from the scale and sign the loss asks for.
+        model = normalize_scale(model, _spread(source.arrays[0], 4096), data.dt)
     source = jax.device_put(source, replicated)
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
-    return _Loop(run_epoch, optimizer, replicated, source, static, lengths, key, folder,
+    return _Loop(model, run_epoch, optimizer, replicated, source, static, lengths, key, folder,
                  settings, checkpoint_every)  # fmt: skip
+
+
+def _spread(x: Array, size: int) -> Array:
+    # At most `size` rows, evenly spaced.
+    return x[:: max(1, x.shape[0] // size)][:size]
 
 
 def _start(loop: _Loop, model: LagrangianNetwork, resume: bool, batch_size: int):
@@ -352,16 +380,19 @@ def train(
     progress: bool = True,
     callback: Callable[[int, float, LagrangianNetwork], None] | None = None,
     devices: Sequence[jax.Device] | None = None,
+    loss: PositionLoss | None = None,
     key: PRNGKeyArray,
 ) -> TrainResult:
-    """Fit a Lagrangian network to target accelerations.
+    """Fit a Lagrangian network to target accelerations, or to observed positions.
 
     **Arguments:**
 
     - `model`: the `LagrangianNetwork` to train; float64 parameters train in float64 (enable
         `jax_enable_x64` first), and the data are converted to the model's dtype.
     - `data`: a `Dataset` (batches drawn from it with replacement) or a stream
-        (`trajectory_stream`, `state_stream`: fresh samples and noise for every batch).
+        (`trajectory_stream`, `state_stream`: fresh samples and noise for every batch); or
+        `PositionData` (positions only: batches of windows of consecutive positions drawn
+        with replacement, scored by `loss`; see docs/POSITIONS.md).
     - `epochs` or `steps`: the length of training, in epochs or in optimiser steps (the last
         epoch is shorter when `steps` is not a multiple of `steps_per_epoch`).
     - `steps_per_epoch`, `batch_size`: steps run in one jitted scan; samples per step.
@@ -381,6 +412,9 @@ def train(
     - `progress`: print a line per epoch (loss, steps/s) to stderr.
     - `callback`: called as `callback(epoch, loss, model)` after each epoch (1-based).
     - `devices`: the devices to split each batch across; default all (`jax.devices()`).
+    - `loss`: with `PositionData`, the [`PositionLoss`][] (default `PositionLoss()`, the
+        one-step loss); training then starts from `normalize_scale(model, ...)`, the
+        model's $L$ rescaled to mean mass 1 on the data.
     - `key`: a JAX random key for the batches.
 
     **Returns:**
@@ -391,9 +425,11 @@ def train(
         model, data, key, epochs=epochs, steps=steps, steps_per_epoch=steps_per_epoch,
         batch_size=batch_size, learning_rate=learning_rate,
         final_learning_rate=final_learning_rate, optimizer=optimizer, checkpoint_dir=checkpoint_dir,
-        checkpoint_every=checkpoint_every, devices=devices,
+        checkpoint_every=checkpoint_every, devices=devices, loss=loss,
     )  # fmt: skip
-    params, opt_state, source_state, done, step, losses = _start(loop, model, resume, batch_size)
+    params, opt_state, source_state, done, step, losses = _start(
+        loop, loop.model, resume, batch_size
+    )
     for epoch in range(done, len(loop.lengths)):
         params, opt_state, source_state, step, loss, rate = _epoch(
             loop, params, opt_state, source_state, epoch, step
