@@ -2,10 +2,10 @@
 
     python examples/kepler_positions/make_data.py runs/kepler_positions.npz
 
-Several orbits start near the spec's initial state (examples/kepler/spec.py, the
-reference's orbit of eccentricity 0.8), perturbed by `--spread`; each is sampled every
-`--sample-every` for `--t-final`, and Gaussian noise of standard deviation `--noise` is
-added to the positions. The file holds `q` (B, T, 3) and `dt`, the format
+Several orbits start near the spec's initial state (spec.py here: an orbit of eccentricity
+0.44 and period about 15), perturbed by `--spread`; each is sampled every `--sample-every`
+for `--t-final`, and Gaussian noise of standard deviation `--noise` is added to the
+positions. The file holds `q` (B, T, 3) and `dt`, the format
 `symnoether train --data` reads as positions only (docs/POSITIONS.md).
 """
 
@@ -17,16 +17,16 @@ import jax
 
 import symnoether as sn
 
-SPEC = Path(__file__).resolve().parent.parent / "kepler" / "spec.py"
+SPEC = Path(__file__).resolve().parent / "spec.py"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", type=Path, help="the .npz file to write")
     parser.add_argument("--trajectories", type=int, default=8)
-    parser.add_argument("--spread", type=float, default=0.03)
-    parser.add_argument("--sample-every", type=float, default=0.05)
-    parser.add_argument("--t-final", type=float, default=30.0, help="about one period")
+    parser.add_argument("--spread", type=float, default=0.05)
+    parser.add_argument("--sample-every", type=float, default=0.1)
+    parser.add_argument("--t-final", type=float, default=64.0, help="about four periods")
     parser.add_argument("--noise", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -36,7 +36,7 @@ def main() -> None:
     q0, qdot0 = system.initial_state
     data = sn.position_trajectories(
         module, q0, qdot0, n_trajectories=args.trajectories, spread=args.spread,
-        dt=0.005, sample_every=args.sample_every, t_final=args.t_final, noise=args.noise,
+        dt=0.01, sample_every=args.sample_every, t_final=args.t_final, noise=args.noise,
         key=jax.random.key(args.seed),
     )  # fmt: skip
     args.output.parent.mkdir(parents=True, exist_ok=True)

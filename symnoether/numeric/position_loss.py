@@ -36,6 +36,7 @@ __all__ = [
     "PositionLoss",
     "discrete_rollout",
     "implicit_newton",
+    "indefinite_fraction",
     "mean_mass_trace",
     "normalize_scale",
 ]
@@ -186,6 +187,26 @@ def mean_mass_trace(model, windows: Float[Array, "batch window n"], dt) -> Array
     return jnp.mean(jax.vmap(functools.partial(_mass_trace, model))(midpoint, velocity))
 
 
+_jit_mean_mass_trace = eqx.filter_jit(mean_mass_trace)
+
+
+@eqx.filter_jit
+def indefinite_fraction(model, windows: Float[Array, "batch window n"], dt) -> Array:
+    """The fraction of windows at whose first midpoint the mass matrix of `model` is not
+    positive definite.
+
+    A random network can start with an indefinite mass matrix on much of the data; training
+    on positions must then move it through singular matrices, where solves fail, and it
+    trains slowly or stalls (docs/POSITIONS.md). `train` warns when this exceeds 10%.
+    """
+    midpoint = 0.5 * (windows[:, 0] + windows[:, 1])
+    velocity = (windows[:, 1] - windows[:, 0]) / dt
+    hessian = getattr(model, "velocity_hessian", None)
+    hessian = functools.partial(velocity_hessian, model) if hessian is None else hessian
+    smallest = jnp.linalg.eigvalsh(jax.vmap(hessian)(midpoint, velocity))[:, 0]
+    return jnp.mean(~(smallest > 0))
+
+
 def normalize_scale(model, windows: Float[Array, "batch window n"], dt):
     """`model` with $L$ multiplied by the constant that makes its mean mass
     ([`mean_mass_trace`][]) on `windows` equal to 1: the scale and sign that
@@ -199,7 +220,7 @@ def normalize_scale(model, windows: Float[Array, "batch window n"], dt):
     mlp = getattr(model, "mlp", None)
     if mlp is None or getattr(model.module, "HAS_KNOWN_LAGRANGIAN", False):
         return model
-    trace = mean_mass_trace(model, jnp.asarray(windows, model.dtype), dt)
+    trace = _jit_mean_mass_trace(model, jnp.asarray(windows, model.dtype), dt)
     trace = eqx.error_if(trace, ~(jnp.abs(trace) > 0), "the mass matrix vanishes on the data")
     return eqx.tree_at(lambda m: m.mlp.layers[-1].weight, model, mlp.layers[-1].weight / trace)
 

@@ -14,6 +14,7 @@ across them (data parallel, parameters replicated); see docs/TRAINING.md.
 import functools
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -38,7 +39,7 @@ from .checkpoint import (
 )
 from .data import Dataset
 from .network import LagrangianNetwork
-from .position_loss import PositionLoss, normalize_scale
+from .position_loss import PositionLoss, indefinite_fraction, normalize_scale
 from .positions import PositionData
 from .stream import AbstractStream
 
@@ -243,7 +244,7 @@ def _optimizer(
 
 def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, learning_rate,
              final_learning_rate, optimizer, checkpoint_dir, checkpoint_every,
-             devices, loss=None) -> _Loop:  # fmt: skip
+             devices, loss=None, resume=False) -> _Loop:  # fmt: skip
     lengths = _epoch_lengths(epochs, steps, steps_per_epoch)
     optimizer, optimizer_settings = _optimizer(
         optimizer, learning_rate, final_learning_rate, sum(lengths)
@@ -273,10 +274,25 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
         settings["loss"] = loss.settings(data.dt)
         # The fit cannot tell L from cL: start from the scale and sign the loss asks for.
         model = normalize_scale(model, _spread(source.arrays[0], 4096), data.dt)
+        if not resume:
+            _warn_if_indefinite(model, _spread(source.arrays[0], 4096), data.dt)
     source = jax.device_put(source, replicated)
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
     return _Loop(model, run_epoch, optimizer, replicated, source, static, lengths, key, folder,
                  settings, checkpoint_every)  # fmt: skip
+
+
+def _warn_if_indefinite(model, windows, dt) -> None:
+    fraction = float(indefinite_fraction(model, windows, dt))
+    if fraction > 0.1:
+        warnings.warn(
+            f"the initial network's mass matrix d2L/dqdot2 is not positive definite on "
+            f"{fraction:.0%} of the data's states; training on positions from it may be slow "
+            "or stall. If the system's kinetic energy is positive definite, start from "
+            "another random key (seed) or clip the gradients (docs/POSITIONS.md)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
 
 def _spread(x: Array, size: int) -> Array:
@@ -425,7 +441,7 @@ def train(
         model, data, key, epochs=epochs, steps=steps, steps_per_epoch=steps_per_epoch,
         batch_size=batch_size, learning_rate=learning_rate,
         final_learning_rate=final_learning_rate, optimizer=optimizer, checkpoint_dir=checkpoint_dir,
-        checkpoint_every=checkpoint_every, devices=devices, loss=loss,
+        checkpoint_every=checkpoint_every, devices=devices, loss=loss, resume=resume,
     )  # fmt: skip
     params, opt_state, source_state, done, step, losses = _start(
         loop, loop.model, resume, batch_size
