@@ -1,19 +1,18 @@
 """Evaluate the results runs behind docs/RESULTS.md: float32 and float64 rollouts.
 
-Train first (the budgets are in examples/configs/):
+Train first, with `benchmarks/reference_runs.sh` (the reference's experiment at its full
+budget), then
 
-    symnoether train examples/kepler/spec.py --out runs/results/kepler \\
-        --config examples/configs/reference.json
-    SYMNOETHER_DIM=4 symnoether train examples/two_particles/spec.py \\
-        --out runs/results/two_particles_4d --config examples/configs/short.json
-    symnoether train examples/schwarzschild/spec.py --out runs/results/schwarzschild \\
-        --config examples/configs/short.json
+    .venv/bin/python benchmarks/results.py runs/reference/*/ [--markdown] [--no-eval]
 
-then `.venv/bin/python benchmarks/results.py runs/results/*`. Each run folder gets
-`evaluation-float32/` and `evaluation-float64/` with metrics.json and the figures.
+Each run folder gets `evaluation-float32/` and `evaluation-float64/` with metrics.json and
+the figures (RK4 and the variational integrator, from the run's initial state to t = 128).
+`--markdown` prints the table rows of docs/RESULTS.md from those files; `--no-eval` only
+reads them.
 """
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -24,20 +23,62 @@ sys.path.insert(0, str(ROOT))
 from symnoether.cli import print_table  # noqa: E402
 from symnoether.numeric.evaluate import evaluate_run  # noqa: E402
 
+DTYPES = ("float32", "float64")
+
+
+def _fmt(x) -> str:
+    # None: not finite (JSON null); "-": not measured.
+    return x if isinstance(x, str) else "diverged" if x is None else f"{x:.2g}"
+
+
+def _when(x) -> str:
+    return "-" if x is None else f"{x:g}"
+
+
+def markdown(run: Path) -> str:
+    """The rows `model | integrator | dtype | own charges | true charges | own energy |
+    |q - q_true| at t = 64 / 128 | error > 1 at | diverged at` of one run folder."""
+    rows = []
+    for dtype in DTYPES:
+        metrics = json.loads((run / f"evaluation-{dtype}" / "metrics.json").read_text())
+        for model, methods in metrics["models"].items():
+            for method, m in methods.items():
+                if not isinstance(m, dict) or "charge_vector" not in m:
+                    continue
+                error = m.get("trajectory_error", {})
+                own = m["charge_vector"]["max_relative_drift"] if m["charges"] else None
+                true = m.get("true_charge_vector", {}).get("max_relative_drift")
+                rows.append(
+                    f"| {model} | {method} | {dtype} | "
+                    f"{_fmt(own) if m['charges'] else '-'} | "
+                    f"{_fmt(true) if m['charges'] else '-'} | "
+                    f"{_fmt(m['energy'].get('max_relative_drift'))} | "
+                    f"{_fmt(error.get('t=64', '-'))} / {_fmt(error.get('final', '-'))} | "
+                    f"{_when(error.get('first_t_above_1'))} | {_when(error.get('diverged_at'))} |"
+                )
+    header = ("| model | integrator | dtype | own charges | true charges | own energy | "
+              "\\|q - q_true\\| at t = 64 / 128 | error > 1 from t = | diverged at t = |\n"
+              "|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    return header + "\n" + "\n".join(rows)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run folders")
     parser.add_argument("--t-final", type=float, default=128.0)
     parser.add_argument("--dt", type=float, default=0.01)
+    parser.add_argument("--markdown", action="store_true", help="print docs/RESULTS.md rows")
+    parser.add_argument("--no-eval", action="store_true", help="only read existing metrics")
     args = parser.parse_args()
-    for run in args.runs:
-        for dtype in ("float32", "float64"):
+    for run in map(Path, args.runs):
+        for dtype in DTYPES if not args.no_eval else ():
             start = time.perf_counter()
             metrics = evaluate_run(run, t_final=args.t_final, dt=args.dt, dtype=dtype,
-                                   out_dir=Path(run) / f"evaluation-{dtype}")
+                                   out_dir=run / f"evaluation-{dtype}")  # fmt: skip
             print(f"\n### {run} ({dtype}, {time.perf_counter() - start:.0f} s)")
             print_table(metrics)
+        if args.markdown:
+            print(f"\n### {run}\n\n{markdown(run)}")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "position_data": ("numeric.positions", "position_data"),
     "position_trajectories": ("numeric.positions", "position_trajectories"),
     "save_positions": ("numeric.positions", "save_positions"),
+    "AbstractStream": ("numeric.stream", "AbstractStream"),
+    "kepler_orbit_sampler": ("numeric.stream", "kepler_orbit_sampler"),
+    "state_stream": ("numeric.stream", "state_stream"),
+    "trajectory_stream": ("numeric.stream", "trajectory_stream"),
     "TrainConfig": ("numeric.run", "TrainConfig"),
     "load_module": ("numeric.run", "load_module"),
     "load_run": ("numeric.run", "load_run"),
@@ -102,6 +106,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         load_module as load_module,
         load_run as load_run,
         train_run as train_run,
+    )
+    from .numeric.stream import (
+        AbstractStream as AbstractStream,
+        kepler_orbit_sampler as kepler_orbit_sampler,
+        state_stream as state_stream,
+        trajectory_stream as trajectory_stream,
     )
     from .numeric.train import TrainingDivergedError as TrainingDivergedError, train as train
     from .symbolic.coordinates import (

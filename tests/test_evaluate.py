@@ -83,6 +83,7 @@ def test_metrics_json_holds_every_number(evaluation):
             for vector in ("charge_vector", "true_charge_vector"):
                 assert "max_relative_drift" in rollout[vector]
             assert {"t=0.04", "t=0.4", "t=2", "final", "max"} <= set(rollout["trajectory_error"])
+            assert rollout["trajectory_error"]["diverged_at"] is None
             assert ("newton" in rollout) == (method == "variational")
     assert set(on_disk["true_system"]) == {"rk4", "variational"}
     assert on_disk["warnings"] == []
@@ -180,6 +181,9 @@ def test_diverging_rollout_is_reported_not_hidden():
     assert any("escaping/rk4: the rollout is not finite" in w for w in metrics["warnings"])
     error = metrics["models"]["escaping"]["rk4"]["trajectory_error"]
     assert error["final"] is None and error["max"] is None
+    # It leaves the true trajectory before it stops being finite, and both are reported.
+    assert 0 < error["first_t_above_0.1"] <= error["first_t_above_1"] <= error["diverged_at"]
+    assert error["diverged_at"] < 2.0
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from symnoether.symbolic.mechanics import (
     is_degenerate,
     lagrangian_of,
     mass_blocks,
+    mass_rank,
     solve_acceleration,
 )
 
@@ -195,3 +196,14 @@ def test_decide_zero():
                       for k in range(1, 300)))
     result = decide_zero(big, c)
     assert result.zero and "random rational points" in result.method
+
+
+def test_mass_rank_of_entries_not_rational_at_rational_points():
+    # exp(x) is never rational at a rational x != 0: the rank comes from 50-digit values
+    # (exact.high_precision_rank), not from the determinant, which would say 0 here.
+    c = sn.coordinates("x y")
+    x = c.q[0]
+    e = sympy.exp(x)
+    assert mass_rank(sympy.Matrix([[e, e], [e, e]]), c) == 1
+    assert mass_rank(sympy.Matrix([[e, 0], [0, sympy.exp(-x)]]), c) == 2
+    assert mass_rank(sympy.Matrix([[x, 1], [1, 1 / x]]), c) == 1  # exact at rational points

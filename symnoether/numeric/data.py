@@ -118,7 +118,20 @@ def _check_generated(data: Dataset, module: ModuleType) -> Dataset:
     return data
 
 
-def _state(x, n: int, name: str, dtype) -> Array:
+def substeps_per_sample(dt: float, sample_every: float) -> int:
+    """The number of RK4 steps of size `dt` between two samples; an error unless
+    `sample_every` is a positive whole multiple of `dt`."""
+    substeps = round(sample_every / dt) if dt > 0 else 0
+    if substeps < 1 or abs(substeps * dt - sample_every) > 1e-9 * sample_every:
+        raise ValueError(
+            f"sample_every must be a positive whole multiple of dt > 0, got "
+            f"sample_every={sample_every}, dt={dt}; e.g. dt=0.01, sample_every=0.1"
+        )
+    return substeps
+
+
+def initial_state(x, n: int, name: str, dtype) -> Array:
+    """`x` as an array of shape `(n,)` and `dtype`; an error naming `name` otherwise."""
     x = jnp.asarray(x, dtype)
     if x.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},) (one value per coordinate), got {x.shape}")
@@ -156,17 +169,12 @@ def trajectory_data(
     """
     check_module(module, need_lagrangian=True)
     dtype = check_float_dtype(dtype)
-    substeps = round(sample_every / dt)
-    if dt <= 0 or substeps < 1 or abs(substeps * dt - sample_every) > 1e-9 * sample_every:
-        raise ValueError(
-            f"sample_every must be a positive whole multiple of dt > 0, got "
-            f"sample_every={sample_every}, dt={dt}; e.g. dt=0.01, sample_every=0.1"
-        )
+    substeps = substeps_per_sample(dt, sample_every)
     n_samples = round(t_final / sample_every) + 1
     if n_samples < 2:
         raise ValueError(f"t_final={t_final} gives fewer than 2 samples; make it >= sample_every")
     n = len(module.COORDINATE_NAMES)
-    q0, qdot0 = _state(q0, n, "q0", dtype), _state(qdot0, n, "qdot0", dtype)
+    q0, qdot0 = initial_state(q0, n, "q0", dtype), initial_state(qdot0, n, "qdot0", dtype)
     arrays = _sample_trajectory(
         module, q0, qdot0, dt, substeps, n_samples, _noise_level(noise, dtype), key
     )

@@ -260,6 +260,11 @@ def _error_metrics(ts: np.ndarray, error: np.ndarray) -> dict:
         metrics[f"t={ts[index]:g}"] = _number(error[index])
     metrics["final"] = _number(error[-1])
     metrics["max"] = _number(np.max(error)) if np.all(np.isfinite(error)) else None
+    # When the rollout leaves the true one (error above 0.1 and 1, in units of q) and when it
+    # stops being finite; None: never within the rollout.
+    for name, bad in (("first_t_above_0.1", ~(error <= 0.1)), ("first_t_above_1", ~(error <= 1)),
+                      ("diverged_at", ~np.isfinite(error))):  # fmt: skip
+        metrics[name] = float(ts[np.argmax(bad)]) if np.any(bad) else None
     return metrics
 
 

@@ -25,7 +25,7 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from ..files import atomic_write
 from .contract import check_module
-from .data import _dtype_problems, _noise_level, _read_npz, _state
+from .data import _dtype_problems, _noise_level, _read_npz, initial_state, substeps_per_sample
 from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
 
@@ -179,7 +179,7 @@ def _initial_states(q0, qdot0, n: int, n_trajectories: int, spread: float, dtype
     q0, qdot0 = jnp.asarray(q0, dtype), jnp.asarray(qdot0, dtype)
     if q0.ndim == 2 and qdot0.shape == q0.shape and q0.shape[1] == n:
         return q0, qdot0
-    q0, qdot0 = _state(q0, n, "q0", dtype), _state(qdot0, n, "qdot0", dtype)
+    q0, qdot0 = initial_state(q0, n, "q0", dtype), initial_state(qdot0, n, "qdot0", dtype)
     if not (n_trajectories >= 1 and spread >= 0):
         raise ValueError(f"need n_trajectories >= 1 and spread >= 0, got {n_trajectories}, "
                          f"{spread}")  # fmt: skip
@@ -224,12 +224,7 @@ def position_trajectories(
     """
     check_module(module, need_lagrangian=True)
     dtype = check_float_dtype(dtype)
-    substeps = round(sample_every / dt)
-    if dt <= 0 or substeps < 1 or abs(substeps * dt - sample_every) > 1e-9 * sample_every:
-        raise ValueError(
-            f"sample_every must be a positive whole multiple of dt > 0, got "
-            f"sample_every={sample_every}, dt={dt}; e.g. dt=0.01, sample_every=0.1"
-        )
+    substeps = substeps_per_sample(dt, sample_every)
     n_samples = round(t_final / sample_every) + 1
     if n_samples < MIN_LENGTH:
         raise ValueError(f"t_final={t_final} gives fewer than {MIN_LENGTH} samples; make it "

@@ -33,15 +33,20 @@ import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray, PyTree
 
 from .contract import check_module
+from .data import initial_state, substeps_per_sample
 from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
 from .integrate._base import LagrangianTerm
 
 __all__ = [
     "AbstractStream",
+    "KeplerOrbitSampler",
     "StateStream",
     "TrajectoryStream",
+    "add_noise",
     "kepler_orbit_sampler",
+    "state_stream",
+    "trajectory_stream",
 ]
 
 # The streams step a cheap closed-form acceleration: unrolled stages fuse (about 2x faster).
@@ -67,9 +72,19 @@ class AbstractStream(eqx.Module):
         """The state before the first batch (deterministic: no key)."""
         return None
 
+    def sample_clean(
+        self, state: PyTree, key: PRNGKeyArray, batch_size: int
+    ) -> tuple[PyTree, Batch]:
+        """One batch `(q, qdot, qddot)` of `batch_size` samples without noise, and the next
+        state. (Training adds the noise for a whole epoch in one draw: cheaper than a
+        random call per step.)"""
+        raise NotImplementedError
+
     def sample(self, state: PyTree, key: PRNGKeyArray, batch_size: int) -> tuple[PyTree, Batch]:
         """One batch `(q, qdot, qddot)` of `batch_size` noisy samples and the next state."""
-        raise NotImplementedError
+        clean_key, noise_key = jax.random.split(key)
+        state, batch = self.sample_clean(state, clean_key, batch_size)
+        return state, add_noise(batch, self.noise, noise_key)
 
     def preview(self, batch_size: int) -> tuple[Float[Array, "m n"], Float[Array, "m n"]]:
         """Clean states representative of the stream (for input standardisation)."""
@@ -88,14 +103,14 @@ class AbstractStream(eqx.Module):
         return dataclasses.replace(jax.tree.map(convert, self), dtype=dtype)
 
 
-def _noisy(batch: Batch, noise: float, key: PRNGKeyArray) -> Batch:
+def add_noise(batch: Batch, noise: float, key: PRNGKeyArray) -> Batch:
+    """`batch` plus Gaussian noise of standard deviation `noise`; the leading axes of the
+    arrays are any (one batch, or the batches of an epoch)."""
     if noise == 0:
         return batch
-    keys = jax.random.split(key, len(batch))
-    return tuple(
-        x + jnp.asarray(noise, x.dtype) * jax.random.normal(k, x.shape, x.dtype)
-        for x, k in zip(batch, keys, strict=True)
-    )
+    x = batch[0]
+    draws = jnp.asarray(noise, x.dtype) * jax.random.normal(key, (3, *x.shape), x.dtype)
+    return tuple(b + d for b, d in zip(batch, draws, strict=True))
 
 
 def _check_noise(noise) -> float:
@@ -105,13 +120,6 @@ def _check_noise(noise) -> float:
             f"noise must be a finite number >= 0 (a standard deviation), got {noise!r}"
         )
     return float(noise)
-
-
-def _state(x, n: int, name: str, dtype) -> Array:
-    x = jnp.asarray(x, dtype)
-    if x.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) (one value per coordinate), got {x.shape}")
-    return x
 
 
 class TrajectoryState(NamedTuple):
@@ -172,7 +180,7 @@ class TrajectoryStream(AbstractStream):
         shape = (self.substeps, batch_size, q.shape[-1])
         return TrajectoryState(q.reshape(shape), qdot.reshape(shape), jnp.zeros((), jnp.int32))
 
-    def sample(self, state: TrajectoryState, key, batch_size: int):
+    def sample_clean(self, state: TrajectoryState, key, batch_size: int):
         # Emit the lanes whose turn it is, then advance every lane by one RK4 step.
         group = state.count % self.substeps
         q, qdot = state.q[group], state.qdot[group]
@@ -182,7 +190,7 @@ class TrajectoryStream(AbstractStream):
         new = TrajectoryState(
             new_q.reshape(state.q.shape), new_qdot.reshape(state.q.shape), state.count + 1
         )
-        return new, _noisy(batch, self.noise, key)
+        return new, batch
 
     def preview(self, batch_size: int):
         state = self.init(batch_size)
@@ -234,17 +242,13 @@ def trajectory_stream(
     """
     check_module(module, need_lagrangian=True)
     dtype = check_float_dtype(dtype)
-    substeps = round(sample_every / dt) if dt > 0 else 0
-    if dt <= 0 or substeps < 1 or abs(substeps * dt - sample_every) > 1e-9 * sample_every:
-        raise ValueError(
-            f"sample_every must be a positive whole multiple of dt > 0, got "
-            f"sample_every={sample_every}, dt={dt}; e.g. dt=0.01, sample_every=0.1"
-        )
+    substeps = substeps_per_sample(dt, sample_every)
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"window must be a positive number of samples, got {window!r}")
     n = len(module.COORDINATE_NAMES)
     return TrajectoryStream(
-        module.acceleration, _state(q0, n, "q0", dtype), _state(qdot0, n, "qdot0", dtype),
+        module.acceleration, initial_state(q0, n, "q0", dtype),
+        initial_state(qdot0, n, "qdot0", dtype),
         float(dt), substeps, window, _check_noise(noise), np.dtype(dtype),
     )  # fmt: skip
 
@@ -253,7 +257,9 @@ class StateStream(AbstractStream):
     """Independent states drawn afresh for every sample, with their true accelerations.
 
     **Fields:** `acceleration` (the true `acceleration(q, qdot)` of one state), `sampler`
-    (`key -> (q, qdot)`, one state; vmapped), `noise`, `dtype`.
+    (`key -> (q, qdot)`, one state; vmapped, unless it has a method
+    `sample_batch(key, n) -> (q, qdot)` drawing `n` states at once, which is used instead),
+    `noise`, `dtype`.
     """
 
     acceleration: Callable = eqx.field(static=True)
@@ -261,12 +267,14 @@ class StateStream(AbstractStream):
     noise: float = eqx.field(static=True)
     dtype: np.dtype = eqx.field(static=True)
 
-    def sample(self, state, key, batch_size: int):
-        state_key, noise_key = jax.random.split(key)
-        q, qdot = jax.vmap(self.sampler)(jax.random.split(state_key, batch_size))
+    def sample_clean(self, state, key, batch_size: int):
+        draw = getattr(self.sampler, "sample_batch", None)
+        if draw is None:
+            q, qdot = jax.vmap(self.sampler)(jax.random.split(key, batch_size))
+        else:  # one random call for the batch, rather than a key per state
+            q, qdot = draw(key, batch_size)
         q, qdot = jnp.asarray(q, self.dtype), jnp.asarray(qdot, self.dtype)
-        batch = (q, qdot, jax.vmap(self.acceleration)(q, qdot))
-        return state, _noisy(batch, self.noise, noise_key)
+        return state, (q, qdot, jax.vmap(self.acceleration)(q, qdot))
 
     def preview(self, batch_size: int):
         keys = jax.random.split(jax.random.key(0), max(batch_size, 16384))
@@ -323,11 +331,17 @@ class KeplerOrbitSampler(eqx.Module):
     angular_momentum: float = eqx.field(static=True)
 
     def __call__(self, key: PRNGKeyArray) -> tuple[Array, Array]:
-        phi = jax.random.uniform(key, (), self.e_hat.dtype, -jnp.pi, jnp.pi)
+        q, qdot = self.sample_batch(key, 1)
+        return q[0], qdot[0]
+
+    def sample_batch(self, key: PRNGKeyArray, n: int) -> tuple[Array, Array]:
+        """`n` states at once, shape `(n, 3)` each."""
+        phi = jax.random.uniform(key, (n, 1), self.e_hat.dtype, -jnp.pi, jnp.pi)
+        cos, sin = jnp.cos(phi), jnp.sin(phi)
         e, ell = self.eccentricity, self.angular_momentum
-        r = ell**2 / (1 + e * jnp.cos(phi))
-        q = r * (jnp.cos(phi) * self.e_hat + jnp.sin(phi) * self.f_hat)
-        qdot = (-jnp.sin(phi) * self.e_hat + (e + jnp.cos(phi)) * self.f_hat) / ell
+        r = ell**2 / (1 + e * cos)
+        q = r * (cos * self.e_hat + sin * self.f_hat)
+        qdot = (-sin * self.e_hat + (e + cos) * self.f_hat) / ell
         return q, qdot
 
     def settings(self) -> dict:

@@ -48,6 +48,8 @@ __all__ = ["TrainResult", "TrainingDivergedError", "make_optimizer", "train"]
 # The default optimiser's learning rates: the reference's (Mueller 2023).
 _LEARNING_RATE = 1e-3
 _FINAL_LEARNING_RATE = 1e-5
+# Folded into an epoch's key for a stream's noise ("nois"), apart from the batches' keys.
+_NOISE = 0x6E6F6973
 
 
 class TrainingDivergedError(RuntimeError):
@@ -124,7 +126,7 @@ class _Fixed(AbstractStream):
     noise: float = eqx.field(static=True, default=0.0)
     dtype: np.dtype = eqx.field(static=True, default=None)
 
-    def sample(self, state, key, batch_size):
+    def sample_clean(self, state, key, batch_size):
         index = jax.random.randint(key, (batch_size,), 0, self.arrays[0].shape[0])
         return state, tuple(x[index] for x in self.arrays)
 
@@ -135,9 +137,15 @@ def _run_epoch(params, opt_state, source, source_state, key, *, static, optimize
     # Module-level and jitted on its static arguments (model skeleton, cached optimiser,
     # sizes), so that later calls with the same settings, a resume say, skip compilation.
     # filter_jit rather than jax.jit also makes eqx.error_if messages readable.
-    def step(carry, k):
+    def step(carry, xs):
         params, opt_state, source_state = carry
-        source_state, batch = source.sample(source_state, k, batch_size)
+        k, noise = xs
+        source_state, batch = source.sample_clean(source_state, k, batch_size)
+        if noise is not None:
+            batch = [x + e for x, e in zip(batch, noise, strict=True)]
+        # Materialise the batch once: otherwise XLA may fuse a stream's sampling into every
+        # consumer and compute it several times.
+        batch = jax.lax.optimization_barrier(batch)
         # The batch axis is split across the mesh; XLA inserts the gradient all-reduce.
         batch = [jax.lax.with_sharding_constraint(x, sharding) for x in batch]
         loss, grads = jax.value_and_grad(_loss)(params, static, objective, *batch)
@@ -145,7 +153,14 @@ def _run_epoch(params, opt_state, source, source_state, key, *, static, optimize
         return (optax.apply_updates(params, updates), opt_state, source_state), loss
 
     keys = jax.random.split(key, n_steps)
-    out = jax.lax.scan(step, (params, opt_state, source_state), keys)
+    noise = None
+    if source.noise:
+        # A stream's noise for the whole epoch in one draw (fresh for every batch): cheaper
+        # than a random call inside each step.
+        x = jax.eval_shape(lambda: source.sample_clean(source_state, keys[0], batch_size))[1][0]
+        noise_key = jax.random.fold_in(key, _NOISE)
+        noise = source.noise * jax.random.normal(noise_key, (n_steps, 3, *x.shape), x.dtype)
+    out = jax.lax.scan(step, (params, opt_state, source_state), (keys, noise))
     # Replicated results: every process holds them whole (see _host).
     replicated = NamedSharding(sharding.mesh, PartitionSpec())
     (params, opt_state, source_state), losses = jax.lax.with_sharding_constraint(out, replicated)
@@ -276,7 +291,8 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
         model = normalize_scale(model, _spread(source.arrays[0], 4096), data.dt)
         if not resume:
             _warn_if_indefinite(model, _spread(source.arrays[0], 4096), data.dt)
-    source = jax.device_put(source, replicated)
+    arrays, rest = eqx.partition(source, eqx.is_array)  # (a sampler may be a function)
+    source = eqx.combine(jax.device_put(arrays, replicated), rest)
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
     return _Loop(model, run_epoch, optimizer, replicated, source, static, lengths, key, folder,
                  settings, checkpoint_every)  # fmt: skip

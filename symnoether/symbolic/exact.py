@@ -1,7 +1,7 @@
 """Exact arithmetic at random rational points: generic ranks and identity tests."""
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import mpmath
 import numpy as np
@@ -11,6 +11,7 @@ from sympy.polys.matrices import DomainMatrix
 
 __all__ = [
     "PRIME",
+    "generic_rank",
     "high_precision_rank",
     "independent_rows_mod_p",
     "rank_mod_p",
@@ -112,6 +113,49 @@ def _pivots(A: np.ndarray, p: int) -> list[int]:
     return pivots
 
 
+def generic_rank(
+    evaluate: Callable[[dict], DomainMatrix | None],
+    candidate_points: Iterable[dict],
+    *,
+    points: int = 3,
+    target: int | None = None,
+) -> int | None:
+    """The generic rank of a matrix of functions: its largest exact rank at `points` random
+    rational points. The one rank routine of the symbolic half (the invariants' certificate
+    and `mechanics.mass_rank` call it with their own evaluators); where no point gives a
+    rational matrix, the caller falls back to [`high_precision_rank`][].
+
+    **Arguments:**
+
+    - `evaluate`: `point -> DomainMatrix` over QQ, or None where the entries are not
+      rational at that point.
+    - `candidate_points`: the points to try, in order (more than `points`, since some may
+      not evaluate).
+    - `points`: how many evaluated points to take the largest rank over.
+    - `target`: the largest rank possible, if known. The rank modulo a large prime is a lower
+      bound of the rank over QQ, so reaching `target` at one point proves the generic rank
+      at once; it is tried first.
+
+    **Returns:**
+
+    The rank, or None when no candidate point evaluates.
+    """
+    best, found = 0, 0
+    for point in candidate_points:
+        matrix = evaluate(point)
+        if matrix is None:
+            continue
+        if target is not None:
+            modular = rank_mod_p(matrix.to_list())
+            if modular >= target:
+                return modular
+        best = max(best, matrix.rank())
+        found += 1
+        if found == points or (target is not None and best >= target):
+            break
+    return best if found else None
+
+
 def is_zero(expr: sympy.Expr) -> bool:
     """Whether `expr` simplifies to exactly 0, trying cheap normal forms first."""
     if expr == 0:
@@ -133,7 +177,7 @@ def high_precision_rank(
 ) -> int:
     """The generic rank of a matrix whose entries are not rational at rational points.
 
-    The fallback of the exact ranks (the certificate's, `mechanics.mass_rank`) for
+    The fallback of [`generic_rank`][] (the certificate's, `mechanics.mass_rank`) for
     algebraic or transcendental entries (e.g. sqrt(x.x)): the entries are evaluated at
     random rational points with `digits` significant digits and singular values below
     10^(-digits/2) of the largest are counted as zero.

@@ -17,6 +17,7 @@ from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
 from .calculus import gradient, jacobian
 from .coordinates import Coordinates
+from .exact import generic_rank, high_precision_rank
 from .identity import (
     ExactEvaluator,
     bounded_expand,
@@ -325,18 +326,14 @@ def is_degenerate(system, lagrangian: sympy.Expr | None = None) -> bool:
 
 
 def mass_rank(mass: sympy.Matrix, c: Coordinates, *, points: int = 3) -> int:
-    """The generic rank of the mass matrix (exact, at random rational points)."""
+    """The generic rank of the mass matrix: exact at random rational points (where radicands
+    are squares and angles have rational sines), else at 50 digits
+    (`exact.high_precision_rank`)."""
     entries = list(mass)
     symbols = state_symbols(c, entries)
-    best, evaluated = 0, 0
-    for point in rational_points(entries, symbols, 4 * points, seed=7):
-        values = ExactEvaluator(point).matrix(mass.tolist())
-        if values is None:
-            continue
-        best = max(best, values.rank())
-        evaluated += 1
-        if best == c.n or evaluated == points:
-            return best
-    if evaluated:
-        return best
-    return 0 if sympy.simplify(mass.det()) == 0 else c.n
+    rows = mass.tolist()
+    candidates = rational_points(entries, symbols, 4 * points, seed=7)
+    rank = generic_rank(
+        lambda point: ExactEvaluator(point).matrix(rows), candidates, points=points, target=c.n
+    )
+    return rank if rank is not None else high_precision_rank(rows, symbols, points=points)

@@ -21,10 +21,10 @@ from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
 from ..exact import (
+    generic_rank,
     high_precision_rank,
     independent_rows_mod_p,
     random_points,
-    rank_mod_p,
 )
 from ..identity import decide_zero
 from ..system import System
@@ -299,27 +299,19 @@ def _row_values(entries):
 
 def _exact_rank(row_fns, state, *, points: int = 3, seed: int = 0,
                 target: int | None = None) -> int | None:
-    """The largest exact rank at `points` random rational points; None if none is rational.
+    """The generic rank of the rows `row_fns` (`exact.generic_rank`); None if no point is
+    rational."""
 
-    The rank modulo a large prime comes first: it is a lower bound of the rank over QQ, so
-    reaching `target` (the largest rank possible) at one point proves the generic rank
-    there and then. Otherwise each point's rank is computed exactly over QQ.
-    """
-    best, found = 0, 0
-    for point in random_points(state, 4 * points, seed=seed):
+    def evaluate(point):
         qq = from_sympy_point(point, state)
         rows = [fn(point, qq) for fn in row_fns]
         if any(r is None for r in rows):
-            continue
-        if target is not None:
-            modular = rank_mod_p(rows)
-            if modular >= target:
-                return modular
-        best = max(best, DomainMatrix(rows, (len(rows), len(state)), QQ).rank())
-        found += 1
-        if found == points:
-            break
-    return best if found else None
+            return None
+        return DomainMatrix(rows, (len(rows), len(state)), QQ)
+
+    return generic_rank(
+        evaluate, random_points(state, 4 * points, seed=seed), points=points, target=target
+    )
 
 
 def independent_subset(system: System, exprs: Sequence[sympy.Expr]) -> list[int] | None:
