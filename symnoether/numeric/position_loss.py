@@ -82,8 +82,9 @@ def implicit_newton(
     **Arguments:**
 
     - `fn`: `fn(x, args) -> (r, scale, aux)`, the residual as [`newton`][] takes it. Every
-        array it depends on must come in through `args` (a closure over traced values would
-        get no gradient).
+        traced value it depends on must come in through `args`: JAX refuses to
+        differentiate a `custom_vjp` through a closure (`jax.closure_convert` hoists them,
+        as `discrete_rollout` does).
     - `x0`: the initial guess (no gradient flows to it: the solution does not depend on it).
     - `args`: a PyTree of floating arrays, the parameters the solution is differentiated in.
     - `tol`, `max_iter`: Newton's relative tolerance and cap on updates.
