@@ -24,6 +24,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "particles": ("symbolic.coordinates", "particles"),
     "SymmetryGroup": ("symbolic.groups", "SymmetryGroup"),
     "from_generators": ("symbolic.groups", "from_generators"),
+    "galilean_boosts": ("symbolic.groups", "galilean_boosts"),
     "lorentz": ("symbolic.groups", "lorentz"),
     "rotations": ("symbolic.groups", "rotations"),
     "translations": ("symbolic.groups", "translations"),
@@ -31,6 +32,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "derive_invariants": ("symbolic.invariants", "derive_invariants"),
     "energy": ("symbolic.noether", "energy"),
     "noether_charges": ("symbolic.noether", "noether_charges"),
+    "BoundaryTerm": ("symbolic.boundary", "BoundaryTerm"),
+    "boundary_terms": ("symbolic.boundary", "boundary_terms"),
+    "TIME": ("symbolic.coordinates", "TIME"),
     "System": ("symbolic.system", "System"),
     "load_spec": ("symbolic.system", "load_spec"),
     "VerificationReport": ("symbolic.verify", "VerificationReport"),
@@ -114,7 +118,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         trajectory_stream as trajectory_stream,
     )
     from .numeric.train import TrainingDivergedError as TrainingDivergedError, train as train
+    from .symbolic.boundary import BoundaryTerm as BoundaryTerm, boundary_terms as boundary_terms
     from .symbolic.coordinates import (
+        TIME as TIME,
         Coordinates as Coordinates,
         coordinates as coordinates,
         particles as particles,
@@ -122,6 +128,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
     from .symbolic.groups import (
         SymmetryGroup as SymmetryGroup,
         from_generators as from_generators,
+        galilean_boosts as galilean_boosts,
         lorentz as lorentz,
         rotations as rotations,
         translations as translations,

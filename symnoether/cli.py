@@ -64,6 +64,11 @@ def cmd_derive(args) -> int:
     print(f"  complete: {cert.complete}")
     for note in cert.notes:
         print(f"  note: {note}")
+    if system.has_boundary:
+        print("boundary terms F_a of quasi-symmetries (X_a L = dF_a/dt; I_a = p . xi_a - F_a)")
+        for term in system.boundary:
+            if term.value != 0:
+                print(f"  {term.generator}: F = {term.value} ({term.origin})")
     if system.lagrangian is not None:
         print("noether charges of the true Lagrangian")
         for name, expr in noether_charges(system).items():

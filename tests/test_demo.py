@@ -28,8 +28,8 @@ def test_demo_smoke_writes_run_folder_metrics_and_plots(tmp_path, capsys):
         assert metrics["models"][model]["final_training_loss"] > 0
     assert metrics["models"]["invariant"]["variational"]["newton"]["max_iterations"] >= 1
     # Rollouts start from the spec's clean initial state, recorded in run.json.
-    assert metrics["settings"]["q0"] == [1.0, 0.0, 0.0]
-    assert metrics["settings"]["qdot0"] == [0.0, 1.2, 0.1]
+    assert metrics["settings"]["q0"] == [1 / 1.8, 0.0, 0.0]  # the reference's orbit
+    assert metrics["settings"]["qdot0"] == [0.0, 1.8, 0.0]
     # (Conservation itself is tested in test_integrate.py: a smoke-trained network can leave
     # the data and reach states where d2L/dqdot2 is singular, where no integrator helps.)
     pngs = list((out / "evaluation").glob("*.png"))

@@ -218,8 +218,38 @@ def test_screw_motion_is_reported_incomplete():
     assert inv.route == "general"
     assert cert.invariant and not cert.complete
     assert (cert.rank, cert.expected_rank, cert.orbit_dimension) == (4, 5, 1)
-    assert any("not polynomial" in note for note in cert.notes)
+    assert any("screw" in note and "not rational" in note for note in cert.notes)
     assert any("incomplete" in note for note in cert.notes)
+
+
+def _dilations(rotations: bool):
+    c = sn.coordinates("x y z", blocks={"x": ["x", "y", "z"]})
+    x, y, z = c.q
+    group = sn.from_generators(c, [{x: x, y: y, z: z}], name="dilation")
+    if rotations:
+        group = sn.rotations(c, ["x"]) * group
+    return sn.System(name="dilations", coordinates=c, symmetry=group)
+
+
+def test_dilations_find_rational_invariants_of_weight_zero():
+    system = _dilations(rotations=True)
+    x, y, z = system.coordinates.q
+    xdot, ydot, zdot = system.coordinates.qdot
+    inv = derive_invariants(system, require_complete=True)
+    r2 = x**2 + y**2 + z**2
+    assert inv.route == "general"
+    assert [sympy.cancel(e - w) for e, w in zip(inv.exprs, [
+        (x * xdot + y * ydot + z * zdot) / r2, (xdot**2 + ydot**2 + zdot**2) / r2])] == [0, 0]
+    assert any("rational invariant" in note for note in inv.certificate.notes)
+    alone = derive_invariants(_dilations(rotations=False), require_complete=True)
+    assert len(alone.exprs) == 5 and alone.exprs[0] == y / x
+
+
+def test_missing_invariants_hint_names_this_case_not_screw_motions():
+    cert = derive_invariants(_dilations(rotations=True), max_degree=1).certificate
+    assert not cert.complete
+    hint = next(note for note in cert.notes if "missing" in note and "general route" in note)
+    assert "screw" not in hint and "higher degree" in hint and "2 missing" in hint
 
 
 def test_screw_motion_completed_by_a_user_candidate():
@@ -275,12 +305,15 @@ def test_auto_falls_back_to_general_with_a_note():
     assert "classical route does not apply" in inv.certificate.notes[0]
 
 
-def test_empty_set_when_no_polynomial_invariant_exists():
+def test_no_polynomial_invariant_exists_but_rational_ones_complete_the_set():
     c = sn.coordinates("x y")
     group = sn.from_generators(c, [{"x": c.q[0], "y": c.q[1]}], name="dilation")
     inv = derive_invariants(sn.System(name="dil", coordinates=c, symmetry=group))
-    assert inv.exprs == () and not inv.certificate.complete
-    assert inv.certificate.expected_rank == 3
+    assert all(sympy.denom(e) != 1 for e in inv.exprs) and inv.certificate.complete
+    assert inv.certificate.expected_rank == 3 == len(inv.exprs)
+    empty = derive_invariants(sn.System(name="dil", coordinates=c, symmetry=group),
+                              max_degree=1, route="general")
+    assert len(empty.exprs) == 3  # degree-1 ratios y/x, xdot/x, ydot/x
 
 
 @pytest.mark.parametrize(

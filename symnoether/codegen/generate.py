@@ -208,15 +208,31 @@ def _invariant_functions(system: System, names, exprs) -> list[Function]:
     return [invariants, _function("invariant_derivatives", "q, qdot", doc, system, arrays)]
 
 
+def _time_args(system: System, args: str) -> str:
+    """`args` plus the keyword time `t` where the generators depend on it."""
+    return f"{args}, *, t=0.0" if system.symmetry.time_dependent else args
+
+
 def _generator_function(system: System) -> Function:
     G, c = system.symmetry, system.coordinates
-    doc = [f"The generators xi_a(q) of {G.name}, shape (K, n) = ({G.K}, {c.n}):", ""]
+    of = "xi_a(q, t)" if G.time_dependent else "xi_a(q)"
+    doc = [f"The generators {of} of {G.name}, shape (K, n) = ({G.K}, {c.n}):", ""]
     doc += [f"{a:>3}  {name} = ({', '.join(_source(x) for x in xi)})"
             for a, (name, xi) in enumerate(zip(G.names, G.generators))]
     entries = {(a, i): (x, f"{G.names[a]}: {c.names[i]} component")
                for a, xi in enumerate(G.generators) for i, x in enumerate(xi)}
-    return _function("generators", "q", doc, system,
+    return _function("generators", _time_args(system, "q"), doc, system,
                      [("xi", (G.K, c.n), entries)])
+
+
+def _boundary_function(system: System) -> Function:
+    G = system.symmetry
+    terms = [b.value for b in system.boundary]
+    doc = ["Boundary terms F_a of the quasi-symmetries, X_a L = dF_a/dt, shape (K,): the",
+           "charges are I_a = dL/dqdot . xi_a - F_a (0 for exact symmetries).", ""]
+    doc += _listing(G.names, terms)
+    return _function("boundary", _time_args(system, "q"), doc, system,
+                     [("F", (G.K,), _vector(terms, G.names))])
 
 
 def _true_functions(system: System) -> list[Function]:
@@ -243,9 +259,13 @@ def _true_functions(system: System) -> list[Function]:
     else:
         functions.append(_solved_acceleration(system, mass, rhs))
     charges = noether_charges(system)
-    doc = ["Noether charges of the true Lagrangian, I_a = dL/dqdot . xi_a(q):", ""]
+    formula = "I_a = dL/dqdot . xi_a(q)"
+    if system.symmetry.time_dependent or system.has_boundary:
+        formula = ("I_a = dL/dqdot . xi_a(q, t) - F_a(q, t)" if system.symmetry.time_dependent
+                   else "I_a = dL/dqdot . xi_a(q) - F_a(q)")
+    doc = [f"Noether charges of the true Lagrangian, {formula}:", ""]
     doc += _listing(list(charges), list(charges.values()))
-    functions.append(_function("true_charges", "q, qdot", doc, system,
+    functions.append(_function("true_charges", _time_args(system, "q, qdot"), doc, system,
                                [("I", (len(charges),), _vector(charges.values(), charges))]))
     E = energy(system)
     functions.append(_function("true_energy", "q, qdot", ["Energy of the true Lagrangian:",
@@ -278,6 +298,8 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
     with stage("generate: invariants and their derivatives"):
         functions = _invariant_functions(system, invariants.names, invariants.exprs)
         functions.append(_generator_function(system))
+        if system.has_boundary:
+            functions.append(_boundary_function(system))
     if system.known_lagrangian is not None:
         K = system.known
         functions.append(_function(
@@ -310,6 +332,8 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
             system.parameters.items(), key=lambda kv: kv[0].name)) + "}",
         "has_lagrangian": has_lagrangian,
         "has_known": system.known_lagrangian is not None,
+        "has_boundary": system.has_boundary,
+        "time_dependent": G.time_dependent,
         "functions": functions,
         "true_functions": true_functions,
     }

@@ -11,6 +11,10 @@ member.
 
 Shapes: `n` coordinates, `m` invariants, `k` generators (and charges). Every function takes
 one state; batch with `jax.vmap`.
+
+Time-dependent generators (Galilean boosts; `TIME_DEPENDENT = True`, see
+`GeneratedModuleWithBoundary`) add a keyword `t` (default 0) to `generators`, `boundary`,
+`noether_charges` and `true_charges`; the signatures below are those of every other module.
 """
 
 from collections.abc import Callable
@@ -22,10 +26,12 @@ from jaxtyping import Array, Float, Scalar
 __all__ = [
     "OPTIONAL",
     "GeneratedModule",
+    "GeneratedModuleWithBoundary",
     "GeneratedModuleWithKnownLagrangian",
     "GeneratedModuleWithLagrangian",
     "check_module",
     "members",
+    "time_keywords",
 ]
 
 Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Scalar]
@@ -128,12 +134,45 @@ class GeneratedModuleWithKnownLagrangian(GeneratedModule, Protocol):
         ...
 
 
+class GeneratedModuleWithBoundary(GeneratedModule, Protocol):
+    """What a generated module adds when some generator is a quasi-symmetry,
+    X_a L = dF_a/dt with a non-zero boundary term F_a(q, t) (`HAS_BOUNDARY = True`); its
+    `noether_charges` and `true_charges` then return I_a = dL/dqdot . xi_a - F_a. Modules
+    without one, older ones included, have neither member. Where the generators or the
+    boundary terms depend on the time (`TIME_DEPENDENT = True`), `generators`, `boundary`,
+    `noether_charges` and `true_charges` take the time as a keyword `t` (default 0)."""
+
+    #: Always `True` where present.
+    HAS_BOUNDARY: bool
+
+    def boundary(self, q: Float[Array, " n"]) -> Float[Array, " k"]:
+        """The boundary terms F_a(q) (or F_a(q, t) with the keyword `t`), 0 for exact
+        symmetries."""
+        ...
+
+
 #: Members that `check_module` does not insist on, since the numeric half reads them with a
 #: default or not at all: a hand-written module may leave them out.
 OPTIONAL: frozenset[str] = frozenset(
     {"VELOCITY_NAMES", "BLOCKS", "INVARIANTS_COMPLETE", "GENERATOR_NAMES", "PARAMETERS",
      "SPEC_HASH"}
 )  # fmt: skip
+
+
+def time_keywords(module: ModuleType, t) -> dict:
+    """`{"t": t}` for a module whose charges depend on the time (`TIME_DEPENDENT`, e.g.
+    Galilean boosts), else `{}`: the charge functions of other modules take no time.
+
+    **Arguments:**
+
+    - `module`: a generated module.
+    - `t`: the time (a number or a scalar array).
+
+    **Returns:**
+
+    Keyword arguments for `generators`, `boundary`, `noether_charges` and `true_charges`.
+    """
+    return {"t": t} if getattr(module, "TIME_DEPENDENT", False) else {}
 
 
 def members(protocol: type) -> tuple[str, ...]:

@@ -5,7 +5,9 @@ Each model (and the true system, when the generated module has one) is rolled ou
 same initial state with each integration method. Along every trajectory:
 
 - the drift $\\delta I(t) = |I(t) - I(0)| / |I(0)|$ of the model's own Noether charges
-  (`module.noether_charges(model, q, qdot)`) and of the true charges (`module.true_charges`);
+  (`module.noether_charges(model, q, qdot)`) and of the true charges (`module.true_charges`),
+  boundary terms of quasi-symmetries included, at each state's time for time-dependent
+  charges (Galilean boosts: `t=` the rollout's time);
   where $|I(0)|$ is negligible (below $10^{-8}$ of the largest charge) the absolute drift
   $|I(t) - I(0)|$ is used instead, and the metric is named `..._absolute_drift`;
 - the same for the model's energy (`module.energy(model, ...)`) and the true energy;
@@ -32,6 +34,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .checkpoint import write_json
+from .contract import time_keywords
 from .dynamics import default_max_condition, velocity_hessian
 from .integrate import (
     INTEGRATORS,
@@ -173,21 +176,22 @@ def _mass_matrix_metrics(eigenvalues: np.ndarray) -> dict:
 
 
 @eqx.filter_jit
-def _along(module: ModuleType, lagrangian, qs, qdots):
-    def one(q, qdot):
+def _along(module: ModuleType, lagrangian, qs, qdots, ts):
+    def one(q, qdot, t):
+        at = time_keywords(module, t)
         values = {
-            "charges": module.noether_charges(lagrangian, q, qdot),
+            "charges": module.noether_charges(lagrangian, q, qdot, **at),
             "energy": module.energy(lagrangian, q, qdot),
             "energy_scale": _energy_scale(lagrangian, q, qdot),
             "mass_eigenvalues": jnp.linalg.eigvalsh(_mass_matrix(lagrangian, q, qdot)),
         }
         if module.HAS_LAGRANGIAN:
-            values["true_charges"] = module.true_charges(q, qdot)
+            values["true_charges"] = module.true_charges(q, qdot, **at)
             values["true_energy"] = module.true_energy(q, qdot)
             values["true_energy_scale"] = _energy_scale(module.lagrangian, q, qdot)
         return values
 
-    return jax.vmap(one)(qs, qdots)
+    return jax.vmap(one)(qs, qdots, ts)
 
 
 def _roll(lagrangian, q0, qdot0, *, dt, steps, method, acceleration=None):
@@ -215,7 +219,8 @@ def _vector_drift(values: np.ndarray) -> np.ndarray:
 
 
 def _curves(module, lagrangian, result, newton, seconds, reference) -> Curves:
-    values = jax.tree.map(np.asarray, _along(module, lagrangian, result.qs, result.qdots))
+    ts = jnp.asarray(result.ts, dtype=result.qs.dtype)
+    values = jax.tree.map(np.asarray, _along(module, lagrangian, result.qs, result.qdots, ts))
     charge_drift, charge_relative = drift(values["charges"])
     energy_drift, energy_relative = drift(values["energy"], values["energy_scale"][0])
     true_charge, true_energy, error = (None, None), (None, None), None

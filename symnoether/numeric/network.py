@@ -14,7 +14,7 @@ from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Scalar
 
 from ._batched import mlp_gradient_hessian, supports_closed_form
 from ._weights import check_weights, parameters, weights_dtype
-from .contract import check_module
+from .contract import check_module, time_keywords
 from .dynamics import (
     MASS_SOLVES,
     MassSolve,
@@ -456,9 +456,13 @@ class LagrangianNetwork(eqx.Module):
         hessians = jax.vmap(self.velocity_hessian)(q, qdot)
         return count_ill_conditioned(hessians, max_condition=max_condition)
 
-    def charges(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, " k"]:
-        """The Noether charges $I_a = \\partial L/\\partial \\dot q \\cdot \\xi_a(q)$."""
-        return self.module.noether_charges(self, q, qdot)
+    def charges(
+        self, q: Float[Array, " n"], qdot: Float[Array, " n"], *, t: float | Array = 0.0
+    ) -> Float[Array, " k"]:
+        """The Noether charges $I_a = \\partial L/\\partial \\dot q \\cdot \\xi_a - F_a$
+        ($F_a$: the module's boundary terms of quasi-symmetries, if any) at time `t` (used
+        only by time-dependent generators, e.g. Galilean boosts)."""
+        return self.module.noether_charges(self, q, qdot, **time_keywords(self.module, t))
 
     def energy(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
         """The energy $E = \\dot q \\cdot \\partial L/\\partial \\dot q - L$."""

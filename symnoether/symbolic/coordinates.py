@@ -8,7 +8,13 @@ import sympy
 from ..errors import SpecError
 from .names import name_problems
 
-__all__ = ["Coordinates", "coordinates", "particles", "velocity_name"]
+__all__ = ["TIME", "Coordinates", "coordinates", "particles", "velocity_name"]
+
+#: The time t of time-dependent generators xi(q, t) and boundary terms F(q, t) (e.g. a
+#: Galilean boost x -> x + epsilon t). It is the symbol `Symbol("t", real=True)`: in a system
+#: with a coordinate named `t` (Schwarzschild's) that symbol is the coordinate, and nothing
+#: there depends on time.
+TIME = sympy.Symbol("t", real=True)
 
 
 def velocity_name(name: str) -> str:
@@ -56,6 +62,20 @@ class Coordinates:
     def state(self) -> tuple[sympy.Symbol, ...]:
         """The coordinates of TQ: `q` followed by `qdot`."""
         return self.q + self.qdot
+
+    @property
+    def time(self) -> sympy.Symbol:
+        """The time symbol [`TIME`][] for time-dependent generators and boundary terms.
+
+        A `SpecError` when a coordinate is named `t` (that name is then the coordinate).
+        """
+        if TIME.name in self.names:
+            raise SpecError(
+                "a coordinate is named 't', so t is that coordinate, not the time; rename the "
+                "coordinate (e.g. 'x0') to use time-dependent generators",
+                what="coordinates",
+            )
+        return TIME
 
     def index(self, name: str) -> int:
         """The position of coordinate `name` in `q`."""

@@ -1,10 +1,13 @@
 """Symmetry groups: Lie algebras of point transformations, given by their generators.
 
-A generator is a vector field xi_a(q) on configuration space; its lift to TQ is
-X_a = xi_a . d/dq + (dxi_a/dq qdot) . d/dqdot. Generator and axis names follow one scheme:
+A generator is a vector field xi_a(q) on configuration space, or xi_a(q, t) with the time t
+(`TIME`, e.g. a Galilean boost); its lift to TQ is
+X_a = xi_a . d/dq + (dxi_a/dq qdot + dxi_a/dt) . d/dqdot. A generator may also carry a
+boundary term F_a(q, t) of a quasi-symmetry, X_a L = dF_a/dt (see `symbolic/boundary.py`).
+Generator and axis names follow one scheme:
 axis k of a block is `x{k}`; e.g. `rotation_x0x1` (charge `angular_momentum_x0x1`),
 `translation_x2` (charge `momentum_x2`), `translation_t` (charge `p_t`),
-`lorentz_boost_x0x1` (charge `boost_x0x1`).
+`lorentz_boost_x0x1` (charge `boost_x0x1`), `galilean_boost_x0` (charge `galilean_boost_x0`).
 """
 
 import dataclasses
@@ -18,7 +21,7 @@ from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
 from ..errors import SpecError, SymmetryError
-from .coordinates import Coordinates
+from .coordinates import TIME, Coordinates
 from .exact import is_zero, random_points, rational_matrix
 from .names import name_problems
 
@@ -26,13 +29,14 @@ __all__ = [
     "Action",
     "SymmetryGroup",
     "from_generators",
+    "galilean_boosts",
     "lorentz",
     "rotations",
     "translations",
     "trivial",
 ]
 
-_KINDS = ("translation", "coordinate_translation", "rotation", "lorentz", "custom")
+_KINDS = ("translation", "coordinate_translation", "rotation", "lorentz", "boost", "custom")
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,8 @@ class Action:
 
     - `kind`: one of `"translation"` (same shift of every block), `"coordinate_translation"`
       (shift of single coordinates), `"rotation"` (SO(d) or O(d) on blocks), `"lorentz"`
-      (SO(p, q) on blocks) or `"custom"` (anything else: only the general route applies).
+      (SO(p, q) on blocks), `"boost"` (Galilean boosts x -> x + epsilon t of blocks) or
+      `"custom"` (anything else: only the general route applies).
     - `blocks`: the blocks acted on. `coordinates`: the coordinates shifted.
     - `metric`: the diagonal of eta for rotations and Lorentz groups.
     - `reflections`: whether the group includes reflections (O rather than SO).
@@ -71,10 +76,14 @@ class SymmetryGroup:
     **Attributes:**
 
     - `coordinates`: the [`Coordinates`][] it acts on.
-    - `generators`: K tuples of n SymPy expressions, the components xi_a(q).
+    - `generators`: K tuples of n SymPy expressions, the components xi_a(q) (or
+      xi_a(q, t) with the time symbol [`TIME`][]).
     - `names`: the K generator names. `charge_names`: the K Noether charge names.
     - `name`: a readable name of the group, e.g. `"SO(3)"`.
     - `actions`: how each factor acts (see [`Action`][]).
+    - `boundary`: K entries, the boundary term F_a(q, t) a generator was declared with
+      (`from_generators(..., boundary=...)`, `galilean_boosts(..., masses=...)`), or None
+      where F_a is derived from the Lagrangian (zero for an exact symmetry); () for all None.
     - `structure_constants`: `{(a, b): (c_1..c_K)}` with [xi_a, xi_b] = sum_c c_c xi_c,
       for every pair a < b whose bracket is non-zero; None while the generators still hold
       parameters without values (see `parameters` and `substitute`).
@@ -86,6 +95,7 @@ class SymmetryGroup:
     charge_names: tuple[str, ...]
     name: str
     actions: tuple[Action, ...] = ()
+    boundary: tuple[sympy.Expr | None, ...] = ()
     structure_constants: Mapping[tuple[int, int], tuple[sympy.Rational, ...]] = field(
         init=False, repr=False, compare=False
     )
@@ -96,6 +106,9 @@ class SymmetryGroup:
         object.__setattr__(self, "names", tuple(self.names))
         object.__setattr__(self, "charge_names", tuple(self.charge_names))
         object.__setattr__(self, "actions", tuple(self.actions))
+        boundary = tuple(self.boundary) or (None,) * len(generators)
+        boundary = tuple(None if F is None else sympy.sympify(F) for F in boundary)
+        object.__setattr__(self, "boundary", boundary)
         _raise_if(self._problems())
         # With parameters left (e.g. a pitch k), closure is checked once a System gives them
         # values (see `substitute`).
@@ -110,6 +123,9 @@ class SymmetryGroup:
         problems = []
         if len(self.names) != len(self.generators) or len(self.charge_names) != len(self.names):
             problems.append("names, charge_names and generators must have the same length")
+        if len(self.boundary) != len(self.generators):
+            problems.append(f"boundary has {len(self.boundary)} entries for "
+                            f"{len(self.generators)} generators; give one F_a (or None) each")
         for kind, names in (("generator", self.names), ("charge", self.charge_names)):
             for name in names:
                 problems += name_problems(name, f"{kind} name")
@@ -128,7 +144,29 @@ class SymmetryGroup:
                     f"generator {name!r} mentions the velocities {sorted(map(str, velocities))};"
                     " a point symmetry xi(q) may depend on the coordinates (and parameters) only"
                 )
+        for name, F in zip(self.names, self.boundary):
+            velocities = set() if F is None else {
+                s for s in F.free_symbols if s.name in {v.name for v in c.qdot}}
+            if velocities:
+                problems.append(
+                    f"the boundary term of generator {name!r} mentions the velocities "
+                    f"{sorted(map(str, velocities))}; F(q, t) may depend on the coordinates "
+                    "and the time only (X L = dF/dt)"
+                )
         return problems
+
+    @property
+    def time_dependent(self) -> bool:
+        """Whether a generator or a declared boundary term depends on the time [`TIME`][]."""
+        if TIME in self.coordinates.q:  # a coordinate named t: that symbol is the coordinate
+            return False
+        return any(TIME in e.free_symbols for xi in self.generators for e in xi) or any(
+            TIME in F.free_symbols for F in self.boundary if F is not None)
+
+    def _variables(self) -> tuple[sympy.Symbol, ...]:
+        """q, then the time where the generators depend on it (closure treats t as a
+        constant: the fields have no d/dt component)."""
+        return self.coordinates.q + ((TIME,) if self.time_dependent else ())
 
     @property
     def parameters(self) -> tuple[sympy.Symbol, ...]:
@@ -138,8 +176,9 @@ class SymmetryGroup:
         parameters left has no structure constants until then.
         """
         c = self.coordinates
-        free = set().union(set(), *(e.free_symbols for xi in self.generators for e in xi))
-        return tuple(sorted(free - set(c.state), key=lambda s: s.name))
+        free = set().union(set(), *(e.free_symbols for xi in self.generators for e in xi),
+                           *(F.free_symbols for F in self.boundary if F is not None))
+        return tuple(sorted(free - set(c.state) - {TIME}, key=lambda s: s.name))
 
     def substitute(self, values: Mapping) -> "SymmetryGroup":
         """The group with parameter values substituted, matched by symbol name.
@@ -156,16 +195,18 @@ class SymmetryGroup:
         by_name = {getattr(k, "name", k): sympy.sympify(v) for k, v in values.items()}
         replace = {p: by_name[p.name] for p in self.parameters if p.name in by_name}
         generators = tuple(tuple(e.xreplace(replace) for e in xi) for xi in self.generators)
-        group = dataclasses.replace(self, generators=generators)
+        boundary = tuple(None if F is None else F.xreplace(replace) for F in self.boundary)
+        group = dataclasses.replace(self, generators=generators, boundary=boundary)
         problems = []
-        for name, xi in zip(group.names, group.generators):
-            unknown = set().union(*(e.free_symbols for e in xi)) - set(self.coordinates.q)
+        for name, xi, F in zip(group.names, group.generators, group.boundary):
+            unknown = set().union(*(e.free_symbols for e in xi), set() if F is None else
+                                  F.free_symbols) - set(self.coordinates.q) - {TIME}
             if unknown:
                 problems.append(
                     f"generator {name!r} mentions {sorted(map(str, unknown))}, which are not "
                     f"coordinates (the coordinates are {self.coordinates.names}); a point "
-                    "symmetry xi(q) may depend on the coordinates only, and on parameters "
-                    "given a value in System(parameters={...})"
+                    "symmetry xi(q, t) may depend on the coordinates and the time only, and on "
+                    "parameters given a value in System(parameters={...})"
                 )
         _raise_if(problems)
         return group
@@ -176,15 +217,18 @@ class SymmetryGroup:
         return len(self.generators)
 
     def lift(self, a: int) -> tuple[sympy.Expr, ...]:
-        """The 2n components of the lifted field X_a on TQ, in the order of `state`."""
+        """The 2n components of the lifted field X_a on TQ, in the order of `state`:
+        xi_a, then the total time derivative dxi_a/dq qdot + dxi_a/dt."""
         return self._lifts[a]
 
     @functools.cached_property
     def _lifts(self) -> tuple[tuple[sympy.Expr, ...], ...]:
         c = self.coordinates
+        timed = self.time_dependent
         lifts = []
         for xi in self.generators:
-            dxi = tuple(_directional(x, c.q, c.qdot) for x in xi)
+            dxi = tuple(_directional(x, c.q, c.qdot) + (sympy.diff(x, TIME) if timed else 0)
+                        for x in xi)
             lifts.append(xi + dxi)
         return tuple(lifts)
 
@@ -223,6 +267,7 @@ class SymmetryGroup:
             charge_names=self.charge_names + other.charge_names,
             name=f"{self.name} x {other.name}",
             actions=self.actions + other.actions,
+            boundary=self.boundary + other.boundary,
         )
 
 
@@ -273,7 +318,7 @@ def _structure_constants(group: SymmetryGroup) -> dict:
     targets = [brackets[ab] for ab in nonzero]
     solutions = _span_coefficients_poly(group, targets)
     if solutions is None:
-        points = random_points(group.coordinates.q, 2 * K + 6, seed=1)
+        points = random_points(group._variables(), 2 * K + 6, seed=1)
         solutions = [_solve_in_span(group.generators, br, points) for br in targets]
     constants = {}
     for (a, b), br, coeffs in zip(nonzero, targets, solutions):
@@ -311,7 +356,7 @@ def _coefficient_vector(field_, q) -> dict | None:
 
 def _span_coefficients_poly(group, targets) -> list | None:
     """Coefficients of each target in the span of the generators, if all are polynomial."""
-    q = group.coordinates.q
+    q = group._variables()
     vectors = [_coefficient_vector(f, q) for f in group.generators + tuple(targets)]
     if any(v is None for v in vectors):
         return None
@@ -536,6 +581,73 @@ def lorentz(
     return SymmetryGroup(c, tuple(gens), tuple(names), tuple(charges), name, (action,))
 
 
+def galilean_boosts(
+    c: Coordinates,
+    blocks: Sequence[str],
+    *,
+    masses: Mapping[str, object] | Sequence | None = None,
+    label: str | None = None,
+) -> SymmetryGroup:
+    """Galilean boosts x -> x + epsilon t e_k, the same on every block: time-dependent.
+
+    With [`translations`][] and [`rotations`][] of the same blocks they close into the
+    Galilei algebra ([boost, translation] = 0, rotations rotate boosts). The lift of a boost
+    shifts every velocity by e_k, so it changes the kinetic energy
+    T = sum_b m_b |xdot_b|^2 / 2 by a total derivative, X T = d/dt (sum_b m_b x_b,k): a
+    quasi-symmetry with boundary term F_k = M x_cm,k and the conserved charge
+    I_k = t P_k - M x_cm,k (minus the textbook K_k = M x_cm,k - P_k t).
+
+    **Arguments:**
+
+    - `c`: the coordinates (none may be named `t`: that is the time).
+    - `blocks`: blocks of equal length d; d generators `galilean_boost_x{k}` (charges
+      `boost_charge_x{k}`).
+    - `masses`: optional masses of the blocks (a mapping block -> mass, or a sequence in the
+      order of `blocks`; numbers or parameter symbols): they give the boundary terms
+      F_k = sum_b m_b x_b,k. Without them, `verify` derives F_k from the Lagrangian.
+    - `label`: optional suffix of the names.
+
+    **Returns:**
+
+    A [`SymmetryGroup`][] (action kind `"boost"`).
+    """
+    d = _block_dim(c, blocks, "galilean_boosts")
+    t = c.time
+    s = _suffix(label)
+    mass = _block_masses(blocks, masses)
+    gens, boundary = [], []
+    for k in range(d):
+        axis = {c.block_indices(b)[k] for b in blocks}
+        gens.append(tuple(t if i in axis else sympy.Integer(0) for i in range(c.n)))
+        if mass is not None:
+            boundary.append(sympy.Add(*(m * c.block(b)[k] for b, m in zip(blocks, mass))))
+    return SymmetryGroup(
+        c, tuple(gens), tuple(f"galilean_boost_x{k}{s}" for k in range(d)),
+        tuple(f"boost_charge_x{k}{s}" for k in range(d)), f"Boosts({d})",
+        (Action("boost", blocks=tuple(blocks)),), tuple(boundary),
+    )
+
+
+def _block_masses(blocks, masses) -> list | None:
+    if masses is None:
+        return None
+    if isinstance(masses, Mapping):
+        missing = [b for b in blocks if b not in masses]
+        if missing:
+            raise SpecError(f"galilean_boosts: masses has no entry for blocks {missing}",
+                            what="symmetry")
+        masses = [masses[b] for b in blocks]
+    masses = list(masses)
+    if len(masses) != len(blocks):
+        raise SpecError(f"galilean_boosts: {len(masses)} masses for {len(blocks)} blocks; give "
+                        "one per block", what="symmetry")
+    try:
+        return [sympy.sympify(m) for m in masses]
+    except sympy.SympifyError as error:
+        raise SpecError(f"galilean_boosts: a mass is not a number or symbol ({error})",
+                        what="symmetry") from None
+
+
 def from_generators(
     c: Coordinates,
     generators: Iterable[Mapping],
@@ -543,6 +655,7 @@ def from_generators(
     name: str,
     names: Sequence[str] | None = None,
     charge_names: Sequence[str] | None = None,
+    boundary: Sequence | None = None,
 ) -> SymmetryGroup:
     """A custom symmetry from its generators, given as coordinate -> xi component maps.
 
@@ -555,12 +668,19 @@ def from_generators(
     - `name`: the group's name; also the generator name when there is one generator, or
       the prefix `f"{name}_{a}"` of several.
     - `names`, `charge_names`: optional explicit names (default charge `I_<generator>`).
+    - `boundary`: optional boundary terms of quasi-symmetries, one per generator: F_a(q, t)
+      with X_a L = dF_a/dt (the charge is then I_a = dL/dqdot . xi_a - F_a), or None where
+      F_a should be derived from the Lagrangian (as it is without this argument).
+      Components and boundary terms may use the time `c.time` (or the name `"t"`).
 
     **Returns:**
 
     A [`SymmetryGroup`][] (closure is checked).
     """
     problems = name_problems(name, "group name")
+    local = dict(zip(c.names, c.q))
+    if "t" not in local:
+        local["t"] = TIME
     maps = list(generators)
     if not maps:
         problems.append("no generators given; pass a list of coordinate -> component maps")
@@ -579,7 +699,6 @@ def from_generators(
                 )
                 continue
             try:
-                local = dict(zip(c.names, c.q))
                 component = sympy.sympify(value, locals=local)
                 if not isinstance(component, sympy.Expr):
                     raise TypeError
@@ -587,10 +706,33 @@ def from_generators(
             except (sympy.SympifyError, TypeError, SyntaxError):
                 problems.append(f"generator {a}: component {value!r} is not a SymPy expression")
         gens.append(tuple(xi))
-    _raise_if(problems)
+    terms, boundary_problems = _boundary_terms(boundary, len(gens), local)
+    _raise_if(problems + boundary_problems)
     if names is None:
         names = [name] if len(gens) == 1 else [f"{name}_{a}" for a in range(len(gens))]
     if charge_names is None:
         charge_names = [f"I_{n}" for n in names]
     return SymmetryGroup(c, tuple(gens), tuple(names), tuple(charge_names), name,
-                         (Action("custom"),))
+                         (Action("custom"),), terms)
+
+
+def _boundary_terms(boundary, K: int, local: dict) -> tuple[tuple, list[str]]:
+    if boundary is None:
+        return (), []
+    if isinstance(boundary, str | sympy.Basic) or not isinstance(boundary, Sequence):
+        return (), [f"boundary must be a list of {K} expressions (or None), one per generator; "
+                    f"got {type(boundary).__name__}"]
+    if len(boundary) != K:
+        return (), [f"boundary has {len(boundary)} entries for {K} generators; give one "
+                    "F_a (or None) per generator"]
+    terms, problems = [], []
+    for a, F in enumerate(boundary):
+        try:
+            term = None if F is None else sympy.sympify(F, locals=local)
+            if term is not None and not isinstance(term, sympy.Expr):
+                raise TypeError
+        except (sympy.SympifyError, TypeError, SyntaxError):
+            problems.append(f"boundary term {a}: {F!r} is not a SymPy expression")
+            term = None
+        terms.append(term)
+    return tuple(terms), problems

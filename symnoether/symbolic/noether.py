@@ -1,9 +1,11 @@
 """Noether charges and the energy of a Lagrangian, and the symmetries it breaks.
 
-For a point symmetry with generator xi_a(q) the Noether charge is
-I_a = dL/dqdot . xi_a(q); along solutions of the Euler-Lagrange equations
-dI_a/dt = X_a L, with X_a the lift of xi_a to TQ. Every Lagrangian here is autonomous (a
-coordinate named t is a coordinate, not time), so E = qdot . dL/dqdot - L is conserved too.
+For a point symmetry with generator xi_a(q, t) and boundary term F_a(q, t) the Noether
+charge is I_a = dL/dqdot . xi_a - F_a; along solutions of the Euler-Lagrange equations
+dI_a/dt = X_a L - dF_a/dt, with X_a the lift of xi_a to TQ, so I_a is conserved exactly when
+X_a L = dF_a/dt (a symmetry for F_a = 0, else a quasi-symmetry; see `boundary.py`). Every
+Lagrangian here is autonomous (a coordinate named t is a coordinate, not time; generators may
+depend on the time, Lagrangians may not), so E = qdot . dL/dqdot - L is conserved too.
 """
 
 from collections.abc import Sequence
@@ -28,7 +30,9 @@ __all__ = [
 _TIDY_LIMIT = 4000
 
 
-def noether_charges(system, lagrangian: sympy.Expr | None = None) -> dict[str, sympy.Expr]:
+def noether_charges(
+    system, lagrangian: sympy.Expr | None = None, *, boundary=None
+) -> dict[str, sympy.Expr]:
     """The Noether charge of every generator of the system's symmetry.
 
     **Arguments:**
@@ -36,19 +40,25 @@ def noether_charges(system, lagrangian: sympy.Expr | None = None) -> dict[str, s
     - `system`: a [`System`][].
     - `lagrangian`: any SymPy Lagrangian in `q` and `qdot`, e.g. `f(S_1, ..., S_M)` for an
       undefined `sympy.Function` `f` (default: the system's true Lagrangian).
+    - `boundary`: the boundary terms F_a, one per generator (default: the system's,
+      `system.boundary`: declared, or derived from its known or true Lagrangian; zero for
+      exact symmetries).
 
     **Returns:**
 
-    `{charge_name: I_a}` with $I_a = \\partial L/\\partial \\dot q \\cdot \\xi_a(q)$, in the
-    order of the generators. A charge is computed even when its generator is not a
-    symmetry of `lagrangian`; see [`broken_symmetries`][].
+    `{charge_name: I_a}` with
+    $I_a = \\partial L/\\partial \\dot q \\cdot \\xi_a(q, t) - F_a(q, t)$, in the order of
+    the generators. A charge is computed even when its generator is not a (quasi-)symmetry
+    of `lagrangian`; see [`broken_symmetries`][].
     """
     c, group = system.coordinates, system.symmetry
     L = lagrangian_of(system, lagrangian)
     momenta = gradient(L, c.qdot)
+    if boundary is None:
+        boundary = [b.value for b in system.boundary]
     return {
-        name: tidy(sum((p * x for p, x in zip(momenta, xi) if x != 0), sympy.Integer(0)))
-        for name, xi in zip(group.charge_names, group.generators)
+        name: tidy(sum((p * x for p, x in zip(momenta, xi) if x != 0), sympy.Integer(0)) - F)
+        for name, xi, F in zip(group.charge_names, group.generators, boundary)
     }
 
 
@@ -104,8 +114,9 @@ def broken_symmetries(
     **Returns:**
 
     `{generator_name: X_a L}` (simplified) for every generator with $X_a L \\neq 0$; empty
-    when the whole group is a symmetry. Zero is decided symbolically, else by exact
-    evaluation at random rational points.
+    when the whole group is a symmetry. Quasi-symmetries (X_a L = dF_a/dt, still conserving
+    I_a = dL/dqdot . xi_a - F_a) are listed too; [`boundary_terms`][] tells them apart.
+    Zero is decided symbolically, else by exact evaluation at random rational points.
     """
     broken = {}
     residuals = symmetry_residuals(system, lagrangian)

@@ -1,5 +1,6 @@
 """A mechanical system: coordinates, symmetry, optional true Lagrangian and parameters."""
 
+import functools
 import hashlib
 import importlib.util
 import sys
@@ -41,10 +42,12 @@ class System:
       the union is invariant and complete. Use them where the derived set is incomplete,
       e.g. the non-polynomial invariants of a screw motion.
     - `known_lagrangian`: optional known part K(q, qdot) of the model's Lagrangian, e.g. a
-      kinetic term sum qdot^2 / 2: the network learns only the rest,
-      L_model = K + f(S). K must be invariant under the symmetry (`verify` proves it), so the
-      charges stay exactly conserved for every weight; a known positive definite kinetic
-      term keeps the learned dynamics well posed where f alone would not.
+      kinetic term sum qdot^2 / 2 or a gauge term A(q) . qdot: the network learns only the
+      rest, L_model = K + f(S). K must be invariant under the symmetry, or change by a total
+      derivative X_a K = dF_a/dt (a quasi-symmetry: then F_a is the boundary term of the
+      charges); `verify` proves it, so the charges I_a = dL/dqdot . xi_a - F_a stay exactly
+      conserved for every weight. A known positive definite kinetic term keeps the learned
+      dynamics well posed where f alone would not.
     - `minimal_invariants`: keep only a functionally independent subset of the invariants,
       exactly the rank (see `derive_invariants(minimal=...)` for the trade-off); useful for
       many particles, whose full set grows quadratically.
@@ -153,6 +156,28 @@ class System:
             return None
         return self.known_lagrangian.xreplace(dict(self.parameters))
 
+    @functools.cached_property
+    def boundary(self) -> tuple:
+        """The boundary terms F_a of the charges I_a = dL/dqdot . xi_a - F_a, one
+        `BoundaryTerm` per generator (see `symnoether.symbolic.boundary`).
+
+        Declared ones (`from_generators(..., boundary=...)`) are taken as given; the others
+        are derived from X_a K for a known part K of the model's Lagrangian (f(S) adds
+        nothing), else from X_a L of the true Lagrangian, else zero. Exact symmetries have
+        F_a = 0. `verify` proves X_a L = dF_a/dt for the true and the model's Lagrangian.
+        """
+        from .boundary import boundary_terms, declared_boundary_terms
+
+        reference = self.known if self.known is not None else self.true_lagrangian
+        if reference is None or self.symmetry.K == 0:
+            return declared_boundary_terms(self)
+        return boundary_terms(self, reference)
+
+    @property
+    def has_boundary(self) -> bool:
+        """Whether some charge has a non-zero boundary term (a quasi-symmetry)."""
+        return any(b.value != 0 for b in self.boundary)
+
     @property
     def true_lagrangian(self) -> sympy.Expr | None:
         """The Lagrangian with the parameters substituted (exact), or None."""
@@ -176,6 +201,8 @@ class System:
             parts.append("minimal_invariants")
         if self.known_lagrangian is not None:  # only then, so that older hashes stay valid
             parts.append("known " + sympy.srepr(self.known_lagrangian))
+        if any(F is not None for F in self.symmetry.boundary):  # only then, likewise
+            parts.append("boundary " + sympy.srepr(self.symmetry.boundary))
         if self.candidates:  # only then, so that older hashes stay valid
             parts.append(repr([(k, sympy.srepr(v)) for k, v in self.candidates.items()]))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

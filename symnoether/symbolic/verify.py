@@ -10,6 +10,7 @@ raises for a failed check; it reports it with its residual.
 """
 
 import contextlib
+import dataclasses
 import textwrap
 from dataclasses import dataclass
 
@@ -18,7 +19,9 @@ import sympy
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
 from ..progress import stage
+from .boundary import boundary_terms, total_derivative
 from .calculus import gradient, jacobian
+from .coordinates import TIME
 from .identity import (
     POINTS,
     ExactEvaluator,
@@ -31,10 +34,8 @@ from .identity import (
 )
 from .mechanics import euler_lagrange, lagrangian_of, mass_rank, solve_acceleration
 from .noether import (
-    decide_zero_family,
     energy,
     noether_charges,
-    symmetry_residuals,
     tidy,
 )
 from .precise import DIGITS, PreciseEvaluator, compare_precisions, numeric_method
@@ -42,6 +43,12 @@ from .precise import DIGITS, PreciseEvaluator, compare_precisions, numeric_metho
 __all__ = ["Check", "VerificationReport", "verify"]
 
 _IDENTITY = "dI_a/dt = X_a L along solutions of the Euler-Lagrange equations"
+_QUASI_IDENTITY = ("dI_a/dt = X_a L - dF_a/dt along solutions of the Euler-Lagrange equations "
+                   "(F_a: the boundary term of a quasi-symmetry)")
+
+
+def _identity(system) -> str:
+    return _QUASI_IDENTITY if system.has_boundary else _IDENTITY
 _SYMBOLIC_MAX_N = 6  # above this many coordinates, conservation is decided at points
 
 
@@ -146,9 +153,12 @@ def verify(system, *, invariants=None) -> VerificationReport:
 
     **Returns:**
 
-    A [`VerificationReport`][] with the checks `closure`, `invariants`, `network_family`
-    and, with a true Lagrangian, `symmetry[<generator>]`, `conservation[<charge>]`,
-    `conservation[energy]` and `non_degenerate`. Failures are reported, never raised.
+    A [`VerificationReport`][] with the checks `closure`, `invariants`, `network_family`,
+    `known_lagrangian` (with a known part K: X_a K = dF_a/dt) and, with a true Lagrangian,
+    `symmetry[<generator>]` (X_a L = dF_a/dt: a symmetry, F_a = 0, or a quasi-symmetry,
+    with F_a derived from X_a L or declared; see `symnoether.symbolic.boundary`),
+    `conservation[<charge>]` (of I_a = dL/dqdot . xi_a - F_a), `conservation[energy]` and
+    `non_degenerate`. Failures are reported, never raised.
     """
     with stage("verify: closure"):
         checks = [_closure_check(system.symmetry)]
@@ -258,12 +268,30 @@ def _family_check(system, invariants) -> Check:
 
     failures = [(g, r * sympy.Symbol(f"f_{inv}"), False)
                 for g, inv, r in lie_residuals(system, invariants.exprs, invariants.names)]
+    family = f"f({', '.join(invariants.names)})"
     detail = (
-        f"with L = f({', '.join(invariants.names)}) for an undefined function f, "
+        f"with L = {family} for an undefined function f, "
         "X_a L = sum_j f_j(S) X_a S_j = 0 for every generator, hence by "
-        f"{_IDENTITY} every charge I_a = dL/dqdot . xi_a is conserved for every f: for "
+        f"{_identity(system)} every charge I_a = dL/dqdot . xi_a is conserved for every f: for "
         "every set of network weights"
     )
+    if system.known_lagrangian is not None:
+        detail = detail.replace(f"with L = {family}", f"with L = K + {family}").replace(
+            "X_a L = sum_j f_j(S) X_a S_j = 0 for every generator",
+            "X_a f(S) = sum_j f_j(S) X_a S_j = 0 for every generator and X_a K = dF_a/dt "
+            "(check known_lagrangian)").replace(
+            "I_a = dL/dqdot . xi_a is", "I_a = dL/dqdot . xi_a - F_a is")
+    elif system.has_boundary and not failures:
+        quasi = [(b.generator, b.value) for b in system.boundary if b.value != 0]
+        detail = (
+            f"X_a {family} = 0 for every generator, but "
+            + ", ".join(f"{g} is a quasi-symmetry (F = {F})" for g, F in quasi)
+            + ": the network family L = f(S) is exactly invariant, so its charges lack the "
+            "boundary terms and it cannot represent the true Lagrangian. Declare the "
+            "non-invariant part (e.g. the kinetic or gauge term) as known_lagrangian=...: "
+            "L = K + f(S) then conserves I_a = dL/dqdot . xi_a - F_a for every weight")
+        return Check(name, False, "chain rule and the boundary terms of the true Lagrangian",
+                     detail, quasi[0][1], quasi[0][0])
     method = ("chain rule X_a f(S) = sum_j f_j(S) X_a S_j for an undefined function f; each "
               "coefficient X_a S_j exactly (sparse polynomial arithmetic, else symbolic, "
               "exact or numeric evaluation)")
@@ -278,46 +306,67 @@ def _family_check(system, invariants) -> Check:
 
 
 def _known_check(system) -> Check:
-    """The known part K of L_model = K + f(S) must be invariant too: X_a K = 0."""
-    group, K = system.symmetry, system.known
-    failures, methods = [], set()
-    for a, generator in enumerate(group.names):
-        test = decide_zero(group.apply(a, K), system.coordinates)
-        methods.add(test.method)
-        if not test.zero:
-            failures.append((generator, test))
-    detail = ("X_a K = 0 for the known part K of the model's Lagrangian L = K + f(S) and every "
-              "generator, so with the network family's check every charge of L is conserved "
-              "for every set of weights")
-    method = "X_a K by " + (", ".join(sorted(methods)) or "nothing (no generators)")
+    """The known part K of L_model = K + f(S) must be a (quasi-)symmetry: X_a K = dF_a/dt.
+
+    The system's boundary terms are derived from K (or declared and tested on K), so their
+    identity tests are this check's.
+    """
+    terms = system.boundary
+    failures = [b for b in terms if not b.holds]
+    methods = sorted({b.test.method for b in terms if b.test is not None})
+    method = "X_a K - dF_a/dt by " + (", ".join(methods) or "nothing (no generators)")
+    quasi = [f"{b.generator}: F = {b.value} ({b.origin})" for b in terms if b.value != 0]
+    detail = ("X_a K = dF_a/dt for the known part K of the model's Lagrangian L = K + f(S) and "
+              "every generator ("
+              + ("; ".join(quasi) if quasi else "F_a = 0: K is invariant")
+              + "), so with the network family's check every charge "
+              "I_a = dL/dqdot . xi_a - F_a of L is conserved for every set of weights")
     if failures:
-        generator, test = failures[0]
-        detail = (f"X_a K != 0 for {', '.join(g for g, _ in failures)}: the known part breaks "
-                  "the symmetry, so the model's charges would not be conserved (a known part "
-                  "that changes by a total time derivative, a quasi-symmetry, is not "
-                  "supported yet)")
-        return Check("known_lagrangian", False, method, detail, test.residual, generator,
-                     all(t.undecided for _, t in failures))
+        first = failures[0]
+        detail = (f"X_a K is not dF_a/dt for {', '.join(b.generator for b in failures)}: "
+                  f"{first.reason}. The known part breaks the symmetry, so the model's "
+                  "charges would not be conserved")
+        residual = first.test.residual if first.test is not None else None
+        return Check("known_lagrangian", False, method, detail, residual, first.generator,
+                     all(b.test is not None and b.test.undecided for b in failures))
     return Check("known_lagrangian", True, method, detail)
 
 
 def _symmetry_checks(system, L) -> list[Check]:
+    """X_a L = dF_a/dt for the true Lagrangian, with the system's boundary terms F_a."""
     group = system.symmetry
+    # Derived from the true Lagrangian already (no known part, nothing declared)? Reuse it.
+    own = system.known is None
+    terms = system.boundary if own else boundary_terms(system, L)
     checks = []
-    residuals = symmetry_residuals(system, L)
-    for generator, charge, residual in zip(group.names, group.charge_names, residuals):
-        test = decide_zero_family(residual, system.coordinates)
-        if test.zero:
+    for a, (generator, charge) in enumerate(zip(group.names, group.charge_names)):
+        term, reference = terms[a], system.boundary[a]
+        if not own and term.holds and reference.holds and term.value != reference.value:
+            test = decide_zero(total_derivative(term.value - reference.value,
+                                                system.coordinates), system.coordinates)
+            term = dataclasses.replace(term, F=reference.value, test=test, reason=None if
+                                       test.zero else (
+                f"X_a L = dF/dt with F = {term.value}, but the known part has "
+                f"F = {reference.value}; the model's and the true charges differ"))
+        test = term.test
+        if term.holds and term.value == 0:
             detail = (f"X_a L = 0 for the true Lagrangian: the lift of {generator} "
                       "annihilates it, so it is a symmetry")
-        elif test.undecided:
-            detail = (f"whether X_a L = 0, i.e. whether {generator} is a symmetry of the "
-                      "true Lagrangian, could not be decided")
+        elif term.holds:
+            detail = (f"X_a L = dF_a/dt with F_a = {term.value} ({term.origin}) for the true "
+                      f"Lagrangian: {generator} is a quasi-symmetry, and its charge is "
+                      f"{charge} = dL/dqdot . xi_a - F_a")
+        elif test is not None and test.undecided:
+            detail = (f"whether X_a L = dF_a/dt, i.e. whether {generator} is a (quasi-)"
+                      "symmetry of the true Lagrangian, could not be decided")
         else:
-            detail = (f"X_a L != 0: {generator} is not a symmetry of the true Lagrangian, "
+            detail = (f"X_a L != 0 and not a total time derivative dF_a/dt: {term.reason}. "
+                      f"{generator} is not a symmetry of the true Lagrangian, "
                       f"so the true dynamics do not conserve {charge}")
-        checks.append(Check(f"symmetry[{generator}]", test.zero, test.method, detail,
-                            test.residual, generator, test.undecided))
+        residual = None if term.holds else (test.residual if test is not None else None)
+        checks.append(Check(f"symmetry[{generator}]", term.holds, test.method if test else
+                            "declared", detail, residual, generator,
+                            bool(test is not None and test.undecided and not term.holds)))
     return checks
 
 
@@ -354,11 +403,13 @@ def _conservation_checks(system, L, mass, rhs) -> list[Check]:
     checks = []
     for name, test in tests.items():
         generator = generators.get(name)
+        minus_F = " - F" if system.has_boundary else ""
         what = "the energy E = qdot . dL/dqdot - L" if generator is None else (
-            f"{name} = dL/dqdot . xi of {generator}")
-        detail = (f"dI/dt = dI/dq . qdot + dI/dqdot . qddot = 0 for {what}, along the true "
-                  "Euler-Lagrange equations solved independently (Noether: "
-                  f"{_IDENTITY})")
+            f"{name} = dL/dqdot . xi{minus_F} of {generator}")
+        explicit = " + dI/dt (explicit)" if system.symmetry.time_dependent else ""
+        detail = (f"dI/dt = dI/dq . qdot + dI/dqdot . qddot{explicit} = 0 for {what}, along "
+                  "the true Euler-Lagrange equations solved independently (Noether: "
+                  f"{_identity(system)})")
         if test.undecided:
             detail = detail.replace("= 0 for", "= 0 (undecided) for")
         elif not test.zero:
@@ -370,8 +421,9 @@ def _conservation_checks(system, L, mass, rhs) -> list[Check]:
 
 def _time_derivative(c, quantity, qddot) -> sympy.Expr:
     dq, dv = gradient(quantity, c.q), gradient(quantity, c.qdot)
+    explicit = sympy.diff(quantity, TIME) if TIME not in c.q else 0  # time-dependent charges
     return sympy.Add(*(d * v for d, v in zip(dq, c.qdot) if d != 0),
-                     *(d * a for d, a in zip(dv, qddot) if d != 0))
+                     *(d * a for d, a in zip(dv, qddot) if d != 0), explicit)
 
 
 def _conservation_symbolic(system, L, quantities) -> dict:
@@ -387,28 +439,35 @@ def _conservation_symbolic(system, L, quantities) -> dict:
 
 
 def _quantity_gradients(system, L, mass) -> dict:
-    """{name: (dI/dq, dI/dqdot)} of every charge and the energy, by the chain rule.
+    """{name: (dI/dq, dI/dqdot, dI/dt)} of every charge and the energy, by the chain rule.
 
-    With p = dL/dqdot: I_a = p . xi_a gives dI_a = J_p^T xi_a + J_xi^T p, and
+    With p = dL/dqdot: I_a = p . xi_a - F_a gives dI_a = J_p^T xi_a + J_xi^T p - dF_a (and
+    the explicit dI_a/dt = p . dxi_a/dt - dF_a/dt of time-dependent generators), and
     E = qdot . p - L gives dE/dq = J_{p,q}^T qdot - dL/dq and dE/dqdot = M qdot. Only p
     (small) is differentiated again; the big gradient of L is the one already computed.
     """
     c, group = system.coordinates, system.symmetry
     p = gradient(L, c.qdot)
     dp_dq = jacobian(p, c.q)  # dp_dq[i, j] = d p_i / d q_j
+    timed = group.time_dependent
     out = {}
-    for name, xi in zip(group.charge_names, group.generators):
+    for name, xi, term in zip(group.charge_names, group.generators, system.boundary):
+        F = term.value
         dxi = jacobian(xi, c.q)
+        dF = gradient(F, c.q)
         dq = [sympy.Add(*(dp_dq[i, j] * xi[i] + dxi[i, j] * p[i] for i in range(c.n)
-                          if xi[i] != 0)) for j in range(c.n)]
+                          if xi[i] != 0)) - dF[j] for j in range(c.n)]
         dv = [sympy.Add(*(mass[i, j] * xi[i] for i in range(c.n) if xi[i] != 0))
               for j in range(c.n)]
-        out[name] = (dq, dv)
+        dt = (sympy.Add(*(sympy.diff(x, TIME) * pi for x, pi in zip(xi, p)))
+              - sympy.diff(F, TIME)) if timed else sympy.Integer(0)
+        out[name] = (dq, dv, dt)
     force = gradient(L, c.q)
     out["energy"] = (
         [sympy.Add(*(dp_dq[i, j] * c.qdot[i] for i in range(c.n))) - force[j]
          for j in range(c.n)],
         [sympy.Add(*(mass[i, j] * c.qdot[i] for i in range(c.n))) for j in range(c.n)],
+        sympy.Integer(0),
     )
     return out
 
@@ -422,7 +481,8 @@ def _conservation_at_points(system, gradients, mass, rhs) -> dict:
     """
     c = system.coordinates
     quantities = list(gradients)
-    exprs = list(mass) + list(rhs) + [e for gq, gv in gradients.values() for e in gq + gv]
+    exprs = list(mass) + list(rhs) + [e for gq, gv, gt in gradients.values()
+                                      for e in gq + gv + [gt]]
     symbols = state_symbols(c, exprs)
     nonzero: dict[str, str] = {}
     used, inexact = 0, []
@@ -483,7 +543,7 @@ def _rate_tests(system, quantities, nonzero, method, solve, how, kind) -> dict:
     for name in quantities:
         if name in nonzero:
             text = (f"{how} at a random {kind} point ({solve}): {nonzero[name]}; the residual "
-                    "shown is X_a L, which dI/dt equals on solutions")
+                    "shown is X_a L - dF_a/dt, which dI/dt equals on solutions")
             tests[name] = IdentityTest(False, text, _on_shell_residual(system, name))
         else:
             tests[name] = IdentityTest(True, method)
@@ -524,19 +584,21 @@ def _rates(ev, mass, rhs, gradients, c, solve) -> dict | None:
         if qddot is None or qdot is None:
             return None
         out = {}
-        for name, (gq, gv) in gradients.items():
-            dq, dv = ev.values(gq), ev.values(gv)
-            if dq is None or dv is None:
+        for name, (gq, gv, gt) in gradients.items():
+            dq, dv, dt = ev.values(gq), ev.values(gv), ev.values([gt])
+            if dq is None or dv is None or dt is None:
                 return None
             out[name] = sum(a * b for a, b in zip(dq, qdot)) + sum(
-                a * b for a, b in zip(dv, qddot))
+                a * b for a, b in zip(dv, qddot)) + dt[0]
         return out
 
 
 def _on_shell_residual(system, charge) -> sympy.Expr | None:
-    """By Noether's identity the residual of dI_a/dt on solutions is X_a L (tidied)."""
+    """By Noether's identity the residual of dI_a/dt on solutions is X_a L - dF_a/dt."""
     group = system.symmetry
     if charge not in group.charge_names:
         return None
-    return tidy(group.apply(group.charge_names.index(charge), lagrangian_of(system)))
+    a = group.charge_names.index(charge)
+    return tidy(group.apply(a, lagrangian_of(system))
+                - total_derivative(system.boundary[a].value, system.coordinates))
 

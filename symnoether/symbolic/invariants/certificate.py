@@ -5,7 +5,8 @@ For invariants S_1..S_M on TQ (dim 2n) and a group with lifted generators X_1..X
 - invariance: X_a S_j is identically 0 for every a, j (and S_j is unchanged by the
   reflection of a group that includes reflections, which the Lie algebra cannot see);
 - completeness: the generic rank of dS/d(q, qdot) equals 2n - r, where r is the generic rank
-  of the 2n x K matrix of lifted generators (the orbit dimension).
+  of the 2n x K matrix of lifted generators (the orbit dimension; for generators that depend
+  on the time, at a generic time).
 
 Ranks are exact: the matrices are evaluated at random rational points and row-reduced
 modulo a large prime (a lower bound of the rank over QQ, so reaching the largest possible
@@ -20,6 +21,7 @@ import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
+from ..coordinates import TIME
 from ..exact import (
     generic_rank,
     high_precision_rank,
@@ -40,6 +42,10 @@ from ._polys import (
 from .candidates import prepare_candidates
 
 __all__ = ["Certificate", "certify", "independent_subset", "lie_residuals"]
+
+# The orbit dimension of time-dependent generators (Galilean boosts) is their rank at a
+# fixed generic time: the invariants live on TQ, at every time alike.
+_GENERIC_TIME = sympy.Rational(7, 3)
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,9 @@ def _reflection_residuals(system, exprs, sparse, names) -> list[tuple]:
 def _orbit_dimension(lifts, state) -> tuple[int, str | None]:
     if not lifts:
         return 0, None
+    if TIME not in state:  # time-dependent generators: the rank at a generic time
+        lifts = [tuple(sympy.sympify(e).xreplace({TIME: _GENERIC_TIME}) for e in lift)
+                 for lift in lifts]
     rows = [[_entry(e, state) for e in lift] for lift in lifts]
     rank = _exact_rank([_row_values(row) for row in rows], state)
     if rank is not None:

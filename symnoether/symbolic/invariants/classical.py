@@ -1,8 +1,9 @@
 """The classical invariants of translations, rotations and Lorentz groups acting on blocks.
 
-Translations are removed by differences, then the remaining vectors are contracted with the
-metric and, for groups without reflections, with the Levi-Civita symbol (the first
-fundamental theorem of invariant theory for SO(p, q) and O(p, q)).
+Translations are removed by differences (and Galilean boosts, which shift velocities, by
+differences of velocities), then the remaining vectors are contracted with the metric and,
+for groups without reflections, with the Levi-Civita symbol (the first fundamental theorem
+of invariant theory for SO(p, q) and O(p, q)).
 """
 
 import itertools
@@ -51,7 +52,9 @@ def classical_invariants(group: SymmetryGroup) -> tuple[list[sympy.Expr], list[s
     A translation of blocks B1..Bk (as listed in `translations(...)`) keeps the differences
     B1 - Bi for i >= 2, named `x12` for x1 - x2 (blocks named prefix + one digit), else
     `d_B1_Bi`; the position of B1 itself is dropped. Velocities are always translation
-    invariant.
+    invariant. Galilean boosts (`galilean_boosts`) of the same blocks shift every velocity
+    alike, so the velocities are differenced the same way (`x12dot` for x1dot - x2dot) and
+    the velocity of B1 is dropped: the invariants are those of relative motion.
 
     The set can be functionally redundant (e.g. two particles in 2D: eight invariants of rank
     five); the certificate reports the rank, and `derive_invariants(..., minimal=True)`
@@ -75,13 +78,16 @@ def classical_invariants(group: SymmetryGroup) -> tuple[list[sympy.Expr], list[s
     acted = [b for b in c.blocks if b in translated or any(b in r.blocks for r in rotations)]
     taken = _taken_names(c)
     positions = {b: _position(c, b, translated, taken) for b in acted}
+    boosted = {b for a in group.actions if a.kind == "boost" for b in a.blocks}
+    velocities = {b: _velocity(c, b, positions[b], translated[b] if b in boosted else None)
+                  for b in acted}
     out = _scalars(c, acted, shifted)
     unrotated = [b for b in acted if not any(b in r.blocks for r in rotations)]
-    out += _components(c, unrotated, positions)
+    out += _components(c, unrotated, positions, velocities)
     for action in rotations:
         blocks = [b for b in acted if b in action.blocks]
         vectors = [positions[b] for b in blocks if positions[b] is not None]
-        vectors += [_Vector(velocity_name(b), c.block_velocity(b)) for b in blocks]
+        vectors += [velocities[b] for b in blocks if velocities[b] is not None]
         out += _contractions(vectors, action)
     return [e for _, e in out], _unique(out, c)
 
@@ -98,11 +104,23 @@ def _check_structure(group: SymmetryGroup) -> None:
     _check_disjoint(group.coordinates, blocks)
     _check_one_action_each(actions)
     _check_translations_rotate_together(actions)
+    _check_boosts_translate(actions)
     _check_shifts_outside_blocks(group.coordinates, actions, blocks)
 
 
+def _check_boosts_translate(actions) -> None:
+    translated = [set(a.blocks) for a in actions if a.kind == "translation"]
+    for boost in (a for a in actions if a.kind == "boost"):
+        if set(boost.blocks) not in translated:
+            raise ClassicalUnsupported(
+                f"the Galilean boosts of {list(boost.blocks)} come without translations of "
+                "the same blocks; only with them are the invariants those of relative motion "
+                "(add sn.translations(c, blocks=...) of the same blocks)"
+            )
+
+
 def _check_one_action_each(actions) -> None:
-    for kinds in (("translation",), ("rotation", "lorentz")):
+    for kinds in (("translation",), ("boost",), ("rotation", "lorentz")):
         counted = [b for a in actions if a.kind in kinds for b in a.blocks]
         twice = sorted({b for b in counted if counted.count(b) > 1})
         if twice:
@@ -159,6 +177,17 @@ def _position(c, block, translated, taken) -> _Vector | None:
     return _Vector(name, tuple(a - b for a, b in zip(c.block(ref), c.block(block))))
 
 
+def _velocity(c, block, position, reference) -> _Vector | None:
+    """The block's velocity, or with a boost (`reference`: the block its translation
+    differences against) its difference from the reference block's velocity."""
+    if reference is None:
+        return _Vector(velocity_name(block), c.block_velocity(block))
+    if position is None:  # the reference block: its velocity is not boost invariant
+        return None
+    return _Vector(velocity_name(position.name), tuple(
+        a - b for a, b in zip(c.block_velocity(reference), c.block_velocity(block))))
+
+
 def _difference_name(ref: str, other: str, taken: set[str]) -> str:
     """`x12` for x1 - x2 (same prefix, one-digit indices), else `d_x1_x2`; never a taken name."""
     m1, m2 = re.fullmatch(r"(\D+)(\d)", ref), re.fullmatch(r"(\D+)(\d)", other)
@@ -179,13 +208,18 @@ def _scalars(c: Coordinates, acted: list[str], shifted: set[str]) -> list[tuple]
     return out + [(c.qdot[i].name, c.qdot[i]) for i in free]
 
 
-def _components(c: Coordinates, blocks: list[str], positions: dict) -> list[tuple]:
+def _components(c: Coordinates, blocks: list[str], positions: dict, velocities: dict
+                ) -> list[tuple]:
     out = []
     for b in blocks:
         if positions[b] is not None:
             out += [(f"{positions[b].name}_{k}", e) for k, e in enumerate(positions[b].components)]
     for b in blocks:
-        out += [(v.name, v) for v in c.block_velocity(b)]
+        v = velocities[b]
+        if v is not None and v.components == c.block_velocity(b):
+            out += [(s.name, s) for s in v.components]
+        elif v is not None:
+            out += [(f"{v.name}_{k}", e) for k, e in enumerate(v.components)]
     return out
 
 

@@ -77,9 +77,10 @@ def derive_invariants(
 
     - `system`: the [`System`][].
     - `route`: `"classical"` (contractions of vectors after removing translations; for
-      translations, rotations and Lorentz groups), `"general"` (polynomial invariants of
-      any polynomial or rational generators, degree by degree) or `"auto"`: classical when
-      the group's structure allows it, else general.
+      translations, rotations, Lorentz groups and Galilean boosts), `"general"` (polynomial
+      invariants of any polynomial or rational generators, degree by degree, and rational
+      ones of weight 0 under scalings such as dilations, e.g. (x . xdot)/(x . x)) or
+      `"auto"`: classical when the group's structure allows it, else general.
     - `candidates`: instead, your own invariants (a list of expressions or a dict
       name -> expression); they are certified like derived ones (route `"user"`). Without
       this argument, a system's own `System(candidates=...)` are added to the derived set.
