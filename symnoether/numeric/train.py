@@ -272,6 +272,9 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
             raise ValueError("loss= is the loss on positions; give it with PositionData only")
     elif loss is None:
         loss = PositionLoss()
+    elif not isinstance(loss, PositionLoss):
+        raise TypeError(f"loss must be a PositionLoss such as PositionLoss(steps=4), got "
+                        f"{type(loss).__name__}")  # fmt: skip
     run_epoch = functools.partial(
         _run_epoch, static=static, optimizer=optimizer, batch_size=batch_size,
         sharding=NamedSharding(mesh, PartitionSpec("batch")),
