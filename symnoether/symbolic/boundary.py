@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import sympy
 
 from .coordinates import TIME
-from .identity import IdentityTest, decide_zero
-from .noether import decide_zero_family, symmetry_residuals, tidy, undefined_derivatives
+from .identity import IdentityTest, decide_zero, undefined_derivatives
+from .noether import symmetry_residuals, tidy
 
 __all__ = ["BoundaryTerm", "boundary_terms", "total_derivative"]
 
@@ -106,12 +106,12 @@ def declared_boundary_terms(system) -> tuple[BoundaryTerm, ...]:
 def _boundary(system, name: str, R: sympy.Expr, given: sympy.Expr | None) -> BoundaryTerm:
     c = system.coordinates
     if given is not None:
-        test = decide_zero_family(R - total_derivative(given, c), c)
+        test = decide_zero(R - total_derivative(given, c), c, family=True)
         reason = None if test.zero else (
             "X_a L - dF_a/dt != 0 for the declared boundary term F_a = "
             f"{given}" if not test.undecided else "X_a L - dF_a/dt = 0 could not be decided")
         return BoundaryTerm(name, given, "given", test, reason)
-    test = decide_zero_family(R, c)
+    test = decide_zero(R, c, family=True)
     if test.zero:
         return BoundaryTerm(name, sympy.Integer(0), "symmetry", test)
     if test.undecided:

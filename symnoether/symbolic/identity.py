@@ -263,14 +263,24 @@ POINTS = 8
 
 
 def decide_zero(
-    expr: sympy.Expr, coordinates: Coordinates, *, points: int = POINTS, seed: int = 0
+    expr: sympy.Expr,
+    coordinates: Coordinates,
+    *,
+    family: bool = False,
+    points: int = POINTS,
+    seed: int = 0,
 ) -> IdentityTest:
-    """Decide whether `expr`, a function on TQ, vanishes identically.
+    r"""Decide whether `expr`, a function on TQ, vanishes identically.
 
     **Arguments:**
 
     - `expr`: a SymPy expression in `q`, `qdot` (and parameters, which get random values).
     - `coordinates`: the [`Coordinates`][] of TQ.
+    - `family`: `expr` is linear in derivatives of undefined functions, e.g. $X_a f(S)$ for
+      the network family $f(S)$, and must vanish for *every* `f`. An expression
+      $\sum_j \partial_j f(S)\, c_j(q, \dot q)$ does exactly when every coefficient $c_j$
+      does, so each is decided on its own; the residual keeps the non-zero coefficients
+      with their derivatives of `f`.
     - `points`: how many random points the probabilistic tests use.
     - `seed`: the seed of those points.
 
@@ -288,6 +298,8 @@ def decide_zero(
     4. `undecided`, with the reason, when none of these could decide.
     """
     expr = sympy.sympify(expr)
+    if family and undefined_derivatives(expr):
+        return _decide_family(expr, coordinates, points=points, seed=seed)
     if expr == 0:
         return IdentityTest(True, "symbolic identity (zero as built)")
     forms = _normal_forms(expr) if node_count(expr) <= SYMBOLIC_LIMIT else []
@@ -310,6 +322,40 @@ def decide_zero(
         if zeros == points:
             return IdentityTest(True, points_method(points))
     return _decide_numerically(expr, residual, inexact, symbols, points - zeros)
+
+
+def _decide_family(expr, coordinates, **kwargs) -> IdentityTest:
+    atoms = undefined_derivatives(expr)
+    dummies = [sympy.Dummy(f"d{k}") for k in range(len(atoms))]
+    linear = expr.xreplace(dict(zip(atoms, dummies)))
+    parts = [(atom, sympy.diff(linear, d)) for atom, d in zip(atoms, dummies)]
+    parts.append((sympy.Integer(1), linear.xreplace({d: 0 for d in dummies})))
+    results = [(atom, decide_zero(coeff, coordinates, **kwargs)) for atom, coeff in parts]
+    if all(r.zero for _, r in results):
+        return IdentityTest(True, ", ".join(sorted({r.method for _, r in results})))
+    failed = [r for _, r in results if not r.zero and not r.undecided]
+    undecided = not failed
+    method = ", ".join(sorted({r.method for r in failed} if failed else
+                              {r.method for _, r in results if r.undecided}))  # fmt: skip
+    residual = sum((atom * r.residual for atom, r in results if not r.zero), sympy.Integer(0))
+    return IdentityTest(False, method, residual, undecided=undecided)
+
+
+def undefined_derivatives(expr: sympy.Expr) -> list[sympy.Expr]:
+    """The outermost derivatives of undefined functions in `expr` (Subs or Derivative)."""
+    found = []
+
+    def visit(node):
+        if isinstance(node, sympy.Subs | sympy.Derivative) and node.atoms(
+            sympy.core.function.AppliedUndef
+        ):
+            found.append(node)
+            return
+        for arg in node.args:
+            visit(arg)
+
+    visit(expr)
+    return sorted(set(found), key=sympy.default_sort_key)
 
 
 def _decide_numerically(expr, residual, candidates, symbols, needed) -> IdentityTest:

@@ -13,12 +13,17 @@ from collections.abc import Sequence
 import sympy
 
 from .calculus import gradient
-from .identity import IdentityTest, bounded_expand, decide_zero, has_high_powers, node_count
+from .identity import (
+    bounded_expand,
+    decide_zero,
+    has_high_powers,
+    node_count,
+    undefined_derivatives,
+)
 from .mechanics import lagrangian_of
 
 __all__ = [
     "broken_symmetries",
-    "decide_zero_family",
     "energy",
     "family_lagrangian",
     "noether_charges",
@@ -121,45 +126,10 @@ def broken_symmetries(
     broken = {}
     residuals = symmetry_residuals(system, lagrangian)
     for name, residual in zip(system.symmetry.names, residuals):
-        result = decide_zero_family(residual, system.coordinates)
+        result = decide_zero(residual, system.coordinates, family=True)
         if not result.zero:
             broken[name] = result.residual
     return broken
-
-
-def decide_zero_family(expr: sympy.Expr, coordinates) -> IdentityTest:
-    r"""[`decide_zero`][] for expressions linear in derivatives of undefined functions.
-
-    An expression $\sum_j f_j(S)\, c_j(q, \dot q)$ vanishes for every `f` exactly when
-    every coefficient $c_j$ does, so each is decided on its own; without such derivatives
-    this is `decide_zero`.
-
-    **Arguments:**
-
-    - `expr`: the expression, e.g. $X_a f(S)$.
-    - `coordinates`: the [`Coordinates`][] of TQ.
-
-    **Returns:**
-
-    An [`IdentityTest`][]; its residual keeps the non-zero coefficients with their
-    derivatives of `f`.
-    """
-    atoms = undefined_derivatives(expr)
-    if not atoms:
-        return decide_zero(expr, coordinates)
-    dummies = [sympy.Dummy(f"d{k}") for k in range(len(atoms))]
-    linear = expr.xreplace(dict(zip(atoms, dummies)))
-    parts = [(atom, sympy.diff(linear, d)) for atom, d in zip(atoms, dummies)]
-    parts.append((sympy.Integer(1), linear.xreplace({d: 0 for d in dummies})))
-    results = [(atom, decide_zero(coeff, coordinates)) for atom, coeff in parts]
-    if all(r.zero for _, r in results):
-        return IdentityTest(True, ", ".join(sorted({r.method for _, r in results})))
-    failed = [r for _, r in results if not r.zero and not r.undecided]
-    undecided = not failed
-    method = ", ".join(sorted({r.method for r in failed} if failed else
-                              {r.method for _, r in results if r.undecided}))
-    residual = sum((atom * r.residual for atom, r in results if not r.zero), sympy.Integer(0))
-    return IdentityTest(False, method, residual, undecided=undecided)
 
 
 def family_lagrangian(invariants: Sequence[sympy.Expr], *, name: str = "f") -> sympy.Expr:
@@ -197,23 +167,6 @@ def tidy(expr: sympy.Expr) -> sympy.Expr:
     if candidates[0].has(sympy.Pow):
         candidates.append(sympy.cancel(candidates[0]))
     return min(candidates, key=lambda e: (node_count(e), sympy.default_sort_key(e)))
-
-
-def undefined_derivatives(expr: sympy.Expr) -> list[sympy.Expr]:
-    """The outermost derivatives of undefined functions in `expr` (Subs or Derivative)."""
-    found = []
-
-    def visit(node):
-        if isinstance(node, sympy.Subs | sympy.Derivative) and node.atoms(
-            sympy.core.function.AppliedUndef
-        ):
-            found.append(node)
-            return
-        for arg in node.args:
-            visit(arg)
-
-    visit(expr)
-    return sorted(set(found), key=sympy.default_sort_key)
 
 
 def _tidy_linear(expr: sympy.Expr, atoms: list[sympy.Expr]) -> sympy.Expr:
