@@ -64,6 +64,12 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "integrate": ("numeric.integrate", "integrate"),
     "ode_term": ("numeric.integrate", "ode_term"),
     "LagrangianNetwork": ("numeric.network", "LagrangianNetwork"),
+    "PositionLoss": ("numeric.position_loss", "PositionLoss"),
+    "PositionData": ("numeric.positions", "PositionData"),
+    "load_positions": ("numeric.positions", "load_positions"),
+    "position_data": ("numeric.positions", "position_data"),
+    "position_trajectories": ("numeric.positions", "position_trajectories"),
+    "save_positions": ("numeric.positions", "save_positions"),
     "AbstractStream": ("numeric.stream", "AbstractStream"),
     "kepler_orbit_sampler": ("numeric.stream", "kepler_orbit_sampler"),
     "state_stream": ("numeric.stream", "state_stream"),
@@ -108,6 +114,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         ode_term as ode_term,
     )
     from .numeric.network import LagrangianNetwork as LagrangianNetwork
+    from .numeric.position_loss import PositionLoss as PositionLoss
+    from .numeric.positions import (
+        PositionData as PositionData,
+        load_positions as load_positions,
+        position_data as position_data,
+        position_trajectories as position_trajectories,
+        save_positions as save_positions,
+    )
     from .numeric.run import (
         TrainConfig as TrainConfig,
         load_module as load_module,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 
-from .errors import ConfigError, RunFolderError, SpecError
+from .errors import ConfigError, DataError, RunFolderError, SpecError
 from .lock import run_lock
 
 __all__ = [
@@ -119,12 +119,18 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
             "--data out to stream from the spec's initial_state",
             what="training data",
         )
-    if data_path or (resume and config.data == "fixed" and saved.is_file()):
-        return load_data(data_path or saved, module)  # a DataError says what is wrong
+    if data_path or (resume and config.data in ("fixed", "positions") and saved.is_file()):
+        try:
+            return load_data(data_path or saved, module)
+        except DataError:
+            raise
+        except (ValueError, TypeError, FileNotFoundError) as error:  # positions files
+            raise DataError(str(error)) from error
     if system.lagrangian is None or system.initial_state is None:
         raise SpecError(
             f"system {system.name!r} has no true Lagrangian and initial_state to make "
-            "training data from; pass --data FILE.npz with arrays q, qdot, qddot",
+            "training data from; pass --data FILE.npz with arrays q, qdot, qddot (or positions "
+            "only: q with dt or t)",
             what="training data",
         )
     try:
@@ -146,7 +152,8 @@ def prepare_run(
     - `run_dir`: the run folder (created when missing).
     - `config_path`: a JSON file of `TrainConfig` settings; defaults otherwise (when
       resuming: the configuration the run records). See `load_config`.
-    - `data_path`: a `.npz` with `q`, `qdot`, `qddot`; by default the data that the
+    - `data_path`: a `.npz` with `q`, `qdot`, `qddot`, or positions only (`q` with `dt` or
+      `t`, docs/POSITIONS.md); by default the data that the
       configuration's `data` describes, from the spec's `initial_state`.
     - `resume`: reuse the folder's module and data (the spec must be unchanged).
     - `overrides`: settings that replace those of the configuration.

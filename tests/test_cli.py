@@ -206,3 +206,34 @@ def test_lattice_example_runs_end_to_end_with_few_sites(tmp_path, capsys, monkey
     metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
     drift = metrics["models"]["invariant"]["variational"]["charge_vector"]["max_relative_drift"]
     assert drift is not None and drift < 1e-12  # the total momentum, to rounding
+
+
+def test_train_recognises_a_positions_file_and_rejects_a_bad_one(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, q=np.zeros((2, 6, 3)), t=np.array([0, 0.1, 0.2, 0.4, 0.5, 0.6]))
+    assert main(["train", KEPLER, "--out", str(tmp_path / "run"), "--data", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "invalid positions file" in err and "not uniformly spaced" in err
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_from_positions_only(tmp_path, capsys):
+    import jax
+    from handwritten import kepler_contract
+
+    import symnoether as sn
+
+    data = sn.position_trajectories(kepler_contract, [1.0, 0.0, 0.0], [0.0, 1.2, 0.1],
+                                    n_trajectories=2, spread=0.05, t_final=5.0,
+                                    key=jax.random.key(0))  # fmt: skip
+    sn.save_positions(tmp_path / "positions.npz", data)
+    out = tmp_path / "run"
+    args = ["train", KEPLER, "--out", str(out), "--data", str(tmp_path / "positions.npz"),
+            "--config", str(_tiny_config(tmp_path)), "--models", "invariant"]  # fmt: skip
+    assert main(args) == 0
+    assert isinstance(sn.load_data(out / "data.npz", kepler_contract), sn.PositionData)
+    assert main([*args, "--resume"]) == 0
+    assert main(["evaluate", str(out), "--t-final", "0.5", "--method", "variational"]) == 0
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    drift = metrics["models"]["invariant"]["variational"]["charge_vector"]["max_relative_drift"]
+    assert drift < 1e-12

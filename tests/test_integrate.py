@@ -381,3 +381,15 @@ def test_variational_conservation_over_1e5_steps_width_128():
     qs, qdots = integrate(model, Q0, QDOT0, dt=0.01, steps=100_000, method="variational",
                           save_every=10)  # fmt: skip
     assert charge_drift(kepler_charges(model, qs, qdots)) < 1e-12
+
+
+def test_newton_keeps_its_best_iterate_when_an_update_is_not_finite():
+    from symnoether.numeric.integrate._newton import newton
+
+    # log(x) from x = 3: the first update lands at x < 0, where the residual is NaN.
+    def fn(x):
+        return jnp.log(x), jnp.ones(()), None
+
+    result = newton(fn, jnp.array([3.0]), tol=1e-12, max_iter=5)
+    assert not result.converged
+    np.testing.assert_allclose(result.x, [3.0])

@@ -310,18 +310,29 @@ def load_data(path: str | os.PathLike, module: ModuleType) -> Dataset:
     **Arguments:**
 
     - `path`: a `.npz` file with `q`, `qdot`, `qddot` of shape `(N, n)` (float32 or float64)
-        and optionally `t` of shape `(N,)`.
+        and optionally `t` of shape `(N,)`; or a positions-only file (`q` without `qdot`
+        and `qddot`; see `positions.load_positions`).
     - `module`: the generated module, for the number n of coordinates.
 
     **Returns:**
 
-    A `Dataset` in the dtype of the file. Raises `DataError` (a `ValueError` and a
-    `TypeError`) for a missing or unreadable file, missing keys, non-floating arrays, wrong
-    shapes, no samples or non-finite values, listing every problem.
+    A `Dataset` in the dtype of the file, or a `PositionData` for a positions-only file.
+    Raises `DataError` (a `ValueError` and a `TypeError`) for a missing or unreadable
+    file, missing keys, non-floating arrays, wrong shapes, no samples or non-finite values,
+    listing every problem.
     """
     path = Path(path)
     names = tuple(module.COORDINATE_NAMES)
     arrays = _read_npz(path)
+    from .positions import is_position_file, load_positions  # positions.py imports this
+
+    if is_position_file(arrays):
+        try:
+            return load_positions(path, module)
+        except DataError:
+            raise
+        except (ValueError, TypeError) as error:  # one error type for every bad data file
+            raise DataError(str(error)) from error
     header = (
         f"invalid data file {str(path)!r} for system {module.SYSTEM_NAME!r} "
         f"(n = {len(names)} coordinates {', '.join(names)})"
@@ -330,7 +341,8 @@ def load_data(path: str | os.PathLike, module: ModuleType) -> Dataset:
     if missing:
         raise DataError(
             f"{header}: missing arrays {missing}; expected 'q', 'qdot', 'qddot' (and "
-            f"optionally 't'), found {sorted(arrays)}. Write it with `sn.save_data`"
+            f"optionally 't'), found {sorted(arrays)}. Write it with `sn.save_data`; for "
+            "positions only, leave out both 'qdot' and 'qddot' and give 'dt' or 't'"
         )
     arrays = {name: arrays[name] for name in (*_KEYS, "t") if name in arrays}
     for problems in (

@@ -42,6 +42,8 @@ from .contract import check_module
 from .data import Dataset, save_data, trajectory_data
 from .dynamics import MASS_SOLVES, resolve_mass_solve
 from .network import ACTIVATIONS, INITS, LagrangianNetwork, activation_name
+from .position_loss import PositionLoss
+from .positions import PositionData, position_trajectories, save_positions
 from .stream import AbstractStream, kepler_orbit_sampler, state_stream, trajectory_stream
 from .train import make_optimizer, train
 
@@ -63,12 +65,15 @@ __all__ = [
 
 #: How `TrainConfig.data` makes training data from the initial state: a fixed set of noisy
 #: samples of one trajectory (`trajectory_data`), a stream along one trajectory
-#: (`trajectory_stream`), or the reference's Kepler stream (`kepler_orbit_sampler`).
-DATA_KINDS = ("fixed", "stream", "kepler_orbit")
+#: (`trajectory_stream`), the reference's Kepler stream (`kepler_orbit_sampler`), or noisy
+#: positions only along one trajectory (`position_trajectories`).
+DATA_KINDS = ("fixed", "stream", "kepler_orbit", "positions")
+#: The losses on position data (`TrainConfig.position_loss`).
+POSITION_LOSSES = ("one_step", "rollout")
 
 VARIANTS: dict[str, bool] = {"invariant": True, "unconstrained": False}
 _INTS = ("width", "depth", "epochs", "steps_per_epoch", "batch_size", "seed", "checkpoint_every",
-         "stream_window")  # fmt: skip
+         "stream_window", "rollout_steps")  # fmt: skip
 _FLOATS = ("learning_rate", "final_learning_rate", "dt", "sample_every", "t_final", "noise")
 _CHOICES = {
     "activation": tuple(ACTIVATIONS),
@@ -76,6 +81,7 @@ _CHOICES = {
     "dtype": ("float32", "float64"),
     "mass_solve": MASS_SOLVES,
     "data": DATA_KINDS,
+    "position_loss": POSITION_LOSSES,
 }
 # Settings renamed since run folders were first written: old name -> new name.
 _RENAMED = {"solver": "mass_solve"}
@@ -98,8 +104,14 @@ class TrainConfig:
     batch along one trajectory that keeps advancing (`trajectory_stream`; `t_final` is then
     unused, and the lanes initially span `stream_window` samples, the reference's shuffle
     buffer); `"kepler_orbit"`: the reference's Kepler data, fresh uniformly random angles on
-    the analytic orbit through the initial state (a 3D Kepler system with GM = 1). A data
-    file given to the CLI is always a fixed set.
+    the analytic orbit through the initial state (a 3D Kepler system with GM = 1);
+    `"positions"`: positions only, with noise `noise`, along one trajectory
+    (`position_trajectories`). A data file given to the CLI is always a fixed set (of states
+    and accelerations, or of positions only).
+
+    Position data train with the loss `position_loss` picks: `"one_step"` (default; predict
+    each position from the two before it) or `"rollout"` (predict `rollout_steps` positions
+    from two), through the discrete Euler-Lagrange equations (docs/POSITIONS.md).
 
     `standardize=True` (not the reference's) standardises the MLP's inputs with the training
     data's mean and standard deviation, which the unconstrained baseline needs when raw
@@ -130,6 +142,8 @@ class TrainConfig:
     standardize: bool = False
     data: str = "fixed"
     stream_window: int = 16384
+    position_loss: str = "one_step"
+    rollout_steps: int = 8
     solver: InitVar[str | None] = None
 
     def __post_init__(self, solver):
@@ -252,6 +266,11 @@ class TrainConfig:
                 module, q0, qdot0, dt=self.dt, sample_every=self.sample_every,
                 window=self.stream_window, noise=self.noise, dtype=dtype,
             )  # fmt: skip
+        if self.data == "positions":
+            return position_trajectories(
+                module, q0, qdot0, dt=self.dt, sample_every=self.sample_every,
+                t_final=self.t_final, noise=self.noise, dtype=dtype, key=key,
+            )  # fmt: skip
         if self.data == "kepler_orbit":
             sampler = kepler_orbit_sampler(q0, qdot0, dtype)
             _check_kepler(module, sampler)
@@ -260,6 +279,10 @@ class TrainConfig:
             module, q0, qdot0, dt=self.dt, sample_every=self.sample_every,
             t_final=self.t_final, noise=self.noise, dtype=dtype, key=key,
         )  # fmt: skip
+
+    def make_position_loss(self) -> PositionLoss:
+        """The loss on position data: one step, or a rollout of `rollout_steps` (K)."""
+        return PositionLoss(steps=1 if self.position_loss == "one_step" else self.rollout_steps)
 
     def make_network(
         self, module: ModuleType, *, invariant: bool = True, key: PRNGKeyArray
@@ -339,14 +362,19 @@ def _check_variants(variants) -> tuple[str, ...]:
     return tuple(variants)
 
 
-def data_hash(data: Dataset | AbstractStream) -> str | None:
-    """A hash of what training sees of a dataset: `q`, `qdot` and `qddot` (shapes, dtypes
-    and values), 16 hex digits. `run.json` records it; a resume must match it. None for a
-    stream, which the configuration and the initial state define (a resume checks both)."""
-    if not isinstance(data, Dataset):
+def data_hash(data: Dataset | PositionData | AbstractStream) -> str | None:
+    """A hash of what training sees of a dataset: `q`, `qdot` and `qddot` (of positions:
+    `q`, `lengths` and `dt`), their shapes, dtypes and values, 16 hex digits. `run.json`
+    records it; a resume must match it. None for a stream, which the configuration and the
+    initial state define (a resume checks both)."""
+    if isinstance(data, Dataset):
+        names = ("q", "qdot", "qddot")
+    elif isinstance(data, PositionData):
+        names = ("q", "lengths", "dt")
+    else:
         return None
     digest = hashlib.sha256()
-    for name in ("q", "qdot", "qddot"):
+    for name in names:
         x = np.ascontiguousarray(np.asarray(getattr(data, name)))
         digest.update(f"{name}{x.shape}{x.dtype.str}".encode())
         digest.update(x.tobytes())
@@ -467,8 +495,9 @@ def train_run(
 
     - `run_dir`: the run folder (created if needed); `module.py` is the CLI's to write.
     - `module`: the generated module.
-    - `data`: the training data: a `Dataset`, saved to `RUN_DIR/data.npz` (kept as it is
-        when resuming), or a stream (`config.make_data`), which is not saved: the
+    - `data`: the training data: a `Dataset` or `PositionData` (trained with
+        `config.make_position_loss()`), saved to `RUN_DIR/data.npz` (kept as it is when
+        resuming), or a stream (`config.make_data`), which is not saved: the
         configuration and the initial state define it.
     - `config`: the `TrainConfig`.
     - `variants`: which of `"invariant"`, `"unconstrained"` to train.
@@ -515,8 +544,11 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
                 f"({len(problems)} difference(s); only {sorted(RESUMABLE)} may change)",
                 problems))
     (run_dir / "models").mkdir(parents=True, exist_ok=True)
-    if isinstance(data, Dataset) and not (resume and (run_dir / "data.npz").exists()):
-        save_data(run_dir / "data.npz", data)
+    if not (resume and (run_dir / "data.npz").exists()):
+        if isinstance(data, Dataset):
+            save_data(run_dir / "data.npz", data)
+        elif isinstance(data, PositionData):
+            save_positions(run_dir / "data.npz", data)
     state = _initial_state(initial_state)
     overrides = metadata.pop("overrides")
     known = [v for v in old.get("variants", []) if v in VARIANTS]
@@ -538,16 +570,17 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
         model = config.make_network(module, invariant=VARIANTS[variant], key=init_key)
         if config.standardize:
             q, qdot = (
-                (data.q, data.qdot)
-                if isinstance(data, Dataset)
+                (data.q, data.qdot) if isinstance(data, Dataset)
+                else data.states() if isinstance(data, PositionData)
                 else data.preview(config.batch_size)
-            )
+            )  # fmt: skip
             model = model.standardized(q, qdot)
         models[variant], losses[variant] = train(
             model, data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
             batch_size=config.batch_size, learning_rate=config.learning_rate,
             final_learning_rate=config.final_learning_rate, checkpoint_dir=folder,
             checkpoint_every=config.checkpoint_every, resume=resume, progress=progress,
+            loss=config.make_position_loss() if isinstance(data, PositionData) else None,
             key=train_key,
         )  # fmt: skip
     return Run(run_dir, module, config, models, losses, state, tuple(overrides))

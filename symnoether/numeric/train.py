@@ -15,6 +15,7 @@ import functools
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -40,6 +41,8 @@ from .checkpoint import (
 )
 from .data import Dataset
 from .network import LagrangianNetwork
+from .position_loss import PositionLoss, indefinite_fraction, normalize_scale
+from .positions import PositionData
 from .stream import AbstractStream
 
 __all__ = ["TrainResult", "TrainingDivergedError", "make_optimizer", "train"]
@@ -124,8 +127,13 @@ def _key_data(key: PRNGKeyArray) -> np.ndarray:
     return np.asarray(key)
 
 
-def _loss(params: PyTree, static: PyTree, q: Array, qdot: Array, qddot: Array) -> Array:
+def _loss(params: PyTree, static: PyTree, objective, *batch: Array) -> Array:
+    # `objective`: None for the acceleration loss on (q, qdot, qddot), or the loss of a
+    # batch of position windows (`PositionLoss.bind`).
     model = eqx.combine(params, static)
+    if objective is not None:
+        return objective(model, *batch)
+    q, qdot, qddot = batch
     batched = getattr(model, "batched_acceleration", None)
     predicted = jax.vmap(model.acceleration)(q, qdot) if batched is None else batched(q, qdot)
     return jnp.mean((predicted - qddot) ** 2)
@@ -144,7 +152,7 @@ class _Fixed(AbstractStream):
 
 @eqx.filter_jit
 def _run_epoch(params, opt_state, source, source_state, key, *, static, optimizer, batch_size,
-               n_steps, sharding):  # fmt: skip
+               n_steps, sharding, objective=None):  # fmt: skip
     # Module-level and jitted on its static arguments (model skeleton, cached optimiser,
     # sizes), so that later calls with the same settings, a resume say, skip compilation.
     # filter_jit rather than jax.jit also makes eqx.error_if messages readable.
@@ -159,7 +167,7 @@ def _run_epoch(params, opt_state, source, source_state, key, *, static, optimize
         batch = jax.lax.optimization_barrier(batch)
         # The batch axis is split across the mesh; XLA inserts the gradient all-reduce.
         batch = [jax.lax.with_sharding_constraint(x, sharding) for x in batch]
-        loss, grads = jax.value_and_grad(_loss)(params, static, *batch)
+        loss, grads = jax.value_and_grad(_loss)(params, static, objective, *batch)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state, source_state), loss
 
@@ -194,10 +202,15 @@ def _mesh(devices: Sequence[jax.Device] | None, batch_size: int) -> Mesh:
     return Mesh(np.array(devices), ("batch",))
 
 
-def _source(model: LagrangianNetwork, data: Dataset | AbstractStream) -> AbstractStream:
+def _source(model: LagrangianNetwork, data: Dataset | AbstractStream | PositionData,
+            loss: PositionLoss | None = None) -> AbstractStream:  # fmt: skip
     # The data follow the model: float64 training needs a float64 model (and x64 enabled).
     n = len(model.module.COORDINATE_NAMES)
-    if isinstance(data, AbstractStream):
+    if isinstance(data, PositionData):
+        # Every window of K + 2 consecutive positions, drawn like the samples of a Dataset.
+        windows = jnp.asarray(data.windows(loss.window), model.dtype)
+        source, width = _Fixed((windows,), dtype=np.dtype(model.dtype)), data.q.shape[2]
+    elif isinstance(data, AbstractStream):
         source = data.astype(model.dtype)
         batch = jax.eval_shape(lambda: source.sample(source.init(2), jax.random.key(0), 2))[1]
         width = batch[0].shape[-1]
@@ -206,8 +219,8 @@ def _source(model: LagrangianNetwork, data: Dataset | AbstractStream) -> Abstrac
         source, width = _Fixed(arrays, dtype=np.dtype(model.dtype)), data.q.shape[1]
     else:
         raise TypeError(
-            "expected a Dataset (trajectory_data, load_data) or a stream (trajectory_stream, "
-            f"state_stream), got {type(data)}"
+            "expected a Dataset (trajectory_data, load_data), a stream (trajectory_stream, "
+            f"state_stream) or PositionData (position_data, load_data), got {type(data)}"
         )
     if width != n:
         raise ValueError(
@@ -219,6 +232,7 @@ def _source(model: LagrangianNetwork, data: Dataset | AbstractStream) -> Abstrac
 
 class _Loop(NamedTuple):
     # Everything a training loop needs besides the evolving state.
+    model: LagrangianNetwork  # the starting point (rescaled for position data)
     run_epoch: Callable
     optimizer: optax.GradientTransformation
     replicated: NamedSharding
@@ -264,7 +278,7 @@ def _optimizer(
 
 def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, learning_rate,
              final_learning_rate, optimizer, checkpoint_dir, checkpoint_every,
-             devices) -> _Loop:  # fmt: skip
+             devices, loss=None, resume=False) -> _Loop:  # fmt: skip
     _check_arguments(
         {"batch_size": batch_size, "steps_per_epoch": steps_per_epoch,
          "checkpoint_every": checkpoint_every},
@@ -277,23 +291,56 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
     mesh = _mesh(devices, batch_size)
     replicated = NamedSharding(mesh, PartitionSpec())
     static = eqx.filter(model, eqx.is_inexact_array, inverse=True)
+    if not isinstance(data, PositionData):
+        if loss is not None:
+            raise ValueError("loss= is the loss on positions; give it with PositionData only")
+    elif loss is None:
+        loss = PositionLoss()
+    elif not isinstance(loss, PositionLoss):
+        raise TypeError(f"loss must be a PositionLoss such as PositionLoss(steps=4), got "
+                        f"{type(loss).__name__}")  # fmt: skip
     run_epoch = functools.partial(
         _run_epoch, static=static, optimizer=optimizer, batch_size=batch_size,
         sharding=NamedSharding(mesh, PartitionSpec("batch")),
+        objective=None if loss is None else loss.bind(data.dt),
     )  # fmt: skip
     # What a resume must match.
     settings = {
         "epochs": len(lengths), "steps": sum(lengths), "steps_per_epoch": steps_per_epoch,
         "batch_size": batch_size, **optimizer_settings, "dtype": str(model.dtype),
     }  # fmt: skip
-    source = _source(model, data)
+    source = _source(model, data, loss)
     if not isinstance(source, _Fixed):  # (fixed data: the entries checkpoints always had)
         settings["data"] = source.settings()
+    if loss is not None:
+        settings["loss"] = loss.settings(data.dt)
+        # The fit cannot tell L from cL: start from the scale and sign the loss asks for.
+        model = normalize_scale(model, _spread(source.arrays[0], 4096), data.dt)
+        if not resume:
+            _warn_if_indefinite(model, _spread(source.arrays[0], 4096), data.dt)
     arrays, rest = eqx.partition(source, eqx.is_array)  # (a sampler may be a function)
     source = eqx.combine(jax.device_put(arrays, replicated), rest)
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
-    return _Loop(run_epoch, optimizer, replicated, source, static, lengths, key, folder,
+    return _Loop(model, run_epoch, optimizer, replicated, source, static, lengths, key, folder,
                  settings, checkpoint_every)  # fmt: skip
+
+
+def _warn_if_indefinite(model, windows, dt) -> None:
+    fraction = float(indefinite_fraction(model, windows, dt))
+    if fraction > 0.1:
+        warnings.warn(
+            f"the initial network's mass matrix d2L/dqdot2 is not positive definite on "
+            f"{fraction:.0%} of the data's states; training on positions from it may be slow "
+            "or stall. If the system's kinetic energy is positive definite, start from "
+            "another random key (seed) or clip the gradients (docs/POSITIONS.md)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def _spread(x: Array, size: int) -> Array:
+    # At most `size` rows, evenly spaced.
+    return x[:: max(1, x.shape[0] // size)][:size]
 
 
 def _start(loop: _Loop, model: LagrangianNetwork, resume: bool, batch_size: int):
@@ -392,16 +439,19 @@ def train(
     progress: bool = True,
     callback: Callable[[int, float, LagrangianNetwork], None] | None = None,
     devices: Sequence[jax.Device] | None = None,
+    loss: PositionLoss | None = None,
     key: PRNGKeyArray,
 ) -> TrainResult:
-    """Fit a Lagrangian network to target accelerations.
+    """Fit a Lagrangian network to target accelerations, or to observed positions.
 
     **Arguments:**
 
     - `model`: the `LagrangianNetwork` to train; float64 parameters train in float64 (enable
         `jax_enable_x64` first), and the data are converted to the model's dtype.
     - `data`: a `Dataset` (batches drawn from it with replacement) or a stream
-        (`trajectory_stream`, `state_stream`: fresh samples and noise for every batch).
+        (`trajectory_stream`, `state_stream`: fresh samples and noise for every batch); or
+        `PositionData` (positions only: batches of windows of consecutive positions drawn
+        with replacement, scored by `loss`; see docs/POSITIONS.md).
     - `epochs` or `steps`: the length of training, in epochs or in optimiser steps (the last
         epoch is shorter when `steps` is not a multiple of `steps_per_epoch`).
     - `steps_per_epoch`, `batch_size`: steps run in one jitted scan; samples per step.
@@ -421,6 +471,9 @@ def train(
     - `progress`: print a line per epoch (loss, steps/s) to stderr.
     - `callback`: called as `callback(epoch, loss, model)` after each epoch (1-based).
     - `devices`: the devices to split each batch across; default all (`jax.devices()`).
+    - `loss`: with `PositionData`, the [`PositionLoss`][] (default `PositionLoss()`, the
+        one-step loss); training then starts from `normalize_scale(model, ...)`, the
+        model's $L$ rescaled to mean mass 1 on the data.
     - `key`: a JAX random key for the batches.
 
     **Returns:**
@@ -431,9 +484,11 @@ def train(
         model, data, key, epochs=epochs, steps=steps, steps_per_epoch=steps_per_epoch,
         batch_size=batch_size, learning_rate=learning_rate,
         final_learning_rate=final_learning_rate, optimizer=optimizer, checkpoint_dir=checkpoint_dir,
-        checkpoint_every=checkpoint_every, devices=devices,
+        checkpoint_every=checkpoint_every, devices=devices, loss=loss, resume=resume,
     )  # fmt: skip
-    params, opt_state, source_state, done, step, losses = _start(loop, model, resume, batch_size)
+    params, opt_state, source_state, done, step, losses = _start(
+        loop, loop.model, resume, batch_size
+    )
     for epoch in range(done, len(loop.lengths)):
         params, opt_state, source_state, step, loss, rate = _epoch(
             loop, params, opt_state, source_state, epoch, step

@@ -69,7 +69,8 @@ def newton(fn: ResidualFn, x0: Float[Array, " n"], *, tol: float, max_iter: int)
         # the compile time (no custom_linear_solve wrapper).
         x = x - jax.scipy.linalg.lu_solve(jax.scipy.linalg.lu_factor(jac), r)
         r, jac, new_res, aux = _linearise(fn, x)
-        better = ~(new_res >= best[1])  # also replaces a NaN
+        # Smaller, or finite where the best so far is NaN; a NaN never replaces a number.
+        better = (new_res < best[1]) | (jnp.isnan(best[1]) & ~jnp.isnan(new_res))
         best = jax.tree.map(lambda a, b: jnp.where(better, a, b), (x, new_res, aux, it + 1), best)
         return it + 1, x, r, jac, new_res, res, best
 

@@ -42,6 +42,33 @@ def _size(*xs):
     )
 
 
+def increment_residual(lagrangian, q, dq, p, dt, *, q_lo=0.0, p_lo=0.0):
+    """The discrete Euler-Lagrange equation of the midpoint rule, as a residual in the
+    increment $\\delta = q_{k+1} - q_k$.
+
+    With $m = q_k + \\delta/2$ and $v = \\delta/h$, the equation
+    $D_2 L_d(q_{k-1}, q_k) + D_1 L_d(q_k, q_{k+1}) = 0$ reads
+    $\\partial_{\\dot q} L(m, v) - \\tfrac h2 \\partial_q L(m, v) - p_k = 0$ with
+    $p_k = D_2 L_d(q_{k-1}, q_k)$ ([`discrete_momentum`][]). `q_lo` and `p_lo` are the low
+    parts of compensated values $q_k$ = `q + q_lo` and $p_k$ = `p + p_lo`.
+
+    **Returns:**
+
+    `(r, scale, l_q)`: the residual, the size of the terms that cancel in it (for a relative
+    tolerance) and $\\partial_q L(m, v)$, as [`newton`][] takes them.
+    """
+    l_q, l_v = jax.grad(lagrangian, argnums=(0, 1))(q + (q_lo + 0.5 * dq), dq / dt)
+    half = 0.5 * dt * l_q
+    return (l_v - half - p) - p_lo, _size(l_v, half, p), l_q
+
+
+def discrete_momentum(lagrangian, q, dq, dt):
+    """$p_{k+1} = D_2 L_d(q_k, q_k + \\delta) = \\partial_{\\dot q} L(m, v) +
+    \\tfrac h2 \\partial_q L(m, v)$, with $m = q_k + \\delta/2$ and $v = \\delta/h$."""
+    l_q, l_v = jax.grad(lagrangian, argnums=(0, 1))(q + 0.5 * dq, dq / dt)
+    return l_v + 0.5 * dt * l_q
+
+
 class MidpointVariational(AbstractImplicitIntegrator):
     """The midpoint variational integrator of $L_d(q_0, q_1) = h\\,L((q_0+q_1)/2, (q_1-q_0)/h)$.
 
@@ -78,16 +105,11 @@ class MidpointVariational(AbstractImplicitIntegrator):
         dq = dt * qdot0
         return _State(q0, zero, p0, zero, dq, dq)
 
-    def _midpoint(self, state: _State, dq):
-        return state.q + (state.q_lo + 0.5 * dq)
-
     def _solve_increment(self, term: LagrangianTerm, state: _State, dt) -> NewtonResult:
-        gradient = jax.grad(term.lagrangian, argnums=(0, 1))
-
         def residual(dq):
-            l_q, l_v = gradient(self._midpoint(state, dq), dq / dt)
-            half = 0.5 * dt * l_q
-            return (l_v - half - state.p) - state.p_lo, _size(l_v, half, state.p), l_q
+            return increment_residual(
+                term.lagrangian, state.q, dq, state.p, dt, q_lo=state.q_lo, p_lo=state.p_lo
+            )
 
         guess = 2 * state.dq - state.dq_prev
         tol = self.tolerance(state.q.dtype)

@@ -1,0 +1,315 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward annotations)
+"""Losses on positions only, through the discrete Euler-Lagrange equations.
+
+The midpoint discretisation $L_d(q_k, q_{k+1}) = h\\,L((q_k+q_{k+1})/2, (q_{k+1}-q_k)/h)$
+relates three consecutive positions: $D_2 L_d(q_{k-1}, q_k) + D_1 L_d(q_k, q_{k+1}) = 0$.
+From two observed positions a Lagrangian therefore predicts every later one (the variational
+integrator's step, `integrate/_variational.py`, whose residual is used here), and the loss
+compares the predictions with the observed positions. Velocities and accelerations are
+never formed from the data.
+
+Each step is a Newton solve. Its derivative with respect to the network's parameters comes
+from the implicit function theorem (`implicit_newton`, a `jax.custom_vjp`): one transposed
+linear solve with the Jacobian at the solution, not backpropagation through the Newton
+iterations.
+
+The discrete equations are homogeneous in $L$: $cL$ predicts the same positions as $L$ for
+every $c \\ne 0$, and $L = 0$ satisfies them trivially. `PositionLoss` fixes the scale with a
+penalty on the mean trace of the mass matrix $\\partial^2 L/\\partial\\dot q^2$ over the
+batch (docs/POSITIONS.md).
+"""
+
+import functools
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PyTree
+
+from .dynamics import velocity_hessian
+from .integrate._base import default_tol, newton_setting_problems
+from .integrate._newton import newton
+from .integrate._variational import discrete_momentum, increment_residual
+
+__all__ = [
+    "PositionLoss",
+    "discrete_rollout",
+    "implicit_newton",
+    "indefinite_fraction",
+    "mean_mass_trace",
+    "normalize_scale",
+]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 3, 4))
+def _solve(fn, x0, args, tol, max_iter):
+    sol = newton(lambda x: fn(x, args), x0, tol=tol, max_iter=max_iter)
+    # A diverged solve returns its guess with an infinite residual: NaN would reach the
+    # backward pass, where even a zero cotangent times a NaN partial derivative is NaN.
+    ok = jnp.all(jnp.isfinite(sol.x)) & jnp.isfinite(sol.residual)
+    return jnp.where(ok, sol.x, x0), jnp.where(ok, sol.residual, jnp.inf)
+
+
+def _solve_fwd(fn, x0, args, tol, max_iter):
+    x, residual = _solve(fn, x0, args, tol, max_iter)
+    return (x, residual), (x, args)
+
+
+def _solve_bwd(fn, tol, max_iter, saved, cotangents):
+    # r(x*(a), a) = 0  =>  dx*/da = -J^{-1} dr/da with J = dr/dx at x*: the cotangent of a
+    # is -(dr/da)^T J^{-T} g, one transposed solve and one VJP of the residual.
+    x, args = saved
+    g, _ = cotangents
+    jac = jax.jacfwd(lambda y: fn(y, args)[0])(x)
+    lam = jax.scipy.linalg.lu_solve(jax.scipy.linalg.lu_factor(jac), g, trans=1)
+    # A failed solve (singular J) gives no gradient rather than NaN; the losses leave the
+    # windows of failed solves out with a zero cotangent.
+    lam = jnp.where(jnp.isfinite(lam), lam, 0)
+    _, vjp = jax.vjp(lambda a: fn(x, a)[0], args)
+    return jnp.zeros_like(x), vjp(-lam)[0]
+
+
+_solve.defvjp(_solve_fwd, _solve_bwd)
+
+
+def implicit_newton(
+    fn: Callable, x0: Float[Array, " n"], args: PyTree, *, tol: float, max_iter: int
+) -> tuple[Float[Array, " n"], Float[Array, ""]]:
+    """Solve $r(x, a) = 0$ for $x$ by Newton's method, differentiable in $a$ by the
+    implicit function theorem.
+
+    **Arguments:**
+
+    - `fn`: `fn(x, args) -> (r, scale, aux)`, the residual as [`newton`][] takes it. Every
+        traced value it depends on must come in through `args`: JAX refuses to
+        differentiate a `custom_vjp` through a closure (`jax.closure_convert` hoists them,
+        as `discrete_rollout` does).
+    - `x0`: the initial guess (no gradient flows to it: the solution does not depend on it).
+    - `args`: a PyTree of floating arrays, the parameters the solution is differentiated in.
+    - `tol`, `max_iter`: Newton's relative tolerance and cap on updates.
+
+    **Returns:**
+
+    `(x, residual)`: the solution and its relative residual (not differentiated); `x0` and
+    an infinite residual when the solve diverged.
+    """
+    return _solve(fn, x0, args, tol, max_iter)
+
+
+def discrete_rollout(
+    lagrangian: Callable,
+    q0: Float[Array, " n"],
+    q1: Float[Array, " n"],
+    *,
+    dt,
+    steps: int,
+    tol: float | None = None,
+    max_iter: int = 20,
+) -> tuple[Float[Array, "steps n"], Float[Array, " steps"]]:
+    """Positions $q_2, \\dots, q_{steps+1}$ that the discrete Euler-Lagrange equations of
+    `lagrangian` predict from $q_0, q_1$ (the midpoint variational integrator, started from
+    two positions instead of a position and a velocity).
+
+    Differentiable in the Lagrangian's parameters and in $q_0, q_1$: every Newton solve is
+    differentiated by the implicit function theorem ([`implicit_newton`][]).
+
+    **Arguments:**
+
+    - `lagrangian`: a `LagrangianNetwork` or any `lagrangian(q, qdot) -> scalar` (an
+        `eqx.Module` or a function).
+    - `q0`, `q1`: two consecutive positions, `dt` apart.
+    - `dt`: the time step.
+    - `steps`: how many positions to predict.
+    - `tol`, `max_iter`: Newton settings; default `default_tol(dtype)` and 20.
+
+    **Returns:**
+
+    `(qs, residuals)`: the predicted positions `(steps, n)` and each solve's relative Newton
+    residual `(steps,)`.
+    """
+    tol = default_tol(q0.dtype) if tol is None else float(tol)
+    dt = jnp.asarray(dt, q0.dtype)
+
+    def residual(dq, q, p, dt):
+        return increment_residual(lagrangian, q, dq, p, dt)
+
+    def step(carry, _):
+        q, p, dq, dq_prev = carry
+        guess = 2 * dq - dq_prev
+        # The Lagrangian's arrays (a network's weights, or any traced value it closes
+        # over) become explicit arguments, which the implicit gradient is taken in.
+        fn, consts = jax.closure_convert(residual, guess, q, p, dt)
+        new, res = implicit_newton(
+            lambda x, args: fn(x, *args), guess, (q, p, dt, *consts), tol=tol,
+            max_iter=max_iter,
+        )  # fmt: skip
+        p = discrete_momentum(lagrangian, q, new, dt)
+        return (q + new, p, new, dq), (q + new, res)
+
+    dq = q1 - q0
+    carry = (q1, discrete_momentum(lagrangian, q0, dq, dt), dq, dq)
+    _, (qs, residuals) = jax.lax.scan(step, carry, None, length=steps)
+    return qs, residuals
+
+
+def _mass_trace(model, q, qdot) -> Array:
+    hessian = getattr(model, "velocity_hessian", None)
+    hessian = functools.partial(velocity_hessian, model) if hessian is None else hessian
+    return jnp.trace(hessian(q, qdot)) / q.shape[0]
+
+
+# A window whose Newton solves miss the tolerance by more than this factor counts as failed.
+_ACCEPT = 64
+
+
+def _window_errors(predicted, residuals, windows, tol: float) -> Array:
+    # Mean squared error of each window. A window where a solve failed (a random network's
+    # mass matrix may be indefinite or nearly singular) scores the error of the
+    # constant-velocity guess instead, without gradient: failing never pays better than a
+    # model that predicts anything sensible, and a failed solve's garbage stays out of the
+    # gradient.
+    observed = windows[:, 2:]
+    ok = jnp.all(residuals <= _ACCEPT * tol, axis=1) & jnp.all(jnp.isfinite(predicted), axis=(1, 2))
+    steps = jnp.arange(1, observed.shape[1] + 1, dtype=windows.dtype)[:, None]
+    guess = windows[:, 1:2] + steps * (windows[:, 1:2] - windows[:, 0:1])
+    safe = jnp.where(ok[:, None, None], predicted, observed)
+    error = jnp.mean((safe - observed) ** 2, axis=(1, 2))
+    fallback = jax.lax.stop_gradient(jnp.mean((guess - observed) ** 2, axis=(1, 2)))
+    return jnp.where(ok, error, fallback)
+
+
+def mean_mass_trace(model, windows: Float[Array, "batch window n"], dt) -> Array:
+    """$\\operatorname{mean}_b \\operatorname{tr} M_b / n$: the mean mass of `model` at the
+    first midpoint of each window, $M_b = \\partial^2 L/\\partial\\dot q^2$ at
+    $((q_0 + q_1)/2, (q_1 - q_0)/h)$."""
+    midpoint = 0.5 * (windows[:, 0] + windows[:, 1])
+    velocity = (windows[:, 1] - windows[:, 0]) / dt
+    return jnp.mean(jax.vmap(functools.partial(_mass_trace, model))(midpoint, velocity))
+
+
+_jit_mean_mass_trace = eqx.filter_jit(mean_mass_trace)
+
+
+@eqx.filter_jit
+def indefinite_fraction(model, windows: Float[Array, "batch window n"], dt) -> Array:
+    """The fraction of windows at whose first midpoint the mass matrix of `model` is not
+    positive definite.
+
+    A random network can start with an indefinite mass matrix on much of the data; training
+    on positions must then move it through singular matrices, where solves fail, and it
+    trains slowly or stalls (docs/POSITIONS.md). `train` warns when this exceeds 10%.
+    """
+    midpoint = 0.5 * (windows[:, 0] + windows[:, 1])
+    velocity = (windows[:, 1] - windows[:, 0]) / dt
+    hessian = getattr(model, "velocity_hessian", None)
+    hessian = functools.partial(velocity_hessian, model) if hessian is None else hessian
+    smallest = jnp.linalg.eigvalsh(jax.vmap(hessian)(midpoint, velocity))[:, 0]
+    return jnp.mean(~(smallest > 0))
+
+
+def normalize_scale(model, windows: Float[Array, "batch window n"], dt):
+    """`model` with $L$ multiplied by the constant that makes its mean mass
+    ([`mean_mass_trace`][]) on `windows` equal to 1: the scale and sign that
+    [`PositionLoss`][]'s scale term asks for.
+
+    Training on positions starts from it: a random network's mass matrix is as likely
+    negative as positive definite, and gradient steps from $-L$ to $+L$ would have to cross
+    $L \\approx 0$, where every solve fails. Only a `LagrangianNetwork` without a known part
+    is rescaled (its output layer, which has no bias); anything else is returned unchanged.
+    """
+    mlp = getattr(model, "mlp", None)
+    if mlp is None or getattr(model.module, "HAS_KNOWN_LAGRANGIAN", False):
+        return model
+    trace = _jit_mean_mass_trace(model, jnp.asarray(windows, model.dtype), dt)
+    trace = eqx.error_if(trace, ~(jnp.abs(trace) > 0), "the mass matrix vanishes on the data")
+    return eqx.tree_at(lambda m: m.mlp.layers[-1].weight, model, mlp.layers[-1].weight / trace)
+
+
+class PositionLoss(eqx.Module):
+    """The loss of training on positions: predict a window of observed positions through
+    the discrete Euler-Lagrange equations.
+
+    Each sample is a window $q_0, \\dots, q_{K+1}$ of consecutive observed positions.
+    From $q_0, q_1$ the model predicts $\\hat q_2, \\dots, \\hat q_{K+1}$
+    ([`discrete_rollout`][]) and the loss is
+    $\\operatorname{mean}\\,|\\hat q_j - q_j|^2 / h^4$ (in units of an acceleration squared:
+    a one-step error is $h^2$ times an acceleration error), plus the scale term
+    $w\\,(\\operatorname{mean}_b \\operatorname{tr} M_b / n - 1)^2$ with $M_b$ the mass matrix
+    $\\partial^2 L/\\partial\\dot q^2$ at the first midpoint of window $b$. The fit is
+    invariant under $L \\to cL$; the scale term picks $c$ (mean mass 1), so that $L$ cannot
+    drift to 0 or blow up. A window whose Newton solves fail (more than 64 times the
+    tolerance; a random network's mass matrix may be indefinite) scores the error of the
+    constant-velocity guess $q_1 + (j-1)(q_1 - q_0)$, with no gradient.
+
+    **Fields:**
+
+    - `steps`: K, the positions predicted per window. `1` is the one-step loss (predict
+        $q_{k+1}$ from $q_{k-1}, q_k$); larger K is a rollout loss, which averages the
+        position noise over the window and matches how the model is used.
+    - `scale_weight`: $w$; `None` (default) is 1, or 0 when the model has a known part
+        (`HAS_KNOWN_LAGRANGIAN`), which fixes the scale itself.
+    - `tol`, `max_iter`: Newton settings of the solves (default `default_tol(dtype)`, 20).
+    """
+
+    steps: int = eqx.field(default=1, static=True)
+    scale_weight: float | None = eqx.field(default=None, static=True)
+    tol: float | None = eqx.field(default=None, static=True)
+    max_iter: int = eqx.field(default=20, static=True)
+
+    def __check_init__(self):
+        problems = newton_setting_problems(self.tol, self.max_iter)
+        if not (isinstance(self.steps, int) and not isinstance(self.steps, bool)
+                and self.steps >= 1):  # fmt: skip
+            problems.append(f"steps (K, positions predicted per window) must be a positive "
+                            f"int, got {self.steps!r}")  # fmt: skip
+        if self.scale_weight is not None and not self.scale_weight >= 0:
+            problems.append(f"scale_weight must be >= 0 or None, got {self.scale_weight!r}")
+        if problems:
+            raise ValueError("PositionLoss: " + "; ".join(problems))
+
+    def _tol(self, windows) -> float:
+        return default_tol(windows.dtype) if self.tol is None else float(self.tol)
+
+    @property
+    def window(self) -> int:
+        """The positions per sample: K + 2."""
+        return self.steps + 2
+
+    def weight(self, model) -> float:
+        """The scale term's weight for `model` (see `scale_weight`)."""
+        if self.scale_weight is not None:
+            return float(self.scale_weight)
+        module = getattr(model, "module", None)
+        return 0.0 if getattr(module, "HAS_KNOWN_LAGRANGIAN", False) else 1.0
+
+    def bind(self, dt: float) -> "_BoundLoss":
+        """This loss for data sampled every `dt`: `bound(model, windows)`. An `eqx.Module`
+        compared by value, so that `train`'s compiled epoch is reused across calls."""
+        return _BoundLoss(self, float(dt))
+
+    def settings(self, dt: float) -> dict:
+        """What a resumed training run must match, as JSON."""
+        return {"kind": "positions", "steps": self.steps, "scale_weight": self.scale_weight,
+                "tol": self.tol, "max_iter": self.max_iter, "dt": float(dt)}  # fmt: skip
+
+    def __call__(self, model, windows: Float[Array, "batch window n"], dt) -> Array:
+        """The loss of `model` on a batch of windows `(batch, K + 2, n)` sampled every `dt`."""
+        rollout = functools.partial(
+            discrete_rollout, model, dt=dt, steps=self.steps, tol=self.tol,
+            max_iter=self.max_iter,
+        )  # fmt: skip
+        predicted, residuals = jax.vmap(rollout)(windows[:, 0], windows[:, 1])
+        fit = jnp.mean(_window_errors(predicted, residuals, windows, self._tol(windows))) / dt**4
+        weight = self.weight(model)
+        if weight == 0:
+            return fit
+        return fit + weight * (mean_mass_trace(model, windows, dt) - 1) ** 2
+
+
+class _BoundLoss(eqx.Module):
+    loss: PositionLoss
+    dt: float = eqx.field(static=True)
+
+    def __call__(self, model, windows: Float[Array, "batch window n"]) -> Array:
+        return self.loss(model, windows, self.dt)
