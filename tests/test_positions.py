@@ -253,7 +253,7 @@ def test_failed_solves_score_the_constant_velocity_guess_without_gradient(clean)
         return a * qdot[0] * q[1]
 
     _, residuals = discrete_rollout(degenerate, windows[0, 0], windows[0, 1], dt=0.1, steps=1)
-    assert residuals[0] == np.inf
+    assert not residuals[0] <= 1e-3  # the solve fails (its best iterate is the guess)
 
     value, grad = jax.jit(jax.value_and_grad(
         lambda a: loss(functools.partial(degenerate, a=a), windows, clean.dt)))(1.0)  # fmt: skip
