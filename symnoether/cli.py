@@ -248,7 +248,7 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
         run = prepare_run(system, out, resume=resume, overrides=plan["config"],
                           invariants=invariants)
         if hasattr(run.data, "qddot"):  # a fixed set (a stream or positions have no count)
-        print(f"   {len(run.data.q)} samples")
+            print(f"   {len(run.data.q)} samples")
         _done(start)
         start = _stage(f"train: invariant and unconstrained networks ({budget} budget)")
         train_models(run, resume=resume)
