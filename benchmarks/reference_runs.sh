@@ -16,8 +16,11 @@ PY=${PY:-.venv/bin/python}
 STREAM=examples/configs/reference.json
 
 train_and_evaluate() {  # folder, config, models, spec (environment variables before the call)
-    local folder=$OUT/$1
-    "$SN" train "$4" --out "$folder" --config "$2" --models "$3" --resume
+    local folder=$OUT/$1 code=0
+    # A model whose training diverges (exit 1) keeps its last good checkpoint; evaluate that
+    # and go on with the next run rather than stopping the queue.
+    "$SN" train "$4" --out "$folder" --config "$2" --models "$3" --resume || code=$?
+    if [ "$code" -gt 1 ]; then return "$code"; fi
     "$PY" benchmarks/results.py "$folder"
 }
 
