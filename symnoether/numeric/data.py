@@ -8,6 +8,7 @@ many independent states instead. Files are `.npz` archives with arrays `q`, `qdo
 of shape `(N, n)` and optionally `t` of shape `(N,)`.
 """
 
+import math
 import os
 import zipfile
 from collections.abc import Callable
@@ -102,10 +103,20 @@ def _sample_states(acceleration, sampler, dtype, n_samples, noise, key):
     return _noisy((qs, qdots, jax.vmap(acceleration)(qs, qdots)), noise, noise_key)
 
 
+def check_noise(noise) -> float:
+    """`noise` as a float; an error unless it is a finite number >= 0 (a standard deviation).
+    Shared by the fixed data sets, the streams and the position data."""
+    try:
+        value = float(noise) if not isinstance(noise, bool) else math.nan
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"noise must be >= 0 and finite (a standard deviation), got {noise!r}")
+    return value
+
+
 def _noise_level(noise: float, dtype) -> Array:
-    if not noise >= 0:
-        raise ValueError(f"noise must be >= 0 (a standard deviation), got {noise}")
-    return jnp.asarray(noise, dtype)
+    return jnp.asarray(check_noise(noise), dtype)
 
 
 def _check_generated(data: Dataset, module: ModuleType) -> Dataset:

@@ -33,7 +33,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int, PRNGKeyArray, PyTree
 
 from .contract import check_module
-from .data import initial_state, substeps_per_sample
+from .data import check_noise, initial_state, substeps_per_sample
 from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
 from .integrate._base import LagrangianTerm
@@ -111,15 +111,6 @@ def add_noise(batch: Batch, noise: float, key: PRNGKeyArray) -> Batch:
     x = batch[0]
     draws = jnp.asarray(noise, x.dtype) * jax.random.normal(key, (3, *x.shape), x.dtype)
     return tuple(b + d for b, d in zip(batch, draws, strict=True))
-
-
-def _check_noise(noise) -> float:
-    number = not isinstance(noise, bool) and isinstance(noise, int | float)
-    if not (number and np.isfinite(noise) and noise >= 0):
-        raise ValueError(
-            f"noise must be a finite number >= 0 (a standard deviation), got {noise!r}"
-        )
-    return float(noise)
 
 
 class TrajectoryState(NamedTuple):
@@ -249,7 +240,7 @@ def trajectory_stream(
     return TrajectoryStream(
         module.acceleration, initial_state(q0, n, "q0", dtype),
         initial_state(qdot0, n, "qdot0", dtype),
-        float(dt), substeps, window, _check_noise(noise), np.dtype(dtype),
+        float(dt), substeps, window, check_noise(noise), np.dtype(dtype),
     )  # fmt: skip
 
 
@@ -312,7 +303,7 @@ def state_stream(
         raise ValueError(
             f"sampler must return (q, qdot) of shape ({n},) each, got {q.shape} and {qdot.shape}"
         )
-    return StateStream(module.acceleration, sampler, _check_noise(noise), np.dtype(dtype))
+    return StateStream(module.acceleration, sampler, check_noise(noise), np.dtype(dtype))
 
 
 class KeplerOrbitSampler(eqx.Module):
