@@ -55,6 +55,7 @@ def test_handwritten_contract_is_consistent(module):
         (kepler_contract, "default"),
         (two_particle_2d_contract, "default"),
         (two_particle_4d_contract, "reference"),
+        (two_particle_2d_contract, "glorot"),
     ],  # fmt: skip
     ids=lambda x: getattr(x, "SYSTEM_NAME", x),
 )
@@ -179,6 +180,20 @@ def test_reference_init_scales():
     np.testing.assert_allclose(stds, [2.2 / 128**0.5, 0.58 / 128**0.5, 128**0.5], rtol=0.25)
 
 
+def test_glorot_init_is_the_keras_default():
+    # Mueller's reference trains from Keras' Dense default: U(-a, a) weights with
+    # a = sqrt(6 / (fan_in + fan_out)), zero biases.
+    model = LagrangianNetwork(kepler_contract, init="glorot", key=jax.random.key(0))
+    layers = model.mlp.layers
+    assert all(np.all(layer.bias == 0) for layer in layers[:-1])
+    for layer in layers:
+        fan_out, fan_in = layer.weight.shape
+        limit = (6 / (fan_in + fan_out)) ** 0.5
+        assert float(jnp.max(jnp.abs(layer.weight))) <= limit
+        # A uniform on (-a, a) has standard deviation a / sqrt(3).
+        np.testing.assert_allclose(float(jnp.std(layer.weight)), limit / 3**0.5, rtol=0.2)
+
+
 def _flat_model(**kwargs):
     # Zero output weights: L = 0, so d2L/dqdot2 = 0 at every state.
     model = LagrangianNetwork(kepler_contract, width=8, key=jax.random.key(0), **kwargs)
@@ -202,8 +217,8 @@ def test_ill_conditioned_states_are_counted_or_raise():
 
 def test_invalid_arguments():
     key = jax.random.key(0)
-    with pytest.raises(ValueError, match="unknown init 'glorot'"):
-        LagrangianNetwork(kepler_contract, init="glorot", key=key)
+    with pytest.raises(ValueError, match="unknown init 'xavier'"):
+        LagrangianNetwork(kepler_contract, init="xavier", key=key)
     with pytest.raises(ValueError, match="unknown mass_solve 'inv'"):
         LagrangianNetwork(kepler_contract, mass_solve="inv", key=key)
     with pytest.raises(ValueError, match="unknown activation 'relu'"):

@@ -48,7 +48,7 @@ ACTIVATIONS: dict[str, Callable] = {
     "silu": jax.nn.silu,
     "gelu": jax.nn.gelu,
 }
-INITS: tuple[str, ...] = ("default", "reference")
+INITS: tuple[str, ...] = ("default", "glorot", "reference")
 Activation = str | Callable[[Array], Array]
 
 
@@ -95,8 +95,8 @@ def _in_size(module: ModuleType, invariant: bool) -> int:
 def _reference_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
     # Cranmer et al. (2020), `custom_init` of their LNN code: zero biases, weights
     # N(0, sigma^2) with sigma = c / sqrt(n), n = max(fan_in, fan_out), c = 2.2 for the
-    # first layer, 0.58 * i for hidden layer i and n for the output layer (sigma = sqrt(n),
-    # which is also what Mueller's reference code uses for its output layer).
+    # first layer, 0.58 * i for hidden layer i and n for the output layer (sigma = sqrt(n)).
+    # Mueller's reference code does not use it: it trains from Keras' default (`"glorot"`).
     layers = mlp.layers
     keys = jax.random.split(key, len(layers))
     weights = []
@@ -105,7 +105,26 @@ def _reference_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
         factor = n if i == len(layers) - 1 else (2.2 if i == 0 else 0.58 * i)
         sigma = factor / math.sqrt(n)
         weights.append(sigma * jax.random.normal(k, layer.weight.shape, layer.weight.dtype))
-    mlp = eqx.tree_at(lambda m: [layer.weight for layer in m.layers], mlp, weights)
+    return _zero_biases(eqx.tree_at(lambda m: [layer.weight for layer in m.layers], mlp, weights))
+
+
+def _glorot_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
+    # Keras' default for a Dense layer, which Mueller's reference code trains from:
+    # Glorot-uniform weights, U(-a, a) with a = sqrt(6 / (fan_in + fan_out)), zero biases.
+    # Equinox's default draws weights and biases from U(-1/sqrt(fan_in), 1/sqrt(fan_in)):
+    # 2.7x wider on the 3-invariant input layer of Kepler, 2.5x narrower on the output.
+    keys = jax.random.split(key, len(mlp.layers))
+    weights = []
+    for layer, k in zip(mlp.layers, keys, strict=True):
+        fan_out, fan_in = layer.weight.shape
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        weights.append(
+            jax.random.uniform(k, layer.weight.shape, layer.weight.dtype, -limit, limit)
+        )
+    return _zero_biases(eqx.tree_at(lambda m: [layer.weight for layer in m.layers], mlp, weights))
+
+
+def _zero_biases(mlp: eqx.nn.MLP) -> eqx.nn.MLP:
     biases = [layer.bias for layer in mlp.layers if layer.bias is not None]
     return eqx.tree_at(
         lambda m: [layer.bias for layer in m.layers if layer.bias is not None],
@@ -140,7 +159,7 @@ class LagrangianNetwork(eqx.Module):
         width: int = 128,
         depth: int = 2,
         activation: Activation = "softplus",
-        init: Literal["default", "reference"] = "default",
+        init: Literal["default", "glorot", "reference"] = "default",
         dtype=jnp.float32,
         mass_solve: MassSolve = "solve",
         max_condition: float | None = None,
@@ -155,8 +174,9 @@ class LagrangianNetwork(eqx.Module):
         - `width`, `depth`: `depth` hidden layers of `width` units.
         - `activation`: a twice-differentiable activation: a name of `ACTIVATIONS`
             (`"softplus"`, `"tanh"`, ...) or a function such as `jax.nn.softplus`.
-        - `init`: `"default"` (Equinox's) or `"reference"` (Cranmer et al.'s LNN
-            initialisation; see `_reference_init`).
+        - `init`: `"default"` (Equinox's), `"glorot"` (Keras' default: Glorot-uniform
+            weights and zero biases, as in Mueller's reference code; see `_glorot_init`) or
+            `"reference"` (Cranmer et al.'s LNN initialisation; see `_reference_init`).
         - `dtype`: of the parameters; float64 needs `jax_enable_x64`.
         - `mass_solve`: how d2L/dqdot2 is solved: `"solve"`, `"cholesky"` or `"pinv"`, see
             `dynamics.solve_mass_matrix`.
@@ -183,7 +203,9 @@ class LagrangianNetwork(eqx.Module):
             in_size, "scalar", width, depth, activation, use_final_bias=False,
             dtype=check_float_dtype(dtype), key=init_key,
         )  # fmt: skip
-        self.mlp = _reference_init(mlp, reference_key) if init == "reference" else mlp
+        inits = {"default": lambda mlp, _: mlp, "glorot": _glorot_init,
+                 "reference": _reference_init}  # fmt: skip
+        self.mlp = inits[init](mlp, reference_key)
         dtype = check_float_dtype(dtype)
         self.input_scaling = (
             (jnp.zeros(in_size, dtype), jnp.ones(in_size, dtype)) if standardize else None
