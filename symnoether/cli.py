@@ -104,6 +104,21 @@ def cmd_generate(args) -> int:
     return EXIT_OK
 
 
+def _variants(args) -> tuple[str, ...]:
+    # --models given: those. Otherwise a resume continues the variants the run records (an
+    # invariant-only run stays one), and a new run trains both.
+    if args.models is not None:
+        return args.models
+    record = Path(args.out) / "run.json"
+    if args.resume and record.is_file():
+        from .numeric.checkpoint import read_json
+
+        recorded = read_json(record, "run record", ("variants",))["variants"]
+        if isinstance(recorded, list) and recorded:
+            return tuple(recorded)
+    return ("invariant", "unconstrained")
+
+
 def cmd_train(args) -> int:
     """Generate the module into a run folder, make or load data, and train."""
     from .codegen.printer import VerificationFailed
@@ -122,7 +137,7 @@ def cmd_train(args) -> int:
                   "proved), so nothing was trained; see `symnoether verify SPEC`, or pass "
                   "--force to train anyway", file=sys.stderr)
             return EXIT_FAILED
-        train_models(run, variants=args.models, resume=args.resume)
+        train_models(run, variants=_variants(args), resume=args.resume)
     print(f"run folder: {args.out}")
     return EXIT_OK
 
@@ -314,8 +329,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="JSON file of training settings")
     p.add_argument("--data", help=".npz with q, qdot, qddot (default: made from the true "
                    "Lagrangian)")
-    p.add_argument("--models", default="invariant,unconstrained",
-                   help="comma-separated variants to train (invariant, unconstrained)")
+    p.add_argument("--models",
+                   help="comma-separated variants to train (invariant, unconstrained; "
+                        "default both, or with --resume the ones the run folder records)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--force", action="store_true",
                    help="train even if a verification check fails or is undecided (recorded "
@@ -359,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     from .progress import enable
 
     enable()  # one line per long stage on stderr
-    if hasattr(args, "models"):
+    if getattr(args, "models", None) is not None:
         args.models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
         code = args.func(args)

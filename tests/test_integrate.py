@@ -348,7 +348,7 @@ def test_newton_settings_next_to_an_object_raise(method, kwargs, match):
      ({"tol": "1e-9"}, "tol must be positive")],
 )
 def test_invalid_variational_settings_raise(kwargs, match):
-    with pytest.raises(ValueError, match="MidpointVariational: " + match):
+    with pytest.raises(ValueError, match="invalid MidpointVariational:\n  - " + match):
         sn.MidpointVariational(**kwargs)
 
 

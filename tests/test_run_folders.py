@@ -91,6 +91,15 @@ def test_resume_with_trusted_module_records_the_override(run, capsys):
         load_run(run)
 
 
+def test_resume_without_models_continues_the_recorded_variants(run, capsys):
+    # `--resume` alone keeps an invariant-only run invariant-only: it neither trains nor
+    # records the unconstrained network the default `--models` of a new run would add.
+    code, _ = cli(capsys, "train", KEPLER, "--out", run, "--resume")
+    assert code == 0
+    assert json.loads((run / "run.json").read_text())["variants"] == ["invariant"]
+    assert not (run / "models" / "unconstrained").exists()
+
+
 def test_a_second_trainer_is_refused_naming_the_holder(run, capsys):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\nfrom symnoether.lock import run_lock\n"

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ..errors import ConfigError
+from ..errors import ConfigError, format_problems
 from .checkpoint import write_json
 from .contract import time_keywords
 from .dynamics import default_max_condition, velocity_hessian
@@ -363,7 +363,7 @@ def _check_inputs(module, models, methods, dt, steps) -> None:
     if not (isinstance(dt, int | float) and dt > 0):
         problems.append(f"dt must be a positive number, got {dt!r}")
     if problems:
-        raise ValueError("evaluate_models: " + "; ".join(problems))
+        raise ValueError(format_problems("invalid arguments to evaluate_models", problems))
 
 
 def _settings(module, q0, qdot0, dt, steps, methods, dtype) -> dict:

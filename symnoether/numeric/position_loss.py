@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
+from ..errors import format_problems
 from .dynamics import velocity_hessian
 from .integrate._base import default_tol, newton_setting_problems
 from .integrate._newton import newton
@@ -266,7 +267,7 @@ class PositionLoss(eqx.Module):
         if self.scale_weight is not None and not self.scale_weight >= 0:
             problems.append(f"scale_weight must be >= 0 or None, got {self.scale_weight!r}")
         if problems:
-            raise ValueError("PositionLoss: " + "; ".join(problems))
+            raise ValueError(format_problems("invalid PositionLoss", problems))
 
     def _tol(self, windows) -> float:
         return default_tol(windows.dtype) if self.tol is None else float(self.tol)

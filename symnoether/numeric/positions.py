@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
+from ..errors import format_problems
 from ..files import atomic_write
 from .contract import check_module
 from .data import _dtype_problems, _noise_level, _read_npz, initial_state, substeps_per_sample
@@ -67,7 +68,7 @@ class PositionData(eqx.Module):
     def __check_init__(self):
         problems = _structure_problems(np.shape(self.q), self.dt, np.asarray(self.lengths))
         if problems:
-            raise ValueError("invalid PositionData: " + "; ".join(problems))
+            raise ValueError(format_problems("invalid PositionData", problems))
 
     def __len__(self) -> int:
         return self.q.shape[0]

@@ -28,7 +28,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, PRNGKeyArray, PyTree
 
-from ..errors import CheckFailed, ConfigError
+from ..errors import CheckFailed, ConfigError, format_problems
 from .checkpoint import (
     CHECKPOINT,
     Checkpoint,
@@ -379,7 +379,7 @@ def _load_for_resume(
     if saved is not None and not np.array_equal(saved.key_data, _key_data(loop.key)):
         problems.append("the random key differs from the one the run started with")
     if problems:
-        raise ValueError(f"cannot resume from {str(loop.folder)!r}: " + "; ".join(problems))
+        raise ValueError(format_problems(f"cannot resume from {str(loop.folder)!r}", problems))
     return saved
 
 

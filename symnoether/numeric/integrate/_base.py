@@ -11,6 +11,8 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
+from ...errors import format_problems
+
 State = Any
 Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Float[Array, ""]]
 Acceleration = Callable[
@@ -152,7 +154,7 @@ class AbstractImplicitIntegrator(AbstractIntegrator):
     def __check_init__(self):
         problems = newton_setting_problems(self.tol, self.max_iter)
         if problems:
-            raise ValueError(f"{type(self).__name__}: " + "; ".join(problems))
+            raise ValueError(format_problems(f"invalid {type(self).__name__}", problems))
 
     def tolerance(self, dtype) -> float:
         """The Newton tolerance used for states of `dtype`: `tol`, or `default_tol(dtype)`."""

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
+from ...errors import format_problems
 from ..dynamics import acceleration as autodiff_acceleration
 from ._base import (
     AbstractImplicitIntegrator,
@@ -119,7 +120,7 @@ def _check_settings(method, dt, steps, save_every, tol, max_iter):
         )
     problems += newton_setting_problems(tol, 1 if max_iter is None else max_iter)
     if problems:
-        raise ValueError("integrate: " + "; ".join(problems))
+        raise ValueError(format_problems("invalid arguments to integrate", problems))
 
 
 def _initial_state(q0, qdot0):

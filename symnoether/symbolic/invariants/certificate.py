@@ -21,6 +21,7 @@ import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
+from ...errors import format_problems
 from ..coordinates import TIME
 from ..exact import (
     generic_rank,
@@ -90,7 +91,7 @@ class Certificate:
         ):
             problems.append("complete must equal invariant and rank == expected_rank")
         if problems:
-            raise ValueError("invalid Certificate: " + "; ".join(problems))
+            raise ValueError(format_problems("invalid Certificate", problems))
 
 
 def certify(
