@@ -147,7 +147,8 @@ def cmd_evaluate(args) -> int:
     from .pipeline import evaluate_run_folder
 
     print_table(evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt,
-                                    method=args.method, trust_module=args.trust_module))
+                                    method=args.method, dtype=args.dtype,
+                                    trust_module=args.trust_module))
     return EXIT_OK
 
 
@@ -346,6 +347,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="rollout time step (default 0.01)")
     p.add_argument("--method", type=_methods, default=None,
                    help="comma-separated integrators, e.g. rk4,variational (default: all)")
+    p.add_argument("--dtype", choices=("float64", "float32"), default=None,
+                   help="precision of the rollouts (default float64: the model's behaviour "
+                        "rather than float32 rounding; float32 is the precision of training)")
     _trust_flag(p)
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("demo", help="the main job, end to end, on the Kepler example")

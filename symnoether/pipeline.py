@@ -219,7 +219,8 @@ def _trusted(run: PreparedRun) -> dict:
 
 
 def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | None = None,
-                        out_dir=None, method=None, trust_module: bool = False) -> dict:
+                        out_dir=None, method=None, dtype: str | None = None,
+                        trust_module: bool = False) -> dict:
     """Evaluate a trained run folder: `metrics.json` and plots in `RUN_DIR/evaluation`.
 
     **Returns:**
@@ -235,5 +236,5 @@ def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | No
     config = read_json(Path(run_dir) / "run.json", "run record", ("config",))["config"]
     _enable_float64(config.get("dtype") if isinstance(config, dict) else None)
     kwargs = {k: v for k, v in (("t_final", t_final), ("dt", dt), ("out_dir", out_dir),
-                                ("method", method)) if v is not None}
+                                ("method", method), ("dtype", dtype)) if v is not None}
     return evaluate_run(run_dir, trust_module=trust_module, **kwargs)

@@ -100,6 +100,16 @@ def test_resume_without_models_continues_the_recorded_variants(run, capsys):
     assert not (run / "models" / "unconstrained").exists()
 
 
+def test_evaluate_dtype_flag(run, capsys):
+    code, _ = cli(capsys, "evaluate", run, *EVALUATE, "--dtype", "float32")
+    assert code == 0 and "float32" in cli.out
+    metrics = json.loads((run / "evaluation" / "metrics.json").read_text())
+    assert metrics["settings"]["dtype"] == "float32"
+    with pytest.raises(SystemExit) as exit_:  # argparse's usage error
+        main(["evaluate", str(run), "--dtype", "float16"])
+    assert exit_.value.code == 2 and "invalid choice: 'float16'" in capsys.readouterr().err
+
+
 def test_a_second_trainer_is_refused_naming_the_holder(run, capsys):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\nfrom symnoether.lock import run_lock\n"
