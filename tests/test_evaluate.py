@@ -82,7 +82,11 @@ def test_metrics_json_holds_every_number(evaluation):
             assert "max_relative_drift" in rollout["true_energy"]
             for vector in ("charge_vector", "true_charge_vector"):
                 assert "max_relative_drift" in rollout[vector]
-            assert {"t=0.04", "t=0.4", "t=2", "final", "max"} <= set(rollout["trajectory_error"])
+            error = rollout["trajectory_error"]
+            assert {"t=0.04", "t=0.4", "t=2", "final", "max"} <= set(error)
+            # The largest error up to a time: between the error then and the overall max.
+            assert error["t=2"] <= error["max_to_t=2"] <= error["max"]
+            assert error["max_to_t=0.04"] <= error["max_to_t=0.4"] <= error["max_to_t=2"]
             assert rollout["trajectory_error"]["diverged_at"] is None
             assert ("newton" in rollout) == (method == "variational")
     assert set(on_disk["true_system"]) == {"rk4", "variational"}

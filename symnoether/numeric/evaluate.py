@@ -264,6 +264,10 @@ def _error_metrics(ts: np.ndarray, error: np.ndarray) -> dict:
     for fraction in ERROR_FRACTIONS:
         index = round(fraction * (len(ts) - 1))
         metrics[f"t={ts[index]:g}"] = _number(error[index])
+        head = error[: index + 1]
+        metrics[f"max_to_t={ts[index]:g}"] = (
+            _number(np.max(head)) if np.all(np.isfinite(head)) else None
+        )
     metrics["final"] = _number(error[-1])
     metrics["max"] = _number(np.max(error)) if np.all(np.isfinite(error)) else None
     # When the rollout leaves the true one (error above 0.1 and 1, in units of q) and when it
