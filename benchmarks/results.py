@@ -7,8 +7,8 @@ budget), then
 
 Each run folder gets `evaluation-float32/` and `evaluation-float64/` with metrics.json and
 the figures (RK4 and the variational integrator, from the run's initial state to t = 128).
-`--markdown` prints the table rows of docs/RESULTS.md from those files; `--no-eval` only
-reads them.
+`--markdown` prints the table rows of docs/RESULTS.md from those files, `--summary` one
+compact table of all the runs given (a row per model); `--no-eval` only reads them.
 """
 
 import argparse
@@ -62,6 +62,36 @@ def markdown(run: Path) -> str:
     return header + "\n" + "\n".join(rows)
 
 
+def summary(runs: list[Path]) -> str:
+    """One row per run and model: the figures the reference publishes, side by side.
+
+    Own charges with RK4 in float32 (the reference's set-up) and with the variational
+    integrator in float64; true charges and the trajectory error with RK4 in float32."""
+    rows = []
+    for run in runs:
+        by_dtype = {d: json.loads((run / f"evaluation-{d}" / "metrics.json").read_text())
+                    for d in DTYPES}  # fmt: skip
+        for model, methods in by_dtype["float32"]["models"].items():
+            rk4 = methods["rk4"]
+            exact = by_dtype["float64"]["models"][model]["variational"]
+            error = rk4.get("trajectory_error", {})
+
+            def own(m):
+                return _fmt(m["charge_vector"]["max_relative_drift"]) if m["charges"] else "-"
+
+            true = rk4.get("true_charge_vector", {}).get("max_relative_drift", "-")
+            rows.append(
+                f"| {run.name} | {model} | {methods['final_training_loss']:.2g} | {own(rk4)} | "
+                f"{own(exact)} | {_fmt(true) if rk4['charges'] else '-'} | "
+                f"{_fmt(error.get('t=64', '-'))} | {_fmt(error.get('max_to_t=64', '-'))} | "
+                f"{_when(error.get('first_t_above_1'))} | {_when(error.get('diverged_at'))} |"
+            )
+    header = ("| run | model | final loss | own charges (RK4, f32) | own charges (variational, "
+              "f64) | true charges | \\|q - q_true\\| at t = 64 | max to t = 64 | "
+              "error > 1 from t = | diverged at t = |\n|---|---|---|---|---|---|---|---|---|---|")
+    return header + "\n" + "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", help="run folders")
@@ -69,7 +99,12 @@ def main() -> None:
     parser.add_argument("--dt", type=float, default=0.01)
     parser.add_argument("--markdown", action="store_true", help="print docs/RESULTS.md rows")
     parser.add_argument("--no-eval", action="store_true", help="only read existing metrics")
+    parser.add_argument("--summary", action="store_true",
+                        help="print one compact table, a row per run and model")
     args = parser.parse_args()
+    if args.summary and args.no_eval:
+        print(summary([Path(run) for run in args.runs]))
+        return
     for run in map(Path, args.runs):
         for dtype in DTYPES if not args.no_eval else ():
             start = time.perf_counter()
@@ -79,6 +114,8 @@ def main() -> None:
             print_table(metrics)
         if args.markdown:
             print(f"\n### {run}\n\n{markdown(run)}")
+    if args.summary:
+        print(summary([Path(run) for run in args.runs]))
 
 
 if __name__ == "__main__":
