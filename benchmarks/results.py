@@ -65,7 +65,8 @@ def markdown(run: Path) -> str:
 def summary(runs: list[Path]) -> str:
     """One row per run and model: the figures the reference publishes, side by side.
 
-    Own charges with RK4 in float32 (the reference's set-up) and with the variational
+    Own charges with RK4 in float32, in "mixed" precision (a float32 network called from
+    float64 states: the reference code's set-up; `--mixed`), and with the variational
     integrator in float64; true charges and the trajectory error with RK4 in float32."""
     rows = []
     for run in runs:
@@ -80,15 +81,20 @@ def summary(runs: list[Path]) -> str:
                 return _fmt(m["charge_vector"]["max_relative_drift"]) if m["charges"] else "-"
 
             true = rk4.get("true_charge_vector", {}).get("max_relative_drift", "-")
+            mixed = run / "evaluation-mixed" / "metrics.json"
+            mixed = (own(json.loads(mixed.read_text())["models"][model]["rk4"])
+                     if mixed.exists() else "-")  # fmt: skip
             rows.append(
                 f"| {run.name} | {model} | {methods['final_training_loss']:.2g} | {own(rk4)} | "
+                f"{mixed} | "
                 f"{own(exact)} | {_fmt(true) if rk4['charges'] else '-'} | "
                 f"{_fmt(error.get('t=64', '-'))} | {_fmt(error.get('max_to_t=64', '-'))} | "
                 f"{_when(error.get('first_t_above_1'))} | {_when(error.get('diverged_at'))} |"
             )
-    header = ("| run | model | final loss | own charges (RK4, f32) | own charges (variational, "
-              "f64) | true charges | \\|q - q_true\\| at t = 64 | max to t = 64 | "
-              "error > 1 from t = | diverged at t = |\n|---|---|---|---|---|---|---|---|---|---|")
+    header = ("| run | model | final loss | own charges (RK4, f32) | own charges (RK4, mixed) | "
+              "own charges (variational, f64) | true charges | \\|q - q_true\\| at t = 64 | "
+              "max to t = 64 | error > 1 from t = | diverged at t = |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|")
     return header + "\n" + "\n".join(rows)
 
 
@@ -99,6 +105,9 @@ def main() -> None:
     parser.add_argument("--dt", type=float, default=0.01)
     parser.add_argument("--markdown", action="store_true", help="print docs/RESULTS.md rows")
     parser.add_argument("--no-eval", action="store_true", help="only read existing metrics")
+    parser.add_argument("--mixed", action="store_true",
+                        help="also evaluate RK4 with a float32 network from float64 states "
+                             "(the reference code's precision) into evaluation-mixed/")
     parser.add_argument("--summary", action="store_true",
                         help="print one compact table, a row per run and model")
     args = parser.parse_args()
@@ -112,6 +121,9 @@ def main() -> None:
                                    out_dir=run / f"evaluation-{dtype}")  # fmt: skip
             print(f"\n### {run} ({dtype}, {time.perf_counter() - start:.0f} s)")
             print_table(metrics)
+        if args.mixed and not args.no_eval:
+            evaluate_run(run, t_final=args.t_final, dt=args.dt, dtype="mixed", method="rk4",
+                         out_dir=run / "evaluation-mixed")  # fmt: skip
         if args.markdown:
             print(f"\n### {run}\n\n{markdown(run)}")
     if args.summary:

@@ -347,9 +347,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="rollout time step (default 0.01)")
     p.add_argument("--method", type=_methods, default=None,
                    help="comma-separated integrators, e.g. rk4,variational (default: all)")
-    p.add_argument("--dtype", choices=("float64", "float32"), default=None,
+    p.add_argument("--dtype", choices=("float64", "float32", "mixed"), default=None,
                    help="precision of the rollouts (default float64: the model's behaviour "
-                        "rather than float32 rounding; float32 is the precision of training)")
+                        "rather than float32 rounding; float32 is the precision of training; "
+                        "mixed: a float32 network called from float64 states)")
     _trust_flag(p)
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("demo", help="the main job, end to end, on the Kepler example")

@@ -14,6 +14,7 @@ from handwritten import kepler_contract as kepler
 
 import symnoether as sn
 from symnoether.numeric.evaluate import drift, evaluate_models, evaluate_run
+from symnoether.numeric.network import LagrangianNetwork
 
 # A planar orbit: the charges of the x-z and y-z rotations start at exactly zero, so their
 # drift must be reported as absolute.
@@ -173,6 +174,27 @@ def test_methods_as_objects_are_named_by_the_registry():
     assert metrics["settings"]["methods"] == ["variational"]
     assert set(metrics["true_system"]) == {"variational"}
     assert metrics["models"]["invariant"]["variational"]["newton"]["max_residual"] <= 1e-12
+
+
+def test_mixed_precision_evaluates_a_float32_network_from_float64_states():
+    # The reference's set-up: the state lives in float64, each network call in float32.
+    from symnoether.numeric.evaluate import _Float32Model
+
+    model = LagrangianNetwork(kepler, width=8, key=jax.random.key(0))
+    q, qdot = np.array([1.0, 0.1, 0.0]), np.array([0.0, 1.1, 0.2])
+    with jax.enable_x64(True):
+        wrapped = _Float32Model(model)
+        q64, qdot64 = jnp.asarray(q), jnp.asarray(qdot)
+        value, accel = wrapped(q64, qdot64), wrapped.acceleration(q64, qdot64)
+        assert value.dtype == accel.dtype == jnp.float64
+    q32, qdot32 = jnp.asarray(q, jnp.float32), jnp.asarray(qdot, jnp.float32)
+    assert float(value) == float(model(q32, qdot32))
+    np.testing.assert_array_equal(np.asarray(accel), np.asarray(model.acceleration(q32, qdot32)))
+    metrics = evaluate_models(kepler, {"invariant": model}, Q0, QDOT0, dt=0.01, steps=50,
+                              methods=("rk4",), dtype="mixed")  # fmt: skip
+    assert metrics["settings"]["dtype"] == "mixed"
+    drift = metrics["models"]["invariant"]["rk4"]["charge_vector"]["max_relative_drift"]
+    assert 0 <= drift < 1e-5  # float32 network rounding, never float64 exactness claims
 
 
 def test_diverging_rollout_is_reported_not_hidden():

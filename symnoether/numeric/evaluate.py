@@ -36,7 +36,11 @@ from jaxtyping import Array, ArrayLike, Float
 from ..errors import ConfigError, format_problems
 from .checkpoint import write_json
 from .contract import time_keywords
-from .dynamics import default_max_condition, velocity_hessian
+from .dynamics import (
+    acceleration as _autodiff_acceleration,
+    default_max_condition,
+    velocity_hessian,
+)
 from .integrate import (
     INTEGRATORS,
     RK4,
@@ -61,6 +65,8 @@ REFERENCE = RK4()
 REFERENCE_METHOD = integrator_name(REFERENCE)
 #: |I(0)| below this fraction of the family's scale counts as zero: absolute drift then.
 ZERO_FRACTION = 1e-8
+#: `dtype` of a float32 network evaluated from float64 states (the reference's precision).
+MIXED = "mixed"
 #: Fractions of t_final at which the trajectory error is reported (besides "final").
 ERROR_FRACTIONS = (0.01, 0.1, 0.5)
 
@@ -136,6 +142,24 @@ def drift(values: ArrayLike, scale: ArrayLike | None = None) -> tuple[np.ndarray
 
 def _precision(dtype: np.dtype):
     return jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
+
+
+class _Float32Model(eqx.Module):
+    """A float32 model seen from float64 states (`dtype="mixed"`): every evaluation casts
+    the state to float32 and its result back, as the reference's set-up does (its RK4 keeps
+    the state in NumPy float64 and calls a float32 TensorFlow network). The integrators'
+    arithmetic, the state and the charges' contraction run in float64."""
+
+    model: Any
+
+    def __call__(self, q, qdot):
+        return self.model(q.astype(jnp.float32), qdot.astype(jnp.float32)).astype(q.dtype)
+
+    def acceleration(self, q, qdot):
+        own = getattr(self.model, "acceleration", None)
+        if own is None:
+            return _autodiff_acceleration(self, q, qdot)
+        return own(q.astype(jnp.float32), qdot.astype(jnp.float32)).astype(q.dtype)
 
 
 def _cast(tree, dtype):
@@ -447,7 +471,9 @@ def evaluate_models(
         Metrics and figures name each by `integrator_name` (an object of a registered class
         by its registered name).
     - `dtype`: `"float64"` (default; models are cast and `jax.enable_x64` is on for the
-        evaluation only) or `"float32"`.
+        evaluation only), `"float32"`, or `"mixed"`: float32 models evaluated from float64
+        states (each call casts the state to float32 and the result back; the
+        integrators' arithmetic stays in float64), which is the reference code's set-up.
     - `plots`: write the figures (with `out_dir`).
     - `warnings`: sentences to record first among the metrics' warnings (e.g. the checks
         overridden for a run folder).
@@ -463,15 +489,19 @@ def evaluate_models(
     methods = tuple(methods)
     _check_inputs(module, models, methods, dt, steps)
     integrators = _integrators(methods)
-    dtype = np.dtype(dtype)
+    precision = dtype
+    mixed = precision == MIXED
+    dtype = np.dtype(np.float64 if mixed else dtype)
     losses = {name: np.asarray(values, np.float64) for name, values in (losses or {}).items()}
     with _precision(dtype):
-        cast = {name: _cast(model, dtype) for name, model in models.items()}
+        if mixed:
+            cast = {name: _Float32Model(_cast(m, np.float32)) for name, m in models.items()}
+        else:
+            cast = {name: _cast(model, dtype) for name, model in models.items()}
         q0, qdot0 = jnp.asarray(q0, dtype), jnp.asarray(qdot0, dtype)
         curves = _rollouts(module, cast, q0, qdot0, dt, steps, integrators)
-    metrics = _metrics(
-        module, curves, losses, _settings(module, q0, qdot0, dt, steps, integrators, dtype)
-    )
+    settings = _settings(module, q0, qdot0, dt, steps, integrators, MIXED if mixed else dtype)
+    metrics = _metrics(module, curves, losses, settings)
     metrics["warnings"] = [*map(str, warnings), *metrics["warnings"]]
     if out_dir is not None:
         metrics["files"] = _write(Path(out_dir), module, curves, losses, metrics, plots)
@@ -542,7 +572,7 @@ def evaluate_run(
     - `q0`, `qdot0`: the initial state; default the `initial_state` recorded in `run.json`
         (the spec's, when trained by `symnoether train`), else the first state of the
         run's training data (`RUN_DIR/data.npz`, its noise included).
-    - `dtype`: `"float64"` (default) or `"float32"`.
+    - `dtype`: `"float64"` (default), `"float32"` or `"mixed"` (see `evaluate_models`).
     - `trust_module`: evaluate even when the run's module fails its integrity checks
         (see `load_run`); the override is recorded among the metrics' warnings.
 
