@@ -37,7 +37,8 @@ def main(argv: list[str]) -> int:
     for run in runs:
         print(_row(run.name, json.loads((run / "evaluation" / "metrics.json").read_text())))
     for run in more:
-        metrics = run / "evaluation-float32" / "metrics.json"
+        # The same evaluation as the seed runs': RK4 in float64 to t = 128.
+        metrics = run / "evaluation-float64" / "metrics.json"
         if not metrics.exists():
             metrics = run / "evaluation" / "metrics.json"
         print(_row(str(run), json.loads(metrics.read_text())))
