@@ -489,8 +489,7 @@ def evaluate_models(
     methods = tuple(methods)
     _check_inputs(module, models, methods, dt, steps)
     integrators = _integrators(methods)
-    precision = dtype
-    mixed = precision == MIXED
+    mixed = dtype == MIXED
     dtype = np.dtype(np.float64 if mixed else dtype)
     losses = {name: np.asarray(values, np.float64) for name, values in (losses or {}).items()}
     with _precision(dtype):
