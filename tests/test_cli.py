@@ -117,7 +117,7 @@ def test_learn_from_user_data_without_true_lagrangian(tmp_path, capsys):
     np.savez(tmp_path / "data.npz", q=q, qdot=v, qddot=-q)
     out = tmp_path / "run"
     assert main(["train", str(spec), "--out", str(out), "--data", str(tmp_path / "data.npz"),
-                 "--config", str(_tiny_config(tmp_path))]) == 0
+                 "--config", str(_tiny_config(tmp_path)), "--models", "invariant"]) == 0
     assert main(["evaluate", str(out), "--t-final", "0.5"]) == 0
     table = capsys.readouterr().out
     rows = [line for line in table.splitlines() if line.startswith("invariant")]
