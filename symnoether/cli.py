@@ -107,16 +107,12 @@ def cmd_generate(args) -> int:
 def _variants(args) -> tuple[str, ...]:
     # --models given: those. Otherwise a resume continues the variants the run records (an
     # invariant-only run stays one), and a new run trains both.
+    from .numeric.run import VARIANTS, recorded_variants
+
     if args.models is not None:
         return args.models
-    record = Path(args.out) / "run.json"
-    if args.resume and record.is_file():
-        from .numeric.checkpoint import read_json
-
-        recorded = read_json(record, "run record", ("variants",))["variants"]
-        if isinstance(recorded, list) and recorded:
-            return tuple(recorded)
-    return ("invariant", "unconstrained")
+    recorded = recorded_variants(args.out) if args.resume else None
+    return tuple(VARIANTS) if recorded is None else recorded
 
 
 def cmd_train(args) -> int:

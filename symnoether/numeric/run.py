@@ -59,6 +59,7 @@ __all__ = [
     "load_run",
     "module_text_hash",
     "recorded_config",
+    "recorded_variants",
     "resume_problems",
     "train_run",
 ]
@@ -609,6 +610,18 @@ def recorded_config(run_dir: str | os.PathLike) -> TrainConfig | None:
     if not path.is_file():
         return None
     return _saved_config(read_json(path, "run record", _RECORD)["config"])
+
+
+def recorded_variants(run_dir: str | os.PathLike) -> tuple[str, ...] | None:
+    """The variants `RUN_DIR/run.json` records, or None when there is no run record."""
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        return None
+    variants = read_json(path, "run record", _RECORD)["variants"]
+    try:
+        return _check_variants(variants)
+    except (TypeError, ValueError) as error:
+        raise RunFolderError(f"the run record {str(path)!r} is damaged: {error}") from None
 
 
 def _load_model(folder: Path, module: ModuleType) -> tuple[LagrangianNetwork, TrainConfig]:
