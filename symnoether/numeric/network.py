@@ -97,15 +97,14 @@ def _reference_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
     # N(0, sigma^2) with sigma = c / sqrt(n), n = max(fan_in, fan_out), c = 2.2 for the
     # first layer, 0.58 * i for hidden layer i and n for the output layer (sigma = sqrt(n)).
     # Mueller's reference code does not use it: it trains from Keras' default (`"glorot"`).
-    layers = mlp.layers
-    keys = jax.random.split(key, len(layers))
-    weights = []
-    for i, (layer, k) in enumerate(zip(layers, keys, strict=True)):
-        n = max(layer.weight.shape)
-        factor = n if i == len(layers) - 1 else (2.2 if i == 0 else 0.58 * i)
-        sigma = factor / math.sqrt(n)
-        weights.append(sigma * jax.random.normal(k, layer.weight.shape, layer.weight.dtype))
-    return _zero_biases(eqx.tree_at(lambda m: [layer.weight for layer in m.layers], mlp, weights))
+    last = len(mlp.layers) - 1
+
+    def draw(i, weight, key):
+        n = max(weight.shape)
+        factor = n if i == last else (2.2 if i == 0 else 0.58 * i)
+        return factor / math.sqrt(n) * jax.random.normal(key, weight.shape, weight.dtype)
+
+    return _redraw(mlp, key, draw)
 
 
 def _glorot_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
@@ -113,18 +112,19 @@ def _glorot_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
     # Glorot-uniform weights, U(-a, a) with a = sqrt(6 / (fan_in + fan_out)), zero biases.
     # Equinox's default draws weights and biases from U(-1/sqrt(fan_in), 1/sqrt(fan_in)):
     # 2.7x wider on the 3-invariant input layer of Kepler, 2.5x narrower on the output.
+    def draw(i, weight, key):
+        limit = math.sqrt(6.0 / sum(weight.shape))
+        return jax.random.uniform(key, weight.shape, weight.dtype, -limit, limit)
+
+    return _redraw(mlp, key, draw)
+
+
+def _redraw(mlp: eqx.nn.MLP, key: PRNGKeyArray, draw) -> eqx.nn.MLP:
+    # New weights `draw(layer index, old weight, key)`, one key per layer, and zero biases.
     keys = jax.random.split(key, len(mlp.layers))
-    weights = []
-    for layer, k in zip(mlp.layers, keys, strict=True):
-        fan_out, fan_in = layer.weight.shape
-        limit = math.sqrt(6.0 / (fan_in + fan_out))
-        weights.append(
-            jax.random.uniform(k, layer.weight.shape, layer.weight.dtype, -limit, limit)
-        )
-    return _zero_biases(eqx.tree_at(lambda m: [layer.weight for layer in m.layers], mlp, weights))
-
-
-def _zero_biases(mlp: eqx.nn.MLP) -> eqx.nn.MLP:
+    pairs = enumerate(zip(mlp.layers, keys, strict=True))
+    weights = [draw(i, layer.weight, k) for i, (layer, k) in pairs]
+    mlp = eqx.tree_at(lambda m: [layer.weight for layer in m.layers], mlp, weights)
     biases = [layer.bias for layer in mlp.layers if layer.bias is not None]
     return eqx.tree_at(
         lambda m: [layer.bias for layer in m.layers if layer.bias is not None],
