@@ -68,22 +68,21 @@ def summary(runs: list[Path]) -> str:
     Own charges with RK4 in float32, in "mixed" precision (a float32 network called from
     float64 states: the reference code's set-up; `--mixed`), and with the variational
     integrator in float64; true charges and the trajectory error with RK4 in float32."""
+    def own(m):
+        return _fmt(m["charge_vector"]["max_relative_drift"]) if m["charges"] else "-"
+
     rows = []
     for run in runs:
         by_dtype = {d: json.loads((run / f"evaluation-{d}" / "metrics.json").read_text())
                     for d in DTYPES}  # fmt: skip
+        mixed_file = run / "evaluation-mixed" / "metrics.json"
+        mixed_models = json.loads(mixed_file.read_text())["models"] if mixed_file.exists() else {}
         for model, methods in by_dtype["float32"]["models"].items():
             rk4 = methods["rk4"]
             exact = by_dtype["float64"]["models"][model]["variational"]
             error = rk4.get("trajectory_error", {})
-
-            def own(m):
-                return _fmt(m["charge_vector"]["max_relative_drift"]) if m["charges"] else "-"
-
             true = rk4.get("true_charge_vector", {}).get("max_relative_drift", "-")
-            mixed = run / "evaluation-mixed" / "metrics.json"
-            mixed = (own(json.loads(mixed.read_text())["models"][model]["rk4"])
-                     if mixed.exists() else "-")  # fmt: skip
+            mixed = own(mixed_models[model]["rk4"]) if model in mixed_models else "-"
             rows.append(
                 f"| {run.name} | {model} | {methods['final_training_loss']:.2g} | {own(rk4)} | "
                 f"{mixed} | "
