@@ -63,6 +63,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RK4": ("numeric.integrate", "RK4"),
     "integrate": ("numeric.integrate", "integrate"),
     "ode_term": ("numeric.integrate", "ode_term"),
+    "AbstractLagrangian": ("numeric.lagrangian", "AbstractLagrangian"),
+    "FunctionLagrangian": ("numeric.lagrangian", "FunctionLagrangian"),
+    "MixedPrecision": ("numeric.lagrangian", "MixedPrecision"),
     "LagrangianNetwork": ("numeric.network", "LagrangianNetwork"),
     "PositionLoss": ("numeric.position_loss", "PositionLoss"),
     "PositionData": ("numeric.positions", "PositionData"),
@@ -112,6 +115,11 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         MidpointVariational as MidpointVariational,
         integrate as integrate,
         ode_term as ode_term,
+    )
+    from .numeric.lagrangian import (
+        AbstractLagrangian as AbstractLagrangian,
+        FunctionLagrangian as FunctionLagrangian,
+        MixedPrecision as MixedPrecision,
     )
     from .numeric.network import LagrangianNetwork as LagrangianNetwork
     from .numeric.position_loss import PositionLoss as PositionLoss

@@ -178,18 +178,22 @@ def test_methods_as_objects_are_named_by_the_registry():
 
 def test_mixed_precision_evaluates_a_float32_network_from_float64_states():
     # The reference's set-up: the state lives in float64, each network call in float32.
-    from symnoether.numeric.evaluate import _Float32Model
-
     model = LagrangianNetwork(kepler, width=8, key=jax.random.key(0))
     q, qdot = np.array([1.0, 0.1, 0.0]), np.array([0.0, 1.1, 0.2])
     with jax.enable_x64(True):
-        wrapped = _Float32Model(model)
+        wrapped = sn.MixedPrecision(model)
         q64, qdot64 = jnp.asarray(q), jnp.asarray(qdot)
         value, accel = wrapped(q64, qdot64), wrapped.acceleration(q64, qdot64)
         assert value.dtype == accel.dtype == jnp.float64
     q32, qdot32 = jnp.asarray(q, jnp.float32), jnp.asarray(qdot, jnp.float32)
     assert float(value) == float(model(q32, qdot32))
     np.testing.assert_array_equal(np.asarray(accel), np.asarray(model.acceleration(q32, qdot32)))
+    # The batched path is the model's own closed form too, as in float64 evaluation.
+    with jax.enable_x64(True):
+        batch = wrapped.batched_acceleration(q64[None], qdot64[None])
+    np.testing.assert_array_equal(
+        np.asarray(batch[0]), np.asarray(model.batched_acceleration(q32[None], qdot32[None])[0])
+    )
     metrics = evaluate_models(kepler, {"invariant": model}, Q0, QDOT0, dt=0.01, steps=50,
                               methods=("rk4",), dtype="mixed")  # fmt: skip
     assert metrics["settings"]["dtype"] == "mixed"

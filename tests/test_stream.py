@@ -12,7 +12,7 @@ import pytest
 from handwritten import kepler_contract, two_particle_2d_contract
 
 from symnoether.numeric.integrate import RK4, integrate
-from symnoether.numeric.integrate._base import LagrangianTerm
+from symnoether.numeric.integrate import LagrangianTerm
 from symnoether.numeric.run import TrainConfig, train_run
 from symnoether.numeric.stream import (
     StateStream,

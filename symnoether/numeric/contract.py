@@ -30,6 +30,7 @@ __all__ = [
     "GeneratedModuleWithKnownLagrangian",
     "GeneratedModuleWithLagrangian",
     "check_module",
+    "known_lagrangian",
     "members",
     "time_keywords",
 ]
@@ -176,6 +177,24 @@ def time_keywords(module: ModuleType, t) -> dict:
     Keyword arguments for `generators`, `boundary`, `noether_charges` and `true_charges`.
     """
     return {"t": t} if getattr(module, "TIME_DEPENDENT", False) else {}
+
+
+def known_lagrangian(module: ModuleType) -> Lagrangian | None:
+    """The module's known part K(q, qdot) of the model's Lagrangian
+    (`GeneratedModuleWithKnownLagrangian`), or `None`: modules without one, older ones
+    included, lack the member.
+
+    **Arguments:**
+
+    - `module`: a generated module.
+
+    **Returns:**
+
+    `module.known_lagrangian` or `None`.
+    """
+    if getattr(module, "HAS_KNOWN_LAGRANGIAN", False):
+        return module.known_lagrangian
+    return None
 
 
 def members(protocol: type) -> tuple[str, ...]:

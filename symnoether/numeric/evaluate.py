@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -33,23 +33,20 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ..errors import ConfigError, format_problems
+from ..errors import ConfigError, RunFolderError, format_problems
 from .checkpoint import write_json
 from .contract import time_keywords
-from .dynamics import (
-    acceleration as _autodiff_acceleration,
-    default_max_condition,
-    velocity_hessian,
-)
+from .curves import REFERENCE, REFERENCE_METHOD, TRUE, Curves
+from .dynamics import default_max_condition
 from .integrate import (
     INTEGRATORS,
-    RK4,
     AbstractIntegrator,
     as_integrator,
     integrate,
     integrator_name,
     is_method,
 )
+from .lagrangian import AbstractLagrangian, FunctionLagrangian, MixedPrecision, as_lagrangian
 
 __all__ = ["Curves", "drift", "evaluate_models", "evaluate_run"]
 
@@ -57,62 +54,12 @@ Method = str | AbstractIntegrator
 
 Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Float[Array, ""]]
 
-#: Name of the true system among the evaluated rollouts.
-TRUE = "true"
-#: The true system's rollout with this integrator (closed-form acceleration) is the reference
-#: of the trajectory error.
-REFERENCE = RK4()
-REFERENCE_METHOD = integrator_name(REFERENCE)
 #: |I(0)| below this fraction of the family's scale counts as zero: absolute drift then.
 ZERO_FRACTION = 1e-8
 #: `dtype` of a float32 network evaluated from float64 states (the reference's precision).
 MIXED = "mixed"
 #: Fractions of t_final at which the trajectory error is reported (besides "final").
 ERROR_FRACTIONS = (0.01, 0.1, 0.5)
-
-
-class Curves(NamedTuple):
-    """Time series of one rollout, as NumPy arrays (what the metrics and plots read).
-
-    **Fields:**
-
-    - `ts`, `qs`, `qdots`: the rollout, `(T,)`, `(T, n)`, `(T, n)`.
-    - `charge_drift`, `charge_relative`: drift of the model's own charges `(T, K)` and, per
-        charge, whether it is relative (else absolute).
-    - `true_charge_drift`, `true_charge_relative`: the same for the true charges, or `None`.
-    - `energy_drift`, `energy_relative`, `true_energy_drift`, `true_energy_relative`: the
-        same for the energies (`(T,)` and a bool).
-    - `error`: $|q(t) - q_{true}(t)|$, `(T,)`, or `None` without a true system.
-    - `charges0`, `energy0`: the initial values of the model's charges and energy.
-    - `vector_drift`, `true_vector_drift`: $|I(t) - I(0)| / |I(0)|$ of the whole vector of
-        own (true) charges, Euclidean norms, `(T,)`: not inflated by a charge that starts
-        near zero.
-    - `mass_matrix`: `{"signature_changes", "ill_conditioned_states", "max_condition"}` of
-        d2L/dqdot2 along the rollout (see `_mass_matrix_metrics`).
-    - `newton`: for the variational method, `{"max_residual", "max_iterations",
-        "failed_solves"}`; else `None`.
-    - `seconds`: wall-clock time of the rollout (compilation included).
-    """
-
-    ts: np.ndarray
-    qs: np.ndarray
-    qdots: np.ndarray
-    charge_drift: np.ndarray
-    charge_relative: np.ndarray
-    true_charge_drift: np.ndarray | None
-    true_charge_relative: np.ndarray | None
-    energy_drift: np.ndarray
-    energy_relative: bool
-    true_energy_drift: np.ndarray | None
-    true_energy_relative: bool | None
-    error: np.ndarray | None
-    charges0: np.ndarray
-    energy0: float
-    newton: dict[str, float] | None
-    seconds: float
-    vector_drift: np.ndarray
-    true_vector_drift: np.ndarray | None
-    mass_matrix: dict
 
 
 def drift(values: ArrayLike, scale: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -144,24 +91,6 @@ def _precision(dtype: np.dtype):
     return jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
 
 
-class _Float32Model(eqx.Module):
-    """A float32 model seen from float64 states (`dtype="mixed"`): every evaluation casts
-    the state to float32 and its result back, as the reference's set-up does (its RK4 keeps
-    the state in NumPy float64 and calls a float32 TensorFlow network). The integrators'
-    arithmetic, the state and the charges' contraction run in float64."""
-
-    model: Any
-
-    def __call__(self, q, qdot):
-        return self.model(q.astype(jnp.float32), qdot.astype(jnp.float32)).astype(q.dtype)
-
-    def acceleration(self, q, qdot):
-        own = getattr(self.model, "acceleration", None)
-        if own is None:
-            return _autodiff_acceleration(self, q, qdot)
-        return own(q.astype(jnp.float32), qdot.astype(jnp.float32)).astype(q.dtype)
-
-
 def _cast(tree, dtype):
     return jax.tree.map(lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, tree)
 
@@ -170,13 +99,6 @@ def _energy_scale(lagrangian, q, qdot):
     # The size of the terms of E = qdot . p - L: E(0) below 1e-8 of it counts as zero. (A
     # learned L is only defined up to a factor, so no fixed scale would do.)
     return jnp.abs(qdot @ jax.grad(lagrangian, 1)(q, qdot)) + jnp.abs(lagrangian(q, qdot))
-
-
-def _mass_matrix(lagrangian, q, qdot):
-    # A LagrangianNetwork has a cheaper closed-form one; any other Lagrangian by autodiff.
-    if hasattr(lagrangian, "velocity_hessian"):
-        return lagrangian.velocity_hessian(q, qdot)
-    return velocity_hessian(lagrangian, q, qdot)
 
 
 def _mass_matrix_metrics(eigenvalues: np.ndarray) -> dict:
@@ -208,7 +130,7 @@ def _along(module: ModuleType, lagrangian, qs, qdots, ts):
             "charges": module.noether_charges(lagrangian, q, qdot, **at),
             "energy": module.energy(lagrangian, q, qdot),
             "energy_scale": _energy_scale(lagrangian, q, qdot),
-            "mass_eigenvalues": jnp.linalg.eigvalsh(_mass_matrix(lagrangian, q, qdot)),
+            "mass_eigenvalues": jnp.linalg.eigvalsh(lagrangian.mass_matrix(q, qdot)),
         }
         if module.HAS_LAGRANGIAN:
             values["true_charges"] = module.true_charges(q, qdot, **at)
@@ -219,12 +141,9 @@ def _along(module: ModuleType, lagrangian, qs, qdots, ts):
     return jax.vmap(one)(qs, qdots, ts)
 
 
-def _roll(lagrangian, q0, qdot0, *, dt, steps, method, acceleration=None):
+def _roll(lagrangian: AbstractLagrangian, q0, qdot0, *, dt, steps, method):
     start = time.perf_counter()
-    result = integrate(
-        lagrangian, q0, qdot0, dt=dt, steps=steps, method=method, acceleration=acceleration,
-        full_output=True,
-    )  # fmt: skip
+    result = integrate(lagrangian, q0, qdot0, dt=dt, steps=steps, method=method, full_output=True)
     jax.block_until_ready(result.qs)
     seconds = time.perf_counter() - start
     newton = None
@@ -255,14 +174,28 @@ def _curves(module, lagrangian, result, newton, seconds, reference) -> Curves:
     if reference is not None:
         error = np.linalg.norm(np.asarray(result.qs) - reference, axis=-1)
     return Curves(
-        np.asarray(result.ts), np.asarray(result.qs), np.asarray(result.qdots),
-        charge_drift, charge_relative, *true_charge, energy_drift, bool(energy_relative),
-        true_energy[0], None if true_energy[1] is None else bool(true_energy[1]), error,
-        values["charges"][0], float(values["energy"][0]), newton, seconds,
-        _vector_drift(values["charges"]),
-        _vector_drift(values["true_charges"]) if module.HAS_LAGRANGIAN else None,
-        _mass_matrix_metrics(values["mass_eigenvalues"]),
-    )  # fmt: skip
+        ts=np.asarray(result.ts),
+        qs=np.asarray(result.qs),
+        qdots=np.asarray(result.qdots),
+        charge_drift=charge_drift,
+        charge_relative=charge_relative,
+        true_charge_drift=true_charge[0],
+        true_charge_relative=true_charge[1],
+        energy_drift=energy_drift,
+        energy_relative=bool(energy_relative),
+        true_energy_drift=true_energy[0],
+        true_energy_relative=None if true_energy[1] is None else bool(true_energy[1]),
+        error=error,
+        charges0=values["charges"][0],
+        energy0=float(values["energy"][0]),
+        newton=newton,
+        seconds=seconds,
+        vector_drift=_vector_drift(values["charges"]),
+        true_vector_drift=(
+            _vector_drift(values["true_charges"]) if module.HAS_LAGRANGIAN else None
+        ),
+        mass_matrix=_mass_matrix_metrics(values["mass_eigenvalues"]),
+    )
 
 
 def _number(x) -> float | None:
@@ -414,26 +347,24 @@ def _settings(module, q0, qdot0, dt, steps, methods, dtype) -> dict:
 
 
 def _rollouts(module, models, q0, qdot0, dt, steps, integrators) -> dict[str, dict[str, Curves]]:
-    systems: dict[str, tuple[Lagrangian, Any]] = {name: (m, None) for name, m in models.items()}
+    systems: dict[str, AbstractLagrangian] = dict(models)
     runs = {}
     if module.HAS_LAGRANGIAN:
         # The true system first: its reference rollout (closed-form acceleration) is what
         # trajectory errors are measured against.
-        systems = {TRUE: (module.lagrangian, module.acceleration), **systems}
-        runs[TRUE, REFERENCE_METHOD] = _roll(
-            module.lagrangian, q0, qdot0, dt=dt, steps=steps, method=REFERENCE,
-            acceleration=module.acceleration,
-        )  # fmt: skip
+        true = FunctionLagrangian(module.lagrangian, module.acceleration, module)
+        systems = {TRUE: true, **systems}
+        runs[TRUE, REFERENCE_METHOD] = _roll(true, q0, qdot0, dt=dt, steps=steps,
+                                             method=REFERENCE)  # fmt: skip
     reference = np.asarray(runs[TRUE, REFERENCE_METHOD][0].qs) if runs else None
     curves: dict[str, dict[str, Curves]] = {}
-    for name, (lagrangian, acceleration) in systems.items():
+    for name, lagrangian in systems.items():
         curves[name] = {}
         for method, integrator in integrators.items():
             if (name, method) not in runs:
                 runs[name, method] = _roll(
-                    lagrangian, q0, qdot0, dt=dt, steps=steps, method=integrator,
-                    acceleration=acceleration,
-                )  # fmt: skip
+                    lagrangian, q0, qdot0, dt=dt, steps=steps, method=integrator
+                )
             curves[name][method] = _curves(module, lagrangian, *runs[name, method], reference)
     # Models first, the true system last (the order of the figures' columns).
     return {name: curves[name] for name in [*models, TRUE] if name in curves}
@@ -492,9 +423,10 @@ def evaluate_models(
     mixed = dtype == MIXED
     dtype = np.dtype(np.float64 if mixed else dtype)
     losses = {name: np.asarray(values, np.float64) for name, values in (losses or {}).items()}
+    models = {name: as_lagrangian(m, module=module) for name, m in models.items()}
     with _precision(dtype):
         if mixed:
-            cast = {name: _Float32Model(_cast(m, np.float32)) for name, m in models.items()}
+            cast = {name: MixedPrecision(_cast(m, np.float32)) for name, m in models.items()}
         else:
             cast = {name: _cast(model, dtype) for name, model in models.items()}
         q0, qdot0 = jnp.asarray(q0, dtype), jnp.asarray(qdot0, dtype)
@@ -545,7 +477,25 @@ def _initial_state(run) -> tuple[np.ndarray, np.ndarray]:
             "pass q0= and qdot0= instead"
         )
     with np.load(path) as data:
-        return data["q"][0], data["qdot"][0]
+        if "qdot" in data:
+            return data["q"][0], data["qdot"][0]
+        return _first_position_state(data, path)
+
+
+def _first_position_state(data, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    # Positions only (trajectories, T, n) sampled every dt (or at times t): the first
+    # position and its velocity by the second-order one-sided difference
+    # (-3 q0 + 4 q1 - q2) / (2 dt).
+    q = np.asarray(data["q"])
+    times = np.asarray(data["t"]) if "t" in data else None
+    if q.ndim != 3 or q.shape[1] < 3:
+        raise RunFolderError(
+            f"{str(path)!r} holds neither velocities nor at least 3 positions per trajectory; "
+            "pass q0= and qdot0= (symnoether evaluate --q0 ... --qdot0 ...)"
+        )
+    dt = float(data["dt"]) if times is None else float(np.ravel(times[..., 1] - times[..., 0])[0])
+    q0 = q[0, 0]
+    return q0, (-3 * q0 + 4 * q[0, 1] - q[0, 2]) / (2 * dt)
 
 
 def evaluate_run(
@@ -570,7 +520,8 @@ def evaluate_run(
     - `out_dir`: where to write `metrics.json` and the figures; default `RUN_DIR/evaluation`.
     - `q0`, `qdot0`: the initial state; default the `initial_state` recorded in `run.json`
         (the spec's, when trained by `symnoether train`), else the first state of the
-        run's training data (`RUN_DIR/data.npz`, its noise included).
+        run's training data (`RUN_DIR/data.npz`, its noise included; for positions only,
+        the first position with its velocity by a second-order finite difference).
     - `dtype`: `"float64"` (default), `"float32"` or `"mixed"` (see `evaluate_models`).
     - `trust_module`: evaluate even when the run's module fails its integrity checks
         (see `load_run`); the override is recorded among the metrics' warnings.

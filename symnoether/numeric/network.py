@@ -10,25 +10,23 @@ from typing import Literal
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Scalar
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Scalar
 
 from ._batched import mlp_gradient_hessian, supports_closed_form
 from ._weights import check_weights, parameters, weights_dtype
-from .contract import check_module, time_keywords
+from .contract import check_module, known_lagrangian
 from .dynamics import (
     MASS_SOLVES,
     MassSolve,
-    acceleration as autodiff_acceleration,
     autodiff_terms,
     check_float_dtype,
-    condition_number,
-    count_ill_conditioned,
     euler_lagrange_terms,
     resolve_mass_solve,
     solve_mass_matrices,
     solve_mass_matrix,
     velocity_hessian,
 )
+from .lagrangian import AbstractLagrangian
 
 __all__ = [
     "ACTIVATIONS",
@@ -133,7 +131,7 @@ def _redraw(mlp: eqx.nn.MLP, key: PRNGKeyArray, draw) -> eqx.nn.MLP:
     )
 
 
-class LagrangianNetwork(eqx.Module):
+class LagrangianNetwork(AbstractLagrangian):
     """A Lagrangian neural network, invariant under a symmetry group by construction.
 
     With `invariant=True`, $L(q, \\dot q) = f(S_1, \\dots, S_M)$ where $S$ are the
@@ -331,10 +329,8 @@ class LagrangianNetwork(eqx.Module):
 
     @property
     def _known(self):
-        # The generated known part K(q, qdot), or None (modules without one lack it).
-        if getattr(self.module, "HAS_KNOWN_LAGRANGIAN", False):
-            return self.module.known_lagrangian
-        return None
+        # The generated known part K(q, qdot), or None.
+        return known_lagrangian(self.module)
 
     def _add_known(self, mass: Array, rhs: Array, q: Array, qdot: Array):
         # The Euler-Lagrange terms of K (a short closed form: autodiff is cheap), added.
@@ -343,6 +339,20 @@ class LagrangianNetwork(eqx.Module):
         terms = autodiff_terms if q.ndim == 1 else jax.vmap(autodiff_terms, (None, 0, 0))
         known_mass, known_rhs = terms(self._known, q, qdot)
         return mass + known_mass, rhs + known_rhs
+
+    @property
+    def fixed_scale(self) -> bool:
+        """Whether the module's known part K fixes the scale of $L = K + f(S)$."""
+        return self._known is not None
+
+    def rescaled(self, factor: Scalar) -> "LagrangianNetwork":
+        """This network with $f$ multiplied by `factor` (its output layer, which has no
+        bias); unchanged when a known part fixes the scale."""
+        if self.fixed_scale:
+            return self
+        return eqx.tree_at(
+            lambda m: m.mlp.layers[-1].weight, self, self.mlp.layers[-1].weight * factor
+        )
 
     def standardized(
         self, q: Float[Array, "batch n"], qdot: Float[Array, "batch n"]
@@ -375,26 +385,26 @@ class LagrangianNetwork(eqx.Module):
         hessian, gradient = jax.jacfwd(gradient_twice, has_aux=True)(s)
         return gradient, hessian
 
-    def _euler_lagrange(self, q: Array, qdot: Array) -> tuple[Array, Array]:
-        # (d2L/dqdot2, dL/dq - (d2L/dqdot dq) qdot) of one state of the invariant network.
+    def euler_lagrange(self, q: Float[Array, " n"], qdot: Float[Array, " n"]):
+        """`(d2L/dqdot2, dL/dq - (d2L/dqdot dq) qdot)` of one state. The invariant network
+        uses the chain rule through the module's closed-form `invariant_derivatives`, so
+        autodiff only sees the small MLP; the unconstrained one uses autodiff."""
+        if not self.invariant:
+            return autodiff_terms(self, q, qdot)
         s, *derivatives = self.module.invariant_derivatives(q, qdot)
         mass, rhs = euler_lagrange_terms(*derivatives, *self._mlp_derivatives(s), qdot)
         return self._add_known(mass, rhs, q, qdot)
 
-    def acceleration(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, " n"]:
-        """The acceleration $\\ddot q$ of one state from the Euler-Lagrange equations.
-
-        The invariant network uses the chain rule through the module's closed-form
-        `invariant_derivatives`, so autodiff only sees the small MLP; the unconstrained one
-        uses `dynamics.acceleration`.
-        """
-        if not self.invariant:
-            return autodiff_acceleration(
-                self, q, qdot, mass_solve=self.mass_solve, max_condition=self.max_condition
-            )
-        hessian, rhs = self._euler_lagrange(q, qdot)
+    def solve(self, mass: Float[Array, "n n"], rhs: Float[Array, " n"]) -> Float[Array, " n"]:
+        """Solve the mass matrix with this network's `mass_solve` and `max_condition`."""
         return solve_mass_matrix(
-            hessian, rhs, mass_solve=self.mass_solve, max_condition=self.max_condition
+            mass, rhs, mass_solve=self.mass_solve, max_condition=self.max_condition
+        )
+
+    def batched_solve(self, mass: Array, rhs: Array) -> Array:
+        """`solve` over a batch (`dynamics.solve_mass_matrices`)."""
+        return solve_mass_matrices(
+            mass, rhs, mass_solve=self.mass_solve, max_condition=self.max_condition
         )
 
     def batched_acceleration(
@@ -428,9 +438,7 @@ class LagrangianNetwork(eqx.Module):
             hessian = hessian / (scale[:, None] * scale[None, :])
         mass, rhs = euler_lagrange_terms(*derivatives, gradient, hessian, qdot)
         mass, rhs = self._add_known(mass, rhs, q, qdot)
-        return solve_mass_matrices(
-            mass, rhs, mass_solve=self.mass_solve, max_condition=self.max_condition
-        )
+        return self.batched_solve(mass, rhs)
 
     def _batch_feature_derivatives(self, q: Array, qdot: Array) -> tuple[Array, ...]:
         # The features of a batch and their derivatives, as `invariant_derivatives` gives
@@ -447,45 +455,12 @@ class LagrangianNetwork(eqx.Module):
             jnp.zeros((batch, 2 * n, n), q.dtype),
         )
 
-    def velocity_hessian(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Array:
+    def mass_matrix(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Array:
         """The mass matrix $\\partial^2 L / \\partial \\dot q^2$ of one state, `(n, n)`."""
         if self.invariant:
-            return self._euler_lagrange(q, qdot)[0]
+            return self.euler_lagrange(q, qdot)[0]
         return velocity_hessian(self, q, qdot)
 
-    def hessian_condition(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
-        """The condition number of the mass matrix of one state (`inf` if singular)."""
-        return condition_number(self.velocity_hessian(q, qdot))
-
-    def count_ill_conditioned(
-        self,
-        q: Float[Array, "batch n"],
-        qdot: Float[Array, "batch n"],
-        *,
-        max_condition: float | None = None,
-    ) -> Int[Array, ""]:
-        """Count the states of a batch whose mass matrix is singular or badly conditioned.
-
-        **Arguments:**
-
-        - `q`, `qdot`: a batch of states.
-        - `max_condition`: threshold, default `dynamics.default_max_condition(dtype)`.
-
-        **Returns:**
-
-        The number of ill-conditioned states (an integer array; `int(...)` it).
-        """
-        hessians = jax.vmap(self.velocity_hessian)(q, qdot)
-        return count_ill_conditioned(hessians, max_condition=max_condition)
-
-    def charges(
-        self, q: Float[Array, " n"], qdot: Float[Array, " n"], *, t: float | Array = 0.0
-    ) -> Float[Array, " k"]:
-        """The Noether charges $I_a = \\partial L/\\partial \\dot q \\cdot \\xi_a - F_a$
-        ($F_a$: the module's boundary terms of quasi-symmetries, if any) at time `t` (used
-        only by time-dependent generators, e.g. Galilean boosts)."""
-        return self.module.noether_charges(self, q, qdot, **time_keywords(self.module, t))
-
-    def energy(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Scalar:
-        """The energy $E = \\dot q \\cdot \\partial L/\\partial \\dot q - L$."""
-        return self.module.energy(self, q, qdot)
+    def velocity_hessian(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Array:
+        """Another name of [`LagrangianNetwork.mass_matrix`][]."""
+        return self.mass_matrix(q, qdot)

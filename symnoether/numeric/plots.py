@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..files import atomic_write
-from .evaluate import REFERENCE_METHOD, TRUE as _TRUE
+from .curves import REFERENCE_METHOD, TRUE as _TRUE
 from .integrate import INTEGRATORS
 
 __all__ = ["write_figures"]
@@ -241,7 +241,7 @@ def write_figures(out_dir: Path, module: ModuleType, curves, losses) -> list[str
 
     - `out_dir`: an existing folder.
     - `module`: the generated module (names of coordinates and charges).
-    - `curves`: system name -> method -> `evaluate.Curves` (the true system as `"true"`).
+    - `curves`: system name -> method -> `curves.Curves` (the true system as `"true"`).
     - `losses`: model name -> loss history.
 
     **Returns:**

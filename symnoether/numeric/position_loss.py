@@ -28,10 +28,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
 from ..errors import format_problems
-from .dynamics import velocity_hessian
-from .integrate._base import default_tol, newton_setting_problems
-from .integrate._newton import newton
-from .integrate._variational import discrete_momentum, increment_residual
+from .discrete import discrete_momentum, increment_residual
+from .lagrangian import AbstractLagrangian
+from .newton import default_tol, implicit_newton, newton_setting_problems
 
 __all__ = [
     "PositionLoss",
@@ -41,61 +40,6 @@ __all__ = [
     "mean_mass_trace",
     "normalize_scale",
 ]
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 3, 4))
-def _solve(fn, x0, args, tol, max_iter):
-    sol = newton(lambda x: fn(x, args), x0, tol=tol, max_iter=max_iter)
-    # A diverged solve returns its guess with an infinite residual: NaN would reach the
-    # backward pass, where even a zero cotangent times a NaN partial derivative is NaN.
-    ok = jnp.all(jnp.isfinite(sol.x)) & jnp.isfinite(sol.residual)
-    return jnp.where(ok, sol.x, x0), jnp.where(ok, sol.residual, jnp.inf)
-
-
-def _solve_fwd(fn, x0, args, tol, max_iter):
-    x, residual = _solve(fn, x0, args, tol, max_iter)
-    return (x, residual), (x, args)
-
-
-def _solve_bwd(fn, tol, max_iter, saved, cotangents):
-    # r(x*(a), a) = 0  =>  dx*/da = -J^{-1} dr/da with J = dr/dx at x*: the cotangent of a
-    # is -(dr/da)^T J^{-T} g, one transposed solve and one VJP of the residual.
-    x, args = saved
-    g, _ = cotangents
-    jac = jax.jacfwd(lambda y: fn(y, args)[0])(x)
-    lam = jax.scipy.linalg.lu_solve(jax.scipy.linalg.lu_factor(jac), g, trans=1)
-    # A failed solve (singular J) gives no gradient rather than NaN; the losses leave the
-    # windows of failed solves out with a zero cotangent.
-    lam = jnp.where(jnp.isfinite(lam), lam, 0)
-    _, vjp = jax.vjp(lambda a: fn(x, a)[0], args)
-    return jnp.zeros_like(x), vjp(-lam)[0]
-
-
-_solve.defvjp(_solve_fwd, _solve_bwd)
-
-
-def implicit_newton(
-    fn: Callable, x0: Float[Array, " n"], args: PyTree, *, tol: float, max_iter: int
-) -> tuple[Float[Array, " n"], Float[Array, ""]]:
-    """Solve $r(x, a) = 0$ for $x$ by Newton's method, differentiable in $a$ by the
-    implicit function theorem.
-
-    **Arguments:**
-
-    - `fn`: `fn(x, args) -> (r, scale, aux)`, the residual as [`newton`][] takes it. Every
-        traced value it depends on must come in through `args`: JAX refuses to
-        differentiate a `custom_vjp` through a closure (`jax.closure_convert` hoists them,
-        as `discrete_rollout` does).
-    - `x0`: the initial guess (no gradient flows to it: the solution does not depend on it).
-    - `args`: a PyTree of floating arrays, the parameters the solution is differentiated in.
-    - `tol`, `max_iter`: Newton's relative tolerance and cap on updates.
-
-    **Returns:**
-
-    `(x, residual)`: the solution and its relative residual (not differentiated); `x0` and
-    an infinite residual when the solve diverged.
-    """
-    return _solve(fn, x0, args, tol, max_iter)
 
 
 def discrete_rollout(
@@ -154,10 +98,8 @@ def discrete_rollout(
     return qs, residuals
 
 
-def _mass_trace(model, q, qdot) -> Array:
-    hessian = getattr(model, "velocity_hessian", None)
-    hessian = functools.partial(velocity_hessian, model) if hessian is None else hessian
-    return jnp.trace(hessian(q, qdot)) / q.shape[0]
+def _mass_trace(model: AbstractLagrangian, q, qdot) -> Array:
+    return jnp.trace(model.mass_matrix(q, qdot)) / q.shape[0]
 
 
 # A window whose Newton solves miss the tolerance by more than this factor counts as failed.
@@ -203,9 +145,7 @@ def indefinite_fraction(model, windows: Float[Array, "batch window n"], dt) -> A
     """
     midpoint = 0.5 * (windows[:, 0] + windows[:, 1])
     velocity = (windows[:, 1] - windows[:, 0]) / dt
-    hessian = getattr(model, "velocity_hessian", None)
-    hessian = functools.partial(velocity_hessian, model) if hessian is None else hessian
-    smallest = jnp.linalg.eigvalsh(jax.vmap(hessian)(midpoint, velocity))[:, 0]
+    smallest = jnp.linalg.eigvalsh(jax.vmap(model.mass_matrix)(midpoint, velocity))[:, 0]
     return jnp.mean(~(smallest > 0))
 
 
@@ -216,15 +156,15 @@ def normalize_scale(model, windows: Float[Array, "batch window n"], dt):
 
     Training on positions starts from it: a random network's mass matrix is as likely
     negative as positive definite, and gradient steps from $-L$ to $+L$ would have to cross
-    $L \\approx 0$, where every solve fails. Only a `LagrangianNetwork` without a known part
-    is rescaled (its output layer, which has no bias); anything else is returned unchanged.
+    $L \\approx 0$, where every solve fails. The model rescales itself
+    ([`AbstractLagrangian.rescaled`][]: a `LagrangianNetwork` its output layer, unless a
+    known part fixes the scale); one that cannot is returned unchanged.
     """
-    mlp = getattr(model, "mlp", None)
-    if mlp is None or getattr(model.module, "HAS_KNOWN_LAGRANGIAN", False):
+    if model.fixed_scale:
         return model
     trace = _jit_mean_mass_trace(model, jnp.asarray(windows, model.dtype), dt)
     trace = eqx.error_if(trace, ~(jnp.abs(trace) > 0), "the mass matrix vanishes on the data")
-    return eqx.tree_at(lambda m: m.mlp.layers[-1].weight, model, mlp.layers[-1].weight / trace)
+    return model.rescaled(1 / trace)
 
 
 class PositionLoss(eqx.Module):
@@ -281,8 +221,7 @@ class PositionLoss(eqx.Module):
         """The scale term's weight for `model` (see `scale_weight`)."""
         if self.scale_weight is not None:
             return float(self.scale_weight)
-        module = getattr(model, "module", None)
-        return 0.0 if getattr(module, "HAS_KNOWN_LAGRANGIAN", False) else 1.0
+        return 0.0 if model.fixed_scale else 1.0
 
     def bind(self, dt: float) -> "_BoundLoss":
         """This loss for data sampled every `dt`: `bound(model, windows)`. An `eqx.Module`

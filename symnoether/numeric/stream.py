@@ -35,8 +35,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray, PyTree
 from .contract import check_module
 from .data import check_noise, initial_state, substeps_per_sample
 from .dynamics import check_float_dtype
-from .integrate import RK4, integrate
-from .integrate._base import LagrangianTerm
+from .integrate import RK4, LagrangianTerm, integrate
 
 __all__ = [
     "AbstractStream",

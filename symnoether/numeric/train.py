@@ -134,9 +134,7 @@ def _loss(params: PyTree, static: PyTree, objective, *batch: Array) -> Array:
     if objective is not None:
         return objective(model, *batch)
     q, qdot, qddot = batch
-    batched = getattr(model, "batched_acceleration", None)
-    predicted = jax.vmap(model.acceleration)(q, qdot) if batched is None else batched(q, qdot)
-    return jnp.mean((predicted - qddot) ** 2)
+    return jnp.mean((model.batched_acceleration(q, qdot) - qddot) ** 2)
 
 
 class _Fixed(AbstractStream):

@@ -13,11 +13,7 @@ from ._base import (
     StepInfo as StepInfo,
     default_tol as default_tol,
 )
-from ._integrate import (
-    IntegrationResult as IntegrationResult,
-    integrate as integrate,
-    per_state_acceleration as per_state_acceleration,
-)
+from ._integrate import IntegrationResult as IntegrationResult, integrate as integrate
 from ._ode_term import ode_term as ode_term
 from ._registry import (
     INTEGRATORS as INTEGRATORS,

@@ -2,8 +2,6 @@
 """The interface every integration method implements, and what it is given to step."""
 
 import abc
-import math
-import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -12,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from ...errors import format_problems
+from ..newton import default_tol as default_tol, newton_setting_problems
 
 State = Any
 Lagrangian = Callable[[Float[Array, " n"], Float[Array, " n"]], Float[Array, ""]]
@@ -59,26 +58,6 @@ class LagrangianTerm(eqx.Module):
 
     lagrangian: Lagrangian
     acceleration: Acceleration
-
-
-def newton_setting_problems(tol, max_iter) -> list[str]:
-    """What is wrong with a Newton tolerance and iteration cap (empty when both are valid)."""
-    problems = []
-    if tol is not None and not (
-        isinstance(tol, numbers.Real) and not isinstance(tol, bool) and math.isfinite(tol)
-        and tol > 0
-    ):  # fmt: skip
-        problems.append(f"tol must be positive (or None for the default), got {tol!r}")
-    if not (isinstance(max_iter, numbers.Integral) and not isinstance(max_iter, bool)
-            and max_iter >= 1):  # fmt: skip
-        problems.append(f"max_iter must be a positive int, got {max_iter!r}")
-    return problems
-
-
-def default_tol(dtype) -> float:
-    """Default Newton tolerance for `dtype`: 256 machine epsilons (5.7e-14 in float64,
-    3.1e-5 in float32), above the rounding floor of the residuals of network Lagrangians."""
-    return 256 * float(jnp.finfo(dtype).eps)
 
 
 class AbstractIntegrator(eqx.Module):

@@ -1,6 +1,7 @@
 # ruff: noqa: F722  (jaxtyping shape strings are not forward annotations)
 """`integrate`: roll a Lagrangian system forward with a chosen method."""
 
+import functools
 import math
 import numbers
 import warnings
@@ -11,7 +12,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from ...errors import format_problems
-from ..dynamics import acceleration as autodiff_acceleration
+from ..lagrangian import AbstractLagrangian, as_lagrangian
+from ..newton import newton_setting_problems
 from ._base import (
     AbstractImplicitIntegrator,
     AbstractIntegrator,
@@ -19,7 +21,6 @@ from ._base import (
     Lagrangian,
     LagrangianTerm,
     StepInfo,
-    newton_setting_problems,
 )
 from ._registry import as_integrator, is_method, unknown_method
 from ._rk4 import RK4
@@ -134,43 +135,35 @@ def _initial_state(q0, qdot0):
     return q0.astype(dtype), qdot0.astype(dtype)
 
 
-def per_state_acceleration(
-    lagrangian: Lagrangian, acceleration: Acceleration | None = None
-) -> Acceleration:
-    """The acceleration of one state: `acceleration` when given, else the Lagrangian's own
-    `acceleration` method (a `LagrangianNetwork`'s chain rule), else automatic
-    differentiation of the Euler-Lagrange equations (`dynamics.acceleration`)."""
-    if acceleration is None:
-        acceleration = getattr(lagrangian, "acceleration", None)
-    if acceleration is None:
-        acceleration = jax.tree_util.Partial(autodiff_acceleration, lagrangian)
-    return acceleration
+def _term(lagrangian: AbstractLagrangian, integrator: AbstractIntegrator) -> LagrangianTerm:
+    # A batch-first integrator steps (batch, n) states with the batch's acceleration.
+    if integrator.batch_first:
+        return LagrangianTerm(lagrangian, lagrangian.batched_acceleration)
+    return LagrangianTerm(lagrangian, lagrangian.acceleration)
 
 
-def _term(lagrangian, acceleration, integrator: AbstractIntegrator) -> tuple[LagrangianTerm, bool]:
-    # Returns the term and whether to step a batch at once: for a batch-first integrator
-    # and a Lagrangian with a batch acceleration, unless an acceleration is given.
-    batched = getattr(lagrangian, "batched_acceleration", None)
-    if acceleration is None and integrator.batch_first and batched is not None:
-        return LagrangianTerm(lagrangian, batched), True
-    return LagrangianTerm(lagrangian, per_state_acceleration(lagrangian, acceleration)), False
+def _warn(failed, worst, *, integrator: AbstractImplicitIntegrator, tol: float) -> None:
+    failed = int(failed)
+    if failed:
+        warnings.warn(
+            f"integrate(method={integrator!r}): {failed} Newton solve(s) did not reach the "
+            f"tolerance {tol:.1e}; worst relative residual {float(worst):.2e}. Reduce dt, "
+            "raise max_iter, or check that d2L/dqdot2 is invertible along the trajectory; "
+            "full_output=True shows where.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
 
 def _warn_if_failed(info: StepInfo, integrator: AbstractImplicitIntegrator, dtype) -> None:
-    if isinstance(info.failures, jax.core.Tracer):
-        return  # Under an outer jit: the caller reads `full_output=True` instead.
-    failed = int(jnp.sum(info.failures))
-    if failed:
-        worst = float(jnp.nanmax(jnp.where(jnp.isnan(info.residual), jnp.inf, info.residual)))
-        tol = integrator.tolerance(dtype)
-        warnings.warn(
-            f"integrate(method={integrator!r}): {failed} Newton solve(s) did not reach the "
-            f"tolerance {tol:.1e}; worst relative residual {worst:.2e}. Reduce dt, raise "
-            "max_iter, or check that d2L/dqdot2 is invertible along the trajectory; "
-            "full_output=True shows where.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    failed = jnp.sum(info.failures)
+    worst = jnp.nanmax(jnp.where(jnp.isnan(info.residual), jnp.inf, info.residual))
+    warn = functools.partial(_warn, integrator=integrator, tol=integrator.tolerance(dtype))
+    if isinstance(failed, jax.core.Tracer):
+        # Under an outer jit: warn when the compiled program runs, not at trace time.
+        jax.debug.callback(warn, failed, worst)
+    else:
+        warn(failed, worst)
 
 
 _RK4 = RK4()  # the default method
@@ -199,23 +192,24 @@ def integrate(
 
     Methods (objects; the names of `INTEGRATORS` are aliases):
 
-    - `RK4()` (`"rk4"`): classic RK4 on $(q, \\dot q)$ with the acceleration `acceleration`,
-        else `lagrangian.batched_acceleration` when it has one (a `LagrangianNetwork`: the
-        whole batch is stepped at once), else `lagrangian.acceleration`, else automatic
-        differentiation of the Euler-Lagrange equations.
+    - `RK4()` (`"rk4"`): classic RK4 on $(q, \\dot q)$ with the acceleration `acceleration`
+        when given, else the Lagrangian's `batched_acceleration` (the whole batch of
+        trajectories is stepped at once; a [`LagrangianNetwork`][]'s closed form, automatic
+        differentiation of the Euler-Lagrange equations for a plain function).
     - `MidpointVariational(tol=None, max_iter=20)` (`"variational"`): the midpoint
         variational integrator (Newton solves, compensated sums). Its discrete Noether
         charges of affine symmetries (translations, rotations, Lorentz) are conserved to
         rounding, and the returned velocity is the one whose momentum
         $\\partial L/\\partial\\dot q$ equals the discrete momentum, so evaluating the ordinary
         charge functions on `(qs, qdots)` shows exactly that. `acceleration` is not used.
-        When a Newton solve misses its tolerance and `integrate` is called eagerly, a
-        `RuntimeWarning` gives the count and the worst residual.
+        When a Newton solve misses its tolerance, a `RuntimeWarning` gives the count and the
+        worst residual (under an outer `jit` too, when the compiled program runs).
 
     **Arguments:**
 
-    - `lagrangian`: a `LagrangianNetwork`, a generated module's `lagrangian`, or any JAX
-        function `lagrangian(q, qdot) -> scalar`.
+    - `lagrangian`: an [`AbstractLagrangian`][] (a `LagrangianNetwork`, ...), or any JAX
+        function `lagrangian(q, qdot) -> scalar` such as a generated module's `lagrangian`
+        (wrapped in a [`FunctionLagrangian`][]).
     - `q0`, `qdot0`: initial state, shape `(n,)`, or `(batch, n)` for a batch.
     - `dt`: time step (negative integrates backwards).
     - `steps`: number of steps; a multiple of `save_every`.
@@ -241,7 +235,8 @@ def integrate(
     max_iter = None if max_iter is None else int(max_iter)
     integrator = as_integrator(method, tol=tol, max_iter=max_iter)
     q0, qdot0 = _initial_state(q0, qdot0)
-    term, batch_first = _term(lagrangian, acceleration, integrator)
+    lagrangian = as_lagrangian(lagrangian, acceleration)
+    term, batch_first = _term(lagrangian, integrator), integrator.batch_first
     # dt is traced, not static: a sweep over step sizes compiles once per `steps`.
     dt_array = jnp.asarray(dt, q0.dtype)
     qs, qdots, info = _run(integrator, term, batch_first, q0, qdot0, dt_array, steps, save_every)

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 import equinox as eqx
 from jaxtyping import Array, Float
 
+from ..lagrangian import as_lagrangian
 from ._base import Acceleration, Lagrangian
-from ._integrate import per_state_acceleration
 
 if TYPE_CHECKING:
     import diffrax
@@ -49,11 +49,11 @@ def ode_term(
 
     **Arguments:**
 
-    - `lagrangian`: a `LagrangianNetwork`, a generated module's `lagrangian`, or any JAX
-        function `lagrangian(q, qdot) -> scalar`.
-    - `acceleration`: `acceleration(q, qdot) -> qddot` of one state; default as for
-        `integrate`'s RK4: the Lagrangian's own `acceleration` (a network's chain rule),
-        else automatic differentiation of the Euler-Lagrange equations.
+    - `lagrangian`: an [`AbstractLagrangian`][] (a `LagrangianNetwork`, ...) or any JAX
+        function `lagrangian(q, qdot) -> scalar`, such as a generated module's `lagrangian`.
+    - `acceleration`: `acceleration(q, qdot) -> qddot` of one state; default the
+        Lagrangian's own `acceleration` (a network's chain rule; automatic differentiation
+        of the Euler-Lagrange equations for a plain function).
 
     **Returns:**
 
@@ -67,4 +67,4 @@ def ode_term(
             "sn.ode_term needs Diffrax, which is not installed; install it with "
             '`pip install "symnoether[diffrax]"` (or `pip install diffrax`)'
         ) from error
-    return diffrax.ODETerm(_EulerLagrangeField(per_state_acceleration(lagrangian, acceleration)))
+    return diffrax.ODETerm(_EulerLagrangeField(as_lagrangian(lagrangian, acceleration).acceleration))

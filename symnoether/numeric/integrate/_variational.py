@@ -8,8 +8,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ..discrete import increment_residual, residual_scale
+from ..newton import NewtonResult, newton
 from ._base import AbstractImplicitIntegrator, LagrangianTerm, StepInfo
-from ._newton import NewtonResult, newton
 
 
 class _State(NamedTuple):
@@ -34,39 +35,6 @@ def _two_sum(hi, lo, x):
     # Knuth's TwoSum: the exact rounding error of hi + y, whatever their magnitudes.
     err = (hi - (s - b)) + (y - b)
     return s, err
-
-
-def _size(*xs):
-    return jnp.maximum(
-        jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in xs])), jnp.finfo(xs[0].dtype).tiny
-    )
-
-
-def increment_residual(lagrangian, q, dq, p, dt, *, q_lo=0.0, p_lo=0.0):
-    """The discrete Euler-Lagrange equation of the midpoint rule, as a residual in the
-    increment $\\delta = q_{k+1} - q_k$.
-
-    With $m = q_k + \\delta/2$ and $v = \\delta/h$, the equation
-    $D_2 L_d(q_{k-1}, q_k) + D_1 L_d(q_k, q_{k+1}) = 0$ reads
-    $\\partial_{\\dot q} L(m, v) - \\tfrac h2 \\partial_q L(m, v) - p_k = 0$ with
-    $p_k = D_2 L_d(q_{k-1}, q_k)$ ([`discrete_momentum`][]). `q_lo` and `p_lo` are the low
-    parts of compensated values $q_k$ = `q + q_lo` and $p_k$ = `p + p_lo`.
-
-    **Returns:**
-
-    `(r, scale, l_q)`: the residual, the size of the terms that cancel in it (for a relative
-    tolerance) and $\\partial_q L(m, v)$, as [`newton`][] takes them.
-    """
-    l_q, l_v = jax.grad(lagrangian, argnums=(0, 1))(q + (q_lo + 0.5 * dq), dq / dt)
-    half = 0.5 * dt * l_q
-    return (l_v - half - p) - p_lo, _size(l_v, half, p), l_q
-
-
-def discrete_momentum(lagrangian, q, dq, dt):
-    """$p_{k+1} = D_2 L_d(q_k, q_k + \\delta) = \\partial_{\\dot q} L(m, v) +
-    \\tfrac h2 \\partial_q L(m, v)$, with $m = q_k + \\delta/2$ and $v = \\delta/h$."""
-    l_q, l_v = jax.grad(lagrangian, argnums=(0, 1))(q + 0.5 * dq, dq / dt)
-    return l_v + 0.5 * dt * l_q
 
 
 class MidpointVariational(AbstractImplicitIntegrator):
@@ -126,7 +94,7 @@ class MidpointVariational(AbstractImplicitIntegrator):
     def readout(self, term, state, dt):
         def residual(qdot):
             l_v = jax.grad(term.lagrangian, argnums=1)(state.q, qdot)
-            return (l_v - state.p) - state.p_lo, _size(l_v, state.p), None
+            return (l_v - state.p) - state.p_lo, residual_scale(l_v, state.p), None
 
         # Velocity at t_k extrapolated from the two last midpoint velocities.
         guess = (3 * state.dq - state.dq_prev) / (2 * dt)

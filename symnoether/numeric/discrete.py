@@ -1,0 +1,43 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward annotations)
+"""The discrete Euler-Lagrange equations of the midpoint rule
+$L_d(q_0, q_1) = h\\,L((q_0+q_1)/2, (q_1-q_0)/h)$: what the variational integrator steps
+and what the position losses predict with."""
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["discrete_momentum", "increment_residual", "residual_scale"]
+
+
+def residual_scale(*xs):
+    """The size of the terms that cancel in a residual: the largest entry of `xs`."""
+    return jnp.maximum(
+        jnp.max(jnp.stack([jnp.max(jnp.abs(x)) for x in xs])), jnp.finfo(xs[0].dtype).tiny
+    )
+
+
+def increment_residual(lagrangian, q, dq, p, dt, *, q_lo=0.0, p_lo=0.0):
+    """The discrete Euler-Lagrange equation of the midpoint rule, as a residual in the
+    increment $\\delta = q_{k+1} - q_k$.
+
+    With $m = q_k + \\delta/2$ and $v = \\delta/h$, the equation
+    $D_2 L_d(q_{k-1}, q_k) + D_1 L_d(q_k, q_{k+1}) = 0$ reads
+    $\\partial_{\\dot q} L(m, v) - \\tfrac h2 \\partial_q L(m, v) - p_k = 0$ with
+    $p_k = D_2 L_d(q_{k-1}, q_k)$ ([`discrete_momentum`][]). `q_lo` and `p_lo` are the low
+    parts of compensated values $q_k$ = `q + q_lo` and $p_k$ = `p + p_lo`.
+
+    **Returns:**
+
+    `(r, scale, l_q)`: the residual, the size of the terms that cancel in it (for a relative
+    tolerance) and $\\partial_q L(m, v)$, as [`newton`][] takes them.
+    """
+    l_q, l_v = jax.grad(lagrangian, argnums=(0, 1))(q + (q_lo + 0.5 * dq), dq / dt)
+    half = 0.5 * dt * l_q
+    return (l_v - half - p) - p_lo, residual_scale(l_v, half, p), l_q
+
+
+def discrete_momentum(lagrangian, q, dq, dt):
+    """$p_{k+1} = D_2 L_d(q_k, q_k + \\delta) = \\partial_{\\dot q} L(m, v) +
+    \\tfrac h2 \\partial_q L(m, v)$, with $m = q_k + \\delta/2$ and $v = \\delta/h$."""
+    l_q, l_v = jax.grad(lagrangian, argnums=(0, 1))(q + 0.5 * dq, dq / dt)
+    return l_v + 0.5 * dt * l_q
