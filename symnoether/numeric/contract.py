@@ -29,6 +29,7 @@ __all__ = [
     "GeneratedModuleWithBoundary",
     "GeneratedModuleWithKnownLagrangian",
     "GeneratedModuleWithLagrangian",
+    "blocks",
     "check_module",
     "known_lagrangian",
     "members",
@@ -177,6 +178,21 @@ def time_keywords(module: ModuleType, t) -> dict:
     Keyword arguments for `generators`, `boundary`, `noether_charges` and `true_charges`.
     """
     return {"t": t} if getattr(module, "TIME_DEPENDENT", False) else {}
+
+
+def blocks(module: ModuleType) -> dict[str, tuple[str, ...]]:
+    """The module's declared vector blocks (optional `BLOCKS`: name -> coordinate names),
+    or `{}` for a module that declares none.
+
+    **Arguments:**
+
+    - `module`: a generated module.
+
+    **Returns:**
+
+    The blocks, as a dict.
+    """
+    return dict(getattr(module, "BLOCKS", None) or {})
 
 
 def known_lagrangian(module: ModuleType) -> Lagrangian | None:

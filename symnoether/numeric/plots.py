@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..files import atomic_write
+from .contract import blocks as module_blocks
 from .curves import REFERENCE_METHOD, TRUE as _TRUE
 from .integrate import INTEGRATORS
 
@@ -63,7 +64,7 @@ def _blocks(module: ModuleType) -> list[tuple[str, list[int]]]:
     # optional BLOCKS = {"x1": ("x1", "y1"), ...} (coordinate names). Otherwise the whole
     # of q is one block.
     names = list(module.COORDINATE_NAMES)
-    blocks = getattr(module, "BLOCKS", None)
+    blocks = module_blocks(module)
     if not blocks:
         return [("q", list(range(len(names))))]
     return [(label, [names.index(c) for c in coords]) for label, coords in blocks.items()]
