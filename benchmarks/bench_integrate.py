@@ -49,8 +49,8 @@ from handwritten import kepler_contract as kepler  # noqa: E402
 
 from symnoether.numeric import dynamics  # noqa: E402
 from symnoether.numeric.integrate import _variational, integrate  # noqa: E402
-from symnoether.numeric.newton import newton  # noqa: E402
 from symnoether.numeric.network import LagrangianNetwork  # noqa: E402
+from symnoether.numeric.newton import newton  # noqa: E402
 
 Q0 = np.array([1.0, 0.0, 0.2])
 QDOT0 = np.array([0.0, 1.1, 0.1])

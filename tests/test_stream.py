@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from handwritten import kepler_contract, two_particle_2d_contract
 
-from symnoether.numeric.integrate import RK4, integrate
-from symnoether.numeric.integrate import LagrangianTerm
+from symnoether.numeric.integrate import RK4, LagrangianTerm, integrate
 from symnoether.numeric.run import TrainConfig, train_run
 from symnoether.numeric.stream import (
     StateStream,

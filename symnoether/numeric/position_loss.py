@@ -25,7 +25,7 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PyTree
+from jaxtyping import Array, Float
 
 from ..errors import format_problems
 from .discrete import discrete_momentum, increment_residual

@@ -67,4 +67,5 @@ def ode_term(
             "sn.ode_term needs Diffrax, which is not installed; install it with "
             '`pip install "symnoether[diffrax]"` (or `pip install diffrax`)'
         ) from error
-    return diffrax.ODETerm(_EulerLagrangeField(as_lagrangian(lagrangian, acceleration).acceleration))
+    field = _EulerLagrangeField(as_lagrangian(lagrangian, acceleration).acceleration)
+    return diffrax.ODETerm(field)
