@@ -67,6 +67,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "FunctionLagrangian": ("numeric.lagrangian", "FunctionLagrangian"),
     "MixedPrecision": ("numeric.lagrangian", "MixedPrecision"),
     "LagrangianNetwork": ("numeric.network", "LagrangianNetwork"),
+    "NaturalLagrangianNetwork": ("numeric.natural", "NaturalLagrangianNetwork"),
     "PositionLoss": ("numeric.position_loss", "PositionLoss"),
     "PositionData": ("numeric.positions", "PositionData"),
     "load_positions": ("numeric.positions", "load_positions"),
@@ -121,6 +122,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         FunctionLagrangian as FunctionLagrangian,
         MixedPrecision as MixedPrecision,
     )
+    from .numeric.natural import NaturalLagrangianNetwork as NaturalLagrangianNetwork
     from .numeric.network import LagrangianNetwork as LagrangianNetwork
     from .numeric.position_loss import PositionLoss as PositionLoss
     from .numeric.positions import (

@@ -64,6 +64,9 @@ LAGRANGIANS = {
         kepler.lagrangian, kepler.acceleration, kepler
     ),
     "mixed": lambda dtype=jnp.float64: sn.MixedPrecision(_network()(jnp.float32)),
+    "natural": lambda dtype=jnp.float64: sn.NaturalLagrangianNetwork(
+        kepler, width=8, gauge=True, dtype=dtype, key=jax.random.key(5)
+    ),
     "user": _user,
 }
 # Agreement with autodiff: to float64 rounding, or float32 for the mixed-precision wrapper.

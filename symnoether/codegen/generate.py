@@ -19,6 +19,7 @@ from ..files import atomic_write, import_file
 from ..integrity import is_generated, with_module_hash
 from ..progress import stage
 from ..symbolic.calculus import derivative
+from ..symbolic.kinetic import velocity_structure
 from ..symbolic.system import System
 from .printer import CodegenError, VerificationFailed, print_jax
 
@@ -320,6 +321,7 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
     has_lagrangian = system.lagrangian is not None
     with stage("generate: true Lagrangian, acceleration and charges"):
         true_functions = _true_functions(system) if has_lagrangian else []
+    structure = velocity_structure(invariants.exprs, system.coordinates.qdot)
     failures = [] if report is None else [
         f"{ch.name} ({ch.status}): {ch.detail}" for ch in report.checks if not ch.passed
     ]
@@ -336,6 +338,8 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
                                   in system.coordinates.blocks.items()) + "}",
         "invariant_names": _py_tuple(invariants.names),
         "complete": invariants.certificate.complete,
+        "degrees": repr(structure.degrees),
+        "kinetic_forms": repr(structure.kinetic_forms),
         "generator_names": _py_tuple(G.names),
         "charge_names": _py_tuple(G.charge_names),
         "linear": repr(tuple(G.is_affine(a) for a in range(G.K))),

@@ -41,6 +41,8 @@ from .checkpoint import CHECKPOINT, load_checkpoint, read_json, read_losses, wri
 from .contract import check_module
 from .data import Dataset, save_data, trajectory_data
 from .dynamics import MASS_SOLVES, resolve_mass_solve
+from .lagrangian import AbstractLagrangian
+from .natural import NaturalLagrangianNetwork
 from .network import ACTIVATIONS, INITS, LagrangianNetwork, activation_name
 from .position_loss import PositionLoss
 from .positions import PositionData, position_trajectories, save_positions
@@ -73,6 +75,10 @@ DATA_KINDS = ("fixed", "stream", "kepler_orbit", "positions")
 POSITION_LOSSES = ("one_step", "rollout")
 
 VARIANTS: dict[str, bool] = {"invariant": True, "unconstrained": False}
+#: The model families of the invariant variant (`TrainConfig.model`): `"mlp"`, an MLP of
+#: the invariants (`LagrangianNetwork`), or `"natural"`, T - V with a definite mass matrix
+#: (`NaturalLagrangianNetwork`). The unconstrained baseline is always the MLP of (q, qdot).
+MODELS = ("mlp", "natural")
 _INTS = ("width", "depth", "epochs", "steps_per_epoch", "batch_size", "seed", "checkpoint_every",
          "stream_window", "rollout_steps")  # fmt: skip
 _FLOATS = ("learning_rate", "final_learning_rate", "dt", "sample_every", "t_final", "noise")
@@ -83,6 +89,7 @@ _CHOICES = {
     "mass_solve": MASS_SOLVES,
     "data": DATA_KINDS,
     "position_loss": POSITION_LOSSES,
+    "model": MODELS,
 }
 # Settings renamed since run folders were first written: old name -> new name.
 _RENAMED = {"solver": "mass_solve"}
@@ -145,6 +152,8 @@ class TrainConfig:
     stream_window: int = 16384
     position_loss: str = "one_step"
     rollout_steps: int = 8
+    model: str = "mlp"
+    negative: tuple[str, ...] = ()
     solver: InitVar[str | None] = None
 
     def __post_init__(self, solver):
@@ -166,6 +175,11 @@ class TrainConfig:
         ]
         if not isinstance(self.standardize, bool):
             types.append(f"standardize must be true or false, got {self.standardize!r}")
+        if not (isinstance(self.negative, list | tuple)
+                and all(isinstance(name, str) for name in self.negative)):  # fmt: skip
+            types.append(f"negative must be a list of coordinate names, got {self.negative!r}")
+        else:
+            object.__setattr__(self, "negative", tuple(self.negative))
         if types:
             raise ConfigError(types)
         values = self._value_problems()
@@ -202,6 +216,12 @@ class TrainConfig:
             for n in ("depth", "seed", "noise")
             if n not in infinite and getattr(self, n) < 0
         ]
+        if self.model == "natural" and self.standardize:
+            problems.append("standardize applies to the MLP's inputs: the natural model "
+                            "takes none; leave standardize out with model 'natural'")
+        if self.negative and self.model != "natural":
+            problems.append("negative (coordinates with negative kinetic energy) is a setting "
+                            "of model 'natural'")
         if not problems:
             problems += self._time_problems()
         return problems
@@ -221,7 +241,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-compatible dict."""
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "negative": list(self.negative)}
 
     @classmethod
     def from_dict(cls, settings: dict[str, Any]) -> "TrainConfig":
@@ -287,8 +307,14 @@ class TrainConfig:
 
     def make_network(
         self, module: ModuleType, *, invariant: bool = True, key: PRNGKeyArray
-    ) -> LagrangianNetwork:
-        """A `LagrangianNetwork` for `module` with this configuration's architecture."""
+    ) -> AbstractLagrangian:
+        """The model for `module` with this configuration's architecture: the invariant
+        variant of family `model`, or the unconstrained `LagrangianNetwork` baseline."""
+        if invariant and self.model == "natural":
+            return NaturalLagrangianNetwork(
+                module, width=self.width, depth=self.depth, activation=self.activation,
+                negative=self.negative, dtype=self.dtype, key=key,
+            )  # fmt: skip
         return LagrangianNetwork(
             module, invariant=invariant, width=self.width, depth=self.depth,
             activation=self.activation, init=self.init, dtype=self.dtype,

@@ -12,6 +12,9 @@ SYSTEM_NAME = "kepler"
 COORDINATE_NAMES = ("x", "y", "z")
 VELOCITY_NAMES = ("xdot", "ydot", "zdot")
 INVARIANT_NAMES = ("x_x", "x_xdot", "xdot_xdot")
+# Degree in the velocities of each invariant, and the positive kinetic forms.
+INVARIANT_DEGREES = (0, 1, 2)
+KINETIC_FORMS = (2,)
 GENERATOR_NAMES = ("rotation_x0x1", "rotation_x0x2", "rotation_x1x2")
 CHARGE_NAMES = ("angular_momentum_x0x1", "angular_momentum_x0x2", "angular_momentum_x1x2")
 LINEAR_GENERATORS = (True, True, True)

@@ -17,6 +17,9 @@ VELOCITY_NAMES = ("x1dot", "y1dot", "x2dot", "y2dot")
 INVARIANT_NAMES = (
     "d_d", "d_v1", "d_v2", "v1_v1", "v1_v2", "v2_v2", "eps_d_v1", "eps_d_v2", "eps_v1_v2"
 )  # fmt: skip
+# Degree in the velocities of each invariant, and the positive kinetic forms.
+INVARIANT_DEGREES = (0, 1, 1, 2, 2, 2, 1, 1, 2)
+KINETIC_FORMS = (3, 5)
 GENERATOR_NAMES = ("translation_x0", "translation_x1", "rotation_x0x1")
 CHARGE_NAMES = ("momentum_x0", "momentum_x1", "angular_momentum_x0x1")
 LINEAR_GENERATORS = (True, True, True)

@@ -19,6 +19,9 @@ COORDINATE_NAMES = tuple(f"x{p}_{j}" for p in (1, 2) for j in range(DIM))
 VELOCITY_NAMES = tuple(f"{name}dot" for name in COORDINATE_NAMES)
 INVARIANT_NAMES = ("d_d", "d_v1", "d_v2", "v1_v1", "v1_v2", "v2_v2")
 _PAIRS = tuple(itertools.combinations(range(DIM), 2))
+# Degree in the velocities of each invariant, and the positive kinetic forms.
+INVARIANT_DEGREES = (0, 1, 1, 2, 2, 2)
+KINETIC_FORMS = (3, 5)
 GENERATOR_NAMES = tuple(f"translation_x{j}" for j in range(DIM)) + tuple(
     f"rotation_x{j}x{k}" for j, k in _PAIRS
 )
