@@ -1,6 +1,7 @@
 """Learning from positions only, against a model trained on exact accelerations.
 
-Run: `.venv/bin/python benchmarks/bench_positions.py [--steps 20000] [--width 32]`
+Run: `.venv/bin/python benchmarks/bench_positions.py [--steps 20000] [--width 32]
+[--model mlp|natural] [--seeds 0:10]`
 
 For Kepler (3D, SO(3)) and two particles in 2D (translations x SO(2)): B true
 trajectories from random initial states (drawn around a base state), sampled every 0.1 up
@@ -38,7 +39,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from handwritten import kepler_contract, two_particle_2d_contract  # noqa: E402
 
 from symnoether.numeric.data import Dataset  # noqa: E402
-from symnoether.numeric.integrate import integrate  # noqa: E402
+from symnoether.numeric.integrate import MidpointVariational, integrate  # noqa: E402
+from symnoether.numeric.natural import NaturalLagrangianNetwork  # noqa: E402
 from symnoether.numeric.network import LagrangianNetwork  # noqa: E402
 from symnoether.numeric.position_loss import PositionLoss  # noqa: E402
 from symnoether.numeric.positions import position_data  # noqa: E402
@@ -81,8 +83,8 @@ def _datasets(module, qs, qdots, seed: int):
 
 def _train(module, data, args, loss=None):
     stamps = []
-    model = LagrangianNetwork(module, width=args.width, dtype=jnp.float32,
-                              key=jax.random.key(args.seed))  # fmt: skip
+    family = NaturalLagrangianNetwork if args.model == "natural" else LagrangianNetwork
+    model = family(module, width=args.width, dtype=jnp.float32, key=jax.random.key(args.seed))
     result = train(
         model, data, steps=args.steps, steps_per_epoch=args.steps_per_epoch, batch_size=128,
         loss=loss, progress=False, callback=lambda *_: stamps.append(time.perf_counter()),
@@ -96,13 +98,16 @@ def _evaluate(module, model, q0, qdot0, truth) -> dict:
     model = jax.tree.map(lambda x: x.astype(jnp.float64) if eqx.is_inexact_array(x) else x,
                          model)  # fmt: skip
     steps = round(TIMES[-1] / EVAL_DT)
-    qs, qdots = integrate(model, jnp.asarray(q0), jnp.asarray(qdot0), dt=EVAL_DT, steps=steps,
-                          method="variational")  # fmt: skip
+    result = integrate(model, jnp.asarray(q0), jnp.asarray(qdot0), dt=EVAL_DT, steps=steps,
+                       method=MidpointVariational(), full_output=True)  # fmt: skip
+    qs, qdots = result.qs, result.qdots
     error = np.linalg.norm(np.asarray(qs) - truth, axis=-1)
     charges = np.asarray(jax.vmap(model.charges)(qs, qdots))
     drift = np.max(np.abs(charges - charges[0])) / np.max(np.abs(charges[0]))
     out = {f"error_t{t:g}": float(error[round(t / EVAL_DT)]) for t in TIMES}
-    return {**out, "charge_drift": float(drift), "finite": bool(np.all(np.isfinite(error)))}
+    out["max_error_to_t10"] = float(np.max(error[: round(10 / EVAL_DT) + 1]))
+    return {**out, "charge_drift": float(drift), "finite": bool(np.all(np.isfinite(error))),
+            "failed_solves": int(np.sum(result.failures))}
 
 
 def _problem(name: str, args) -> dict:
@@ -159,6 +164,9 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=0.05)
     parser.add_argument("--t-final", type=float, default=64.0, help="length of each trajectory")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", help="a range START:STOP of seeds (overrides --seed)")
+    parser.add_argument("--model", choices=("mlp", "natural"), default="mlp",
+                        help="the invariant model family of both models")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}, {os.cpu_count()} CPUs, "
@@ -166,13 +174,17 @@ def main() -> None:
     print(f"{args.trajectories} trajectories of t = {args.t_final:g} every {SAMPLE_EVERY}, "
           f"noise {NOISE} on positions; width {args.width}, {args.steps} steps of batch 128, "
           f"float32; positions loss K = {args.rollout_steps}")  # fmt: skip
+    seeds = [args.seed] if args.seeds is None else range(*map(int, args.seeds.split(":")))
     results, ok = {}, True
-    for name in args.problems.split(","):
-        results[name] = _problem(name, args)
-        ok &= _report(name, results[name])
-    if args.json:
-        args.json.write_text(json.dumps({"settings": vars(args) | {"json": str(args.json)},
-                                         "results": results}, indent=2))  # fmt: skip
+    for seed in seeds:
+        args.seed = seed
+        for name in args.problems.split(","):
+            print(f"\nseed {seed}, model {args.model}", end="")
+            results[f"{name}/seed{seed}"] = rows = _problem(name, args)
+            ok &= _report(name, rows)
+            if args.json:  # after every problem: a long run keeps what it finished
+                args.json.write_text(json.dumps({"settings": vars(args) | {
+                    "json": str(args.json)}, "results": results}, indent=2))  # fmt: skip
     sys.exit(0 if ok else 1)
 
 

@@ -1,5 +1,9 @@
 """Training-step speed of the invariant Lagrangian network, against a `jax.hessian` baseline.
 
+Rows: the chain-rule network (`LagrangianNetwork`), the same with the full `jax.hessian`,
+the unconstrained network, and the natural family (`NaturalLagrangianNetwork`: T - V with
+a definite mass matrix, closed-form Euler-Lagrange equations).
+
 Run: `.venv/bin/python benchmarks/bench_train.py [--epochs 5] [--repeats 3]`
 
 For each system it times `sn.train`'s real path (one jitted `lax.scan` per epoch of 100
@@ -24,7 +28,6 @@ import time
 from pathlib import Path
 from types import ModuleType
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -34,6 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from handwritten import kepler_contract, two_particle_4d_contract  # noqa: E402
 
+import symnoether as sn  # noqa: E402
 from symnoether.numeric.data import trajectory_data  # noqa: E402
 from symnoether.numeric.network import LagrangianNetwork  # noqa: E402
 from symnoether.numeric.stream import (  # noqa: E402
@@ -49,7 +53,7 @@ TARGETS_MS = {"kepler": 3.5, "two_particle_4d": 9.0}
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
-class HessianBaseline(eqx.Module):
+class HessianBaseline(sn.AbstractLagrangian):
     """The same network, with the acceleration from the full Hessian of L(q, qdot)."""
 
     net: LagrangianNetwork
@@ -61,6 +65,9 @@ class HessianBaseline(eqx.Module):
     @property
     def dtype(self):
         return self.net.dtype
+
+    def __call__(self, q, qdot):
+        return self.net(q, qdot)
 
     def acceleration(self, q, qdot):
         n = q.shape[0]
@@ -153,6 +160,7 @@ def main() -> None:
             "chain rule": net,
             "jax.hessian": HessianBaseline(net),
             "unconstrained": LagrangianNetwork(module, invariant=False, key=jax.random.key(2)),
+            "natural": sn.NaturalLagrangianNetwork(module, key=jax.random.key(2)),
         }
         times = {
             name: min(

@@ -262,7 +262,8 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
         if hasattr(run.data, "qddot"):  # a fixed set (a stream or positions have no count)
             print(f"   {len(run.data.q)} samples")
         _done(start)
-        start = _stage(f"train: invariant and unconstrained networks ({budget} budget)")
+        start = _stage(f"train: the invariant natural model (T - V, definite mass matrix) and "
+                       f"the unconstrained network ({budget} budget)")
         train_models(run, resume=resume)
     _done(start)
     from .numeric.integrate import INTEGRATORS
