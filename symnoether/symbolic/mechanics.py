@@ -2,11 +2,11 @@
 
 For L(q, qdot, t) and a non-conservative force Phi = Q - dR/dqdot (generalised forces and
 a Rayleigh function; see `forces.py`) the equations of motion read M qddot = rhs with
-M = d2L/dqdot2 and rhs = dL/dq - (d2L/dqdot dq) qdot - d2L/dqdot dt + Phi. The closed-form solution works block by
-block of M, over a field of rational functions of q in which every square root sqrt(B) is a
-new symbol R with R^2 = B; velocities stay out of the gcds by solving for the coefficient of
-each velocity monomial separately, with integer coefficients. Schwarzschild takes
-a few seconds; `simplify=False` gives the raw LU solution at once.
+M = d2L/dqdot2 and rhs = dL/dq - (d2L/dqdot dq) qdot - d2L/dqdot dt + Phi. The closed-form
+solution works block by block of M, over a field of rational functions of q in which every
+square root sqrt(B) is a new symbol R with R^2 = B; velocities stay out of the gcds by
+solving for the coefficient of each velocity monomial separately, with integer coefficients.
+Schwarzschild takes a few seconds; `simplify=False` gives the raw LU solution at once.
 """
 
 from collections.abc import Sequence

@@ -21,8 +21,8 @@ from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 from ..progress import stage
 from .balance import balance_checks, balances
 from .boundary import boundary_terms, total_derivative
-from .check import Check
 from .calculus import gradient, jacobian
+from .check import Check
 from .coordinates import TIME
 from .identity import (
     POINTS,
@@ -434,7 +434,7 @@ def _balance_check(system, name, test, generator, balance) -> Check:
             lagrangian_of(system).free_symbols)
         causes = [w for w, present in (("the forces", system.has_forces), (
             "the explicit time dependence of L", timed)) if present]
-        verb = "change" if len(causes) > 1 else "changes"
+        verb = "changes" if causes == ["the explicit time dependence of L"] else "change"
         detail += (f"{name} is balanced, not conserved: {' and '.join(causes)} {verb} it "
                    "(information, not a failure)")
     return Check(f"balance[{name}]", test.zero, test.method, detail, test.residual,
