@@ -72,10 +72,6 @@ def force_problems(forces, c, allowed: set) -> tuple[tuple | None, list[str]]:
 
 def dissipation_problems(R, c, allowed: set, parameters) -> tuple[sympy.Expr | None, list[str]]:
     """Validate a Rayleigh function R(q, qdot): known symbols, no time, R >= 0 where sampled."""
-    try:
-        R = sympy.sympify(R)
-    except (sympy.SympifyError, TypeError) as error:
-        return None, [f"dissipation could not be read as a SymPy expression: {error}"]
     if not isinstance(R, sympy.Expr):
         return None, [f"dissipation is a {type(R).__name__}; expected a SymPy expression "
                       "R(q, qdot) (a Rayleigh function), or learn_dissipation=True to learn it"]

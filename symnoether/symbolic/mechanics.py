@@ -226,8 +226,9 @@ def _solve_block(mass, rhs, c, block) -> list[sympy.Expr]:
         M = DomainMatrix([[field.from_sympy(e) for e in row] for row in mass_r.tolist()],
                          mass_r.shape, field)
         monomials, C = _velocity_columns(rhs_r, c.qdot, field, split)
-    except (sympy.CoercionFailed, sympy.PolynomialError, sympy.GeneratorsNeeded):
-        return _solve_block_raw(mass, rhs, c, block)  # e.g. sin(q): no rational field
+    except (sympy.CoercionFailed, sympy.PolynomialError, sympy.GeneratorsNeeded, ValueError):
+        # e.g. sin(q) or exp(t): no rational field (ValueError from the field's from_sympy)
+        return _solve_block_raw(mass, rhs, c, block)
     relations = _relations(field, roots)
     if relations:  # smaller entries make a much cheaper LU
         M = M.applyfunc(lambda e: _reduce(field, e, relations))

@@ -141,9 +141,13 @@ class System:
             problems.append(f"learn_dissipation must be True or False, got "
                             f"{self.learn_dissipation!r}")
         if self.dissipation is not None:
-            R, more = dissipation_problems(
-                self._by_name(sympy.sympify(self.dissipation)), c, self._allowed(),
-                self.parameters)
+            try:
+                R = self._by_name(sympy.sympify(self.dissipation))
+            except (sympy.SympifyError, TypeError, AttributeError) as error:
+                R, more = None, [f"dissipation could not be read as a SymPy expression: "
+                                 f"{error}"]
+            else:
+                R, more = dissipation_problems(R, c, self._allowed(), self.parameters)
             object.__setattr__(self, "dissipation", R)
             problems += more
         if self.forces is not None:
