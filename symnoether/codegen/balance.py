@@ -58,7 +58,7 @@ def true_rate_functions(system: System) -> list[Function]:
         functions.append(_function("true_charge_rates", _TIMED,
                                    doc + _listing(list(rates), list(rates.values())), system,
                                    [("rate", (len(rates),), _vector(rates.values(), rates))]))
-    if system.lagrangian is not None:
+    if system.lagrangian is not None and system.balanced:
         rate = energy_rate(system)
         doc = ["The rate of the true energy, dE/dt = qdot . (Q - dR/dqdot) - dL/dt:", "",
                f"dE/dt = {_source(rate)}"]
