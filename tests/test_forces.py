@@ -251,3 +251,42 @@ def test_a_shift_by_a_non_solution_is_no_symmetry_of_caldirola_kanai():
 def test_the_examples_verify(name, env):
     report = sn.verify(_load(name, **env))
     assert report.ok, str(report)
+
+
+# --- the command line -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", ["damped_pendulum/spec.py", "duffing/spec.py",
+                                  "caldirola_kanai/spec.py", "caldirola_kanai/symmetric.py",
+                                  "damped_two_particles/spec.py"])
+def test_derive_verify_generate_from_the_command_line(spec, capsys, tmp_path):
+    from tests.clitools import cli
+
+    path = EXAMPLES / spec
+    code, _ = cli(capsys, "derive", path)
+    assert code == 0 and "balance laws under the known forces" in cli.out
+    code, _ = cli(capsys, "verify", path)
+    assert code == 0 and "balance laws along the true dynamics:" in cli.out
+    assert "balance[energy]" in cli.out
+    code, _ = cli(capsys, "generate", path, "-o", tmp_path / "model.py")
+    assert code == 0 and "def charge_rates" in (tmp_path / "model.py").read_text()
+
+
+def test_verify_exits_1_naming_a_charge_the_friction_breaks(capsys, tmp_path):
+    from tests.clitools import cli
+
+    spec = tmp_path / "spec.py"
+    spec.write_text(
+        "import sympy\nimport symnoether as sn\n"
+        "c = sn.coordinates('x y', blocks={'x': ['x', 'y']})\n"
+        "(x, y), (u, v) = c.q, c.qdot\n"
+        "system = sn.System('spin', c, sn.rotations(c, ['x']),\n"
+        "    lagrangian=(u**2 + v**2) / 2 - (x**2 + y**2) / 2, dissipation=u**2 / 2,\n"
+        "    conserved=['angular_momentum_x0x1'])\n")
+    code, _ = cli(capsys, "verify", spec)
+    assert code == 1 and "FAIL  conserved[angular_momentum_x0x1]" in cli.out
+    code, err = cli(capsys, "verify", tmp_path / "missing.py")
+    assert code == 2
+    spec.write_text(spec.read_text().replace("u**2 / 2", "-u**2 / 2"))
+    code, err = cli(capsys, "verify", spec)
+    assert code == 2 and "is not a friction" in err
