@@ -290,3 +290,12 @@ def test_verify_exits_1_naming_a_charge_the_friction_breaks(capsys, tmp_path):
     spec.write_text(spec.read_text().replace("u**2 / 2", "-u**2 / 2"))
     code, err = cli(capsys, "verify", spec)
     assert code == 2 and "is not a friction" in err
+
+
+def test_the_energy_of_an_explicit_time_cannot_be_declared_conserved():
+    system = dataclasses.replace(_load("caldirola_kanai"), conserved=("energy",))
+    check = sn.verify(system).check("conserved[energy]")
+    assert not check.passed and "the forces or the explicit time change it" in check.detail
+    assert "energy" in _pendulum(dissipation=None, conserved=["energy"]).conserved
+    assert sn.verify(_pendulum(dissipation=None, conserved=["energy"])).check(
+        "conserved[energy]").passed

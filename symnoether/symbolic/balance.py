@@ -177,7 +177,8 @@ def _conserved_check(system, balance: Balance) -> Check:
                   "the forces keep it exactly, for the true system and every set of weights")
         return Check(f"conserved[{name}]", True, test.method, detail, generator=generator)
     if not test.zero:
-        detail = (f"{declared}, but the forces change it at the rate {_formula(name)} = "
+        causes = "the forces or the explicit time" if name == "energy" else "the forces"
+        detail = (f"{declared}, but {causes} change it at the rate {_formula(name)} = "
                   f"{balance.rate} ({test.method}): they break {name}. Remove it from "
                   "conserved=[...], or use forces and friction that leave it invariant")
         return Check(f"conserved[{name}]", False, test.method, detail, balance.rate,

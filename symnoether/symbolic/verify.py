@@ -139,15 +139,16 @@ def verify(system, *, invariants=None) -> VerificationReport:
         checks = [_closure_check(system.symmetry)]
     invariant_check, invariants = _invariant_check(system, invariants)
     with stage("verify: network family"):
-        checks += [invariant_check, _family_check(system, invariants)]
+        family = [_family_check(system, invariants)]
         if system.known_lagrangian is not None:
-            checks.append(_known_check(system))
+            family.append(_known_check(system))
+        checks += [invariant_check, *family]
     found = ()
     if system.balanced or system.conserved or system.rates:
         with stage("verify: balance laws of the charges and the energy"):
             found = balances(system, invariants)
-            family = all(ch.passed for ch in checks[-2:] if ch.name != "invariants")
-            checks += balance_checks(system, found, family_passed=family)
+            checks += balance_checks(system, found,
+                                     family_passed=all(ch.passed for ch in family))
     if system.lagrangian is not None:
         L = lagrangian_of(system)
         with stage("verify: symmetries of the true Lagrangian"):
