@@ -243,6 +243,17 @@ def test_a_shift_by_a_non_solution_is_no_symmetry_of_caldirola_kanai():
     assert not report.check("symmetry[wrong]").passed
 
 
+def test_a_field_switched_on_in_time_has_a_time_only_boundary_term():
+    system = _load("switched_field")
+    F = system.boundary[0].value
+    t = sn.TIME
+    assert sympy.simplify(F - (t - sympy.atan(t)) / 2) == 0
+    report = sn.verify(system)
+    assert report.ok, str(report)
+    assert report.check("balance[momentum_x0]").conserved
+    assert report.check("balance[energy]").conserved is False
+
+
 @pytest.mark.parametrize(("name", "env"), [
     ("damped_pendulum", {}), ("duffing", {}), ("caldirola_kanai", {}),
     ("damped_two_particles", {"SYMNOETHER_FRICTION": "isotropic"}),
@@ -258,7 +269,7 @@ def test_the_examples_verify(name, env):
 
 @pytest.mark.parametrize("spec", ["damped_pendulum/spec.py", "duffing/spec.py",
                                   "caldirola_kanai/spec.py", "caldirola_kanai/symmetric.py",
-                                  "damped_two_particles/spec.py"])
+                                  "damped_two_particles/spec.py", "switched_field/spec.py"])
 def test_derive_verify_generate_from_the_command_line(spec, capsys, tmp_path):
     from tests.clitools import cli
 

@@ -25,6 +25,7 @@ CASES = [
     ("caldirola_kanai", "spec.py", {}),
     ("caldirola_kanai", "symmetric.py", {}),
     ("damped_two_particles", "spec.py", {"SYMNOETHER_FRICTION": "z"}),
+    ("switched_field", "spec.py", {}),
 ]
 _MODULES: dict = {}
 
