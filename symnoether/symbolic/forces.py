@@ -56,8 +56,7 @@ def force_problems(forces, c, allowed: set) -> tuple[tuple | None, list[str]]:
                       f"{c.n} SymPy expressions Q_i(q, qdot, t), one per coordinate "
                       f"{c.names} (a tuple, list or sympy.Matrix)"]
     try:
-        exprs = tuple(sympy.sympify(e) for e in (list(forces) if not isinstance(
-            forces, sympy.MatrixBase) else list(forces)))
+        exprs = tuple(sympy.sympify(e) for e in list(forces))  # a Matrix flattens
     except (sympy.SympifyError, TypeError) as error:
         return None, [f"forces could not be read as SymPy expressions: {error}"]
     problems = []

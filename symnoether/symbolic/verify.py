@@ -133,7 +133,12 @@ def verify(system, *, invariants=None) -> VerificationReport:
     `symmetry[<generator>]` (X_a L = dF_a/dt: a symmetry, F_a = 0, or a quasi-symmetry,
     with F_a derived from X_a L or declared; see `symnoether.symbolic.boundary`),
     `conservation[<charge>]` (of I_a = dL/dqdot . xi_a - F_a), `conservation[energy]` and
-    `non_degenerate`. Failures are reported, never raised.
+    `non_degenerate`. With forces, friction or an explicit time (see
+    `symnoether.symbolic.balance`) the conservation checks become `balance[<charge>]` and
+    `balance[energy]` (dI/dt equals its derived rate along the true equations of motion;
+    `Check.conserved` says whether that rate vanishes identically), and `network_balance`,
+    `conserved[<name>]` (for `System(conserved=...)`) and `rate[<name>]` (for
+    `System(rates=...)`) are added. Failures are reported, never raised.
     """
     with stage("verify: closure"):
         checks = [_closure_check(system.symmetry)]
