@@ -310,3 +310,22 @@ def test_the_energy_of_an_explicit_time_cannot_be_declared_conserved():
     assert "energy" in _pendulum(dissipation=None, conserved=["energy"]).conserved
     assert sn.verify(_pendulum(dissipation=None, conserved=["energy"])).check(
         "conserved[energy]").passed
+
+
+def test_a_friction_learned_without_a_true_one():
+    c = sn.coordinates("x y")
+    (x, y), (u, v) = c.q, c.qdot
+    system = sn.System("learned", c, lagrangian=(u**2 + v**2 - x**2 - y**2) / 2,
+                       learn_dissipation=True)
+    assert system.has_forces and system.true_dissipation is None
+    assert nonconservative_force(system) == (0, 0)
+    names, exprs = dissipation_basis(system, sn.derive_invariants(system))
+    assert names == ("xdot_sq", "ydot_sq") and exprs == (u**2, v**2)
+    report = sn.verify(system)
+    assert report.ok, str(report)
+    # the true system conserves its energy; a learned friction would not
+    energy, = (b for b in balances(system) if b.name == "energy")
+    assert energy.test.zero and not energy.conserved
+    module = sn.generate(system)
+    assert module.LEARNED_DISSIPATION and not hasattr(module, "HAS_DISSIPATION")
+    assert module.ENERGY_CONSERVED is False and not hasattr(module, "true_charge_rates")
