@@ -39,6 +39,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "derive_invariants": ("symbolic.invariants", "derive_invariants"),
     "energy": ("symbolic.noether", "energy"),
     "noether_charges": ("symbolic.noether", "noether_charges"),
+    "balances": ("symbolic.balance", "balances"),
+    "charge_rates": ("symbolic.balance", "charge_rates"),
+    "energy_rate": ("symbolic.balance", "energy_rate"),
     "BoundaryTerm": ("symbolic.boundary", "BoundaryTerm"),
     "boundary_terms": ("symbolic.boundary", "boundary_terms"),
     "TIME": ("symbolic.coordinates", "TIME"),
@@ -145,6 +148,11 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         trajectory_stream as trajectory_stream,
     )
     from .numeric.train import TrainingDivergedError as TrainingDivergedError, train as train
+    from .symbolic.balance import (
+        balances as balances,
+        charge_rates as charge_rates,
+        energy_rate as energy_rate,
+    )
     from .symbolic.boundary import BoundaryTerm as BoundaryTerm, boundary_terms as boundary_terms
     from .symbolic.coordinates import (
         TIME as TIME,

@@ -82,7 +82,29 @@ def cmd_derive(args) -> int:
         for name, expr in noether_charges(system).items():
             print(f"  {name} = {expr}")
         print(f"  energy = {energy(system)}")
+    if system.balanced:
+        _print_balance(system)
     return EXIT_OK
+
+
+def _print_balance(system) -> None:
+    """The forces, the friction and the balance law of every charge and of the energy."""
+    from .symbolic.balance import charge_rates, energy_rate
+
+    if system.has_forces:
+        print("non-conservative forces (d/dt dL/dqdot - dL/dq = Q - dR/dqdot)")
+    if system.dissipation is not None:
+        print(f"  R = {system.true_dissipation}")
+    if system.learn_dissipation:
+        print("  R learned: sum_k c_k(S) P_k >= 0 over the dissipation basis")
+    if system.forces is not None:
+        print(f"  Q = ({', '.join(map(str, system.true_forces))})")
+    if system.explicit_time:
+        print("explicit time: the equations of motion depend on t")
+    print("balance laws under the known forces (0: exactly conserved)")
+    for name, rate in charge_rates(system).items():
+        print(f"  d {name}/dt = {rate}")
+    print(f"  d energy/dt = {energy_rate(system)}")
 
 
 def cmd_verify(args) -> int:

@@ -8,7 +8,6 @@ on every machine and every `PYTHONHASHSEED`.
 import os
 import sys
 import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -21,27 +20,13 @@ from ..progress import stage
 from ..symbolic.calculus import derivative
 from ..symbolic.kinetic import velocity_structure
 from ..symbolic.system import System
-from .printer import CodegenError, VerificationFailed, print_jax
+from ._functions import Function, _function, _listing, _source, _vector
+from .balance import balance_context, force_functions, true_rate_functions
+from .printer import CodegenError, VerificationFailed
 
 __all__ = ["generate", "render"]
 
 _TEMPLATE = "model.py.j2"
-_DOC_WIDTH = 160
-_CSE_CHUNK = 400  # expressions per CSE pass
-_DOC_TERMS = 12  # a docstring shows sums of more terms by their first ones
-
-
-@dataclass(frozen=True)
-class Function:
-    """One generated function, as strings for the template."""
-
-    name: str
-    args: str
-    doc: tuple[str, ...]
-    unpack: tuple[str, ...]
-    body: tuple[str, ...]
-    result: str
-
 
 def _templates_dir() -> Path:
     here = Path(__file__).resolve().parent.parent
@@ -63,116 +48,6 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-
-
-def _source(expr: sympy.Expr) -> str:
-    if expr.is_Add and len(expr.args) > _DOC_TERMS:  # printing it all only to cut it is slow
-        head = sympy.sstr(sympy.Add(*expr.args[:_DOC_TERMS], evaluate=False), order="none")
-        text = f"{head} + ... ({len(expr.args)} terms)"
-    else:
-        text = sympy.sstr(expr, order="lex")
-    return text if len(text) <= _DOC_WIDTH else text[: _DOC_WIDTH - 5] + " ..."
-
-
-def _used_unpack(system: System, with_qdot: bool, used: set) -> tuple[str, ...]:
-    """Unpacking lines with unused names replaced by `_` (ruff flags unused names)."""
-    c = system.coordinates
-    groups = [("q", c.q)] + ([("qdot", c.qdot)] if with_qdot else [])
-    lines = []
-    for source, symbols in groups:
-        names = [s.name if s in used else "_" for s in symbols]
-        if any(name != "_" for name in names):
-            comma = "," if len(names) == 1 else ""
-            lines.append(f"{', '.join(names)}{comma} = {source}")
-    lines.append("_dtype = jnp.result_type(q, qdot)" if with_qdot else "_dtype = q.dtype")
-    return tuple(lines)
-
-
-def _cse(exprs: list[sympy.Expr], labels: list[str]) -> tuple[list[str], list[str]]:
-    """Common subexpressions: lines of numbered temporaries and the reduced outputs.
-
-    SymPy's CSE grows faster than linearly with the number of expressions, so long lists
-    (many particles) are reduced in consecutive chunks of `_CSE_CHUNK`, in order, with one
-    numbering: sharing across chunks is lost, the cost stays linear. Short lists (every
-    small system) are one chunk, as before.
-    """
-    names = sympy.numbered_symbols("_t")
-    temps, reduced = [], []
-    for start in range(0, len(exprs), _CSE_CHUNK):
-        chunk_temps, chunk = sympy.cse(exprs[start:start + _CSE_CHUNK], symbols=names,
-                                       order="canonical", list=True)
-        temps += chunk_temps
-        reduced += chunk
-    lines = [f"{t.name} = {print_jax(e, output=f'temporary {t.name}')}" for t, e in temps]
-    outputs = [print_jax(e, output=label) for e, label in zip(reduced, labels)]
-    return lines, outputs
-
-
-def _local(name: str) -> str:
-    """The name of a local variable in generated code: with a leading underscore, which a
-    user's coordinate, velocity or parameter name cannot have, so that they never collide
-    (a coordinate named `S`, `dtype` or `xi` is fine)."""
-    return f"_{name}"
-
-
-def _stack(entries: list[tuple[str, str]]) -> list[str]:
-    """`jnp.stack([` with one entry a line, each with a `# name` comment."""
-    return ["jnp.stack(["] + [f"    {code},  # {label}" for code, label in entries] + ["])"]
-
-
-def _array_lines(var: str, shape: tuple[int, ...], found: list) -> list[str]:
-    """Lines assigning the array `var` from its non-zero entries [(index, code, label)]."""
-    if shape == ():
-        code = found[0][1] if found else "0"
-        return [f"{var} = jnp.asarray({code}, dtype=_dtype)"]
-    zeros = f"{var} = jnp.zeros({shape}, dtype=_dtype)"
-    if not found:
-        return [zeros]
-    stack = _stack([(code, label) for _, code, label in found])
-    if len(shape) == 1 and len(found) == shape[0]:
-        return [f"{var} = {stack[0]}", *stack[1:-1], f"{stack[-1]}.astype(_dtype)"]
-    index = tuple(tuple(idx[d] for idx, _, _ in found) for d in range(len(shape)))
-    return [zeros, f"{var}_index = {index}", f"{var} = {var}.at[{var}_index].set({stack[0]}",
-            *stack[1:-1], f"{stack[-1]})"]
-
-
-def _arrays(arrays) -> tuple[list[str], str]:
-    """Body lines and the returned names for arrays sharing one CSE pass.
-
-    Each array is (var, shape, {index: (expr, label)}); zero entries are left out. `var`
-    is the array's name in the docstrings; in the code it is `_var` (see `_local`).
-    """
-    arrays = [(_local(var), shape, entries) for var, shape, entries in arrays]
-    exprs, owners = [], []
-    for a, (_, _, entries) in enumerate(arrays):
-        for idx, (expr, label) in entries.items():
-            if expr != 0:
-                exprs.append(expr)
-                owners.append((a, idx, label))
-    lines, codes = _cse(exprs, [f"{arrays[a][0][1:]}{list(idx)}" for a, idx, _ in owners])
-    per_array = [[] for _ in arrays]
-    for (a, idx, label), code in zip(owners, codes):
-        per_array[a].append((idx, code, label))
-    for (var, shape, _), found in zip(arrays, per_array):
-        lines += _array_lines(var, shape, found)
-    return lines, ", ".join(var for var, _, _ in arrays)
-
-
-def _vector(exprs, labels) -> dict:
-    return {(i,): (e, label) for i, (e, label) in enumerate(zip(exprs, labels))}
-
-
-def _function(name, args, doc, system, arrays) -> Function:
-    body, result = _arrays(arrays)
-    used = set().union(*(sympy.sympify(e).free_symbols
-                         for _, _, entries in arrays for e, _ in entries.values()))
-    unpack = _used_unpack(system, "qdot" in args, used)
-    return Function(name, args, tuple(doc), unpack, tuple(body), result)
-
-
-def _listing(names, exprs) -> list[str]:
-    return [f"{i:>3}  {n} = {_source(e)}" for i, (n, e) in enumerate(zip(names, exprs))]
-
 
 def _invariant_functions(system: System, names, exprs) -> list[Function]:
     c = system.coordinates
@@ -221,13 +96,18 @@ def _invariant_functions(system: System, names, exprs) -> list[Function]:
 
 
 def _time_args(system: System, args: str) -> str:
-    """`args` plus the keyword time `t` where the generators depend on it."""
-    return f"{args}, *, t=0.0" if system.symmetry.time_dependent else args
+    """`args` plus the keyword time `t` where anything depends on it (`TIME_DEPENDENT`)."""
+    return f"{args}, *, t=0.0" if system.time_dependent else args
+
+
+def _dynamics_args(system: System, args: str) -> str:
+    """`args` plus the keyword time `t` where the dynamics depend on it (`EXPLICIT_TIME`)."""
+    return f"{args}, *, t=0.0" if system.explicit_time else args
 
 
 def _generator_function(system: System) -> Function:
     G, c = system.symmetry, system.coordinates
-    of = "xi_a(q, t)" if G.time_dependent else "xi_a(q)"
+    of = "xi_a(q, t)" if system.time_dependent else "xi_a(q)"
     doc = [f"The generators {of} of {G.name}, shape (K, n) = ({G.K}, {c.n}):", ""]
     doc += [f"{a:>3}  {name} = ({', '.join(_source(x) for x in xi)})"
             for a, (name, xi) in enumerate(zip(G.names, G.generators))]
@@ -254,8 +134,8 @@ def _true_functions(system: System) -> list[Function]:
     c, L = system.coordinates, system.true_lagrangian
     n = c.n
     accel_names = [f"{s.name}dot" for s in c.qdot]
-    functions = [_function("lagrangian", "q, qdot", ["The true Lagrangian:", "",
-                           f"L = {_source(L)}"], system, [("L", (), {(): (L, "L")})])]
+    functions = [_function("lagrangian", _dynamics_args(system, "q, qdot"), [
+        "The true Lagrangian:", "", f"L = {_source(L)}"], system, [("L", (), {(): (L, "L")})])]
     mass, rhs = euler_lagrange(system, L)
     qddot = None
     if all(not e.free_symbols for e in mass) or n <= 4:
@@ -265,24 +145,28 @@ def _true_functions(system: System) -> list[Function]:
             qddot = None
     if qddot is not None:
         doc = ["qddot from the Euler-Lagrange equations, solved in closed form by SymPy:", ""]
+        if system.has_forces:
+            doc[0] = ("qddot from d/dt dL/dqdot - dL/dq = Q - dR/dqdot (the known forces), "
+                      "solved in closed form by SymPy:")
         doc += _listing(accel_names, qddot)
-        functions.append(_function("acceleration", "q, qdot", doc, system,
-                                   [("qddot", (n,), _vector(qddot, accel_names))]))
+        functions.append(_function("acceleration", _dynamics_args(system, "q, qdot"), doc,
+                                   system, [("qddot", (n,), _vector(qddot, accel_names))]))
     else:
         functions.append(_solved_acceleration(system, mass, rhs))
     charges = noether_charges(system)
     formula = "I_a = dL/dqdot . xi_a(q)"
-    if system.symmetry.time_dependent or system.has_boundary:
-        formula = ("I_a = dL/dqdot . xi_a(q, t) - F_a(q, t)" if system.symmetry.time_dependent
+    if system.time_dependent or system.has_boundary:
+        formula = ("I_a = dL/dqdot . xi_a(q, t) - F_a(q, t)" if system.time_dependent
                    else "I_a = dL/dqdot . xi_a(q) - F_a(q)")
     doc = [f"Noether charges of the true Lagrangian, {formula}:", ""]
     doc += _listing(list(charges), list(charges.values()))
     functions.append(_function("true_charges", _time_args(system, "q, qdot"), doc, system,
                                [("I", (len(charges),), _vector(charges.values(), charges))]))
     E = energy(system)
-    functions.append(_function("true_energy", "q, qdot", ["Energy of the true Lagrangian:",
-                               "", f"E = {_source(E)}"], system, [("E", (), {(): (E, "E")})]))
-    return functions
+    functions.append(_function("true_energy", _dynamics_args(system, "q, qdot"), [
+        "Energy of the true Lagrangian:", "", f"E = {_source(E)}"], system,
+        [("E", (), {(): (E, "E")})]))
+    return functions + true_rate_functions(system)
 
 
 def _solved_acceleration(system: System, mass, rhs) -> Function:
@@ -290,10 +174,13 @@ def _solved_acceleration(system: System, mass, rhs) -> Function:
     n = c.n
     doc = ["qddot from the Euler-Lagrange equations d2L/dqdot2 qddot = rhs, with the mass",
            "matrix and rhs = dL/dq - (d2L/dqdot dq) qdot in closed form, solved by LU."]
+    if system.balanced:
+        doc[1] = ("matrix and rhs = dL/dq - (d2L/dqdot dq) qdot - d2L/dqdot dt + Q - dR/dqdot "
+                  "in closed form, solved by LU.")
     entries = {(a, b): (mass[a, b], f"d2L / d {c.qdot[a]} d {c.qdot[b]}")
                for a in range(n) for b in range(n)}
     rhs_names = [f"rhs {name}" for name in c.names]
-    f = _function("acceleration", "q, qdot", doc, system,
+    f = _function("acceleration", _dynamics_args(system, "q, qdot"), doc, system,
                   [("mass", (n, n), entries), ("rhs", (n,), _vector(list(rhs), rhs_names))])
     return Function(f.name, f.args, f.doc, f.unpack, f.body, "jnp.linalg.solve(_mass, _rhs)")
 
@@ -315,9 +202,10 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
     if system.known_lagrangian is not None:
         K = system.known
         functions.append(_function(
-            "known_lagrangian", "q, qdot",
+            "known_lagrangian", _dynamics_args(system, "q, qdot"),
             ["The known part K of the model's Lagrangian L = K + f(S) (the network adds it):",
              "", f"K = {_source(K)}"], system, [("K", (), {(): (K, "K")})]))
+    functions += force_functions(system, invariants)
     has_lagrangian = system.lagrangian is not None
     with stage("generate: true Lagrangian, acceleration and charges"):
         true_functions = _true_functions(system) if has_lagrangian else []
@@ -348,9 +236,10 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
         "has_lagrangian": has_lagrangian,
         "has_known": system.known_lagrangian is not None,
         "has_boundary": system.has_boundary,
-        "time_dependent": G.time_dependent,
+        "time_dependent": system.time_dependent,
         "functions": functions,
         "true_functions": true_functions,
+        **balance_context(system, invariants),
     }
 
 

@@ -121,7 +121,7 @@ def _boundary(system, name: str, R: sympy.Expr, given: sympy.Expr | None) -> Bou
         return BoundaryTerm(name, None, "derived", test,
                             "X_a L involves the derivatives of an undefined function, so no "
                             "boundary term is derived for it")
-    F, reason = _integrate(R, c, system.symmetry.time_dependent)
+    F, reason = _integrate(R, c, system.time_dependent)
     if F is None:
         return BoundaryTerm(name, None, "derived", test, reason)
     proof = decide_zero(R - total_derivative(F, c), c)

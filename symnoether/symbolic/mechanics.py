@@ -1,11 +1,12 @@
 """Euler-Lagrange equations: the mass matrix, the accelerations and degeneracy.
 
-For L(q, qdot) the Euler-Lagrange equations read M(q, qdot) qddot = rhs(q, qdot) with
-M = d2L/dqdot2 and rhs = dL/dq - (d2L/dqdot dq) qdot. The closed-form solution works block by
-block of M, over a field of rational functions of q in which every square root sqrt(B) is a
-new symbol R with R^2 = B; velocities stay out of the gcds by solving for the coefficient of
-each velocity monomial separately, with integer coefficients. Schwarzschild takes
-a few seconds; `simplify=False` gives the raw LU solution at once.
+For L(q, qdot, t) and a non-conservative force Phi = Q - dR/dqdot (generalised forces and
+a Rayleigh function; see `forces.py`) the equations of motion read M qddot = rhs with
+M = d2L/dqdot2 and rhs = dL/dq - (d2L/dqdot dq) qdot - d2L/dqdot dt + Phi. The closed-form
+solution works block by block of M, over a field of rational functions of q in which every
+square root sqrt(B) is a new symbol R with R^2 = B; velocities stay out of the gcds by
+solving for the coefficient of each velocity monomial separately, with integer coefficients.
+Schwarzschild takes a few seconds; `simplify=False` gives the raw LU solution at once.
 """
 
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from sympy.polys.matrices import DomainMatrix
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
 from .calculus import gradient, jacobian
-from .coordinates import Coordinates
+from .coordinates import TIME, Coordinates
 from .exact import generic_rank, high_precision_rank
 from .identity import (
     ExactEvaluator,
@@ -31,6 +32,7 @@ _EXPAND_LIMIT = 120
 
 __all__ = [
     "euler_lagrange",
+    "exact",
     "is_degenerate",
     "lagrangian_of",
     "mass_blocks",
@@ -65,7 +67,7 @@ def lagrangian_of(system, lagrangian: sympy.Expr | None = None) -> sympy.Expr:
     """
     if lagrangian is not None:
         parameters = dict(getattr(system, "parameters", {}))
-        return _exact(sympy.sympify(lagrangian).xreplace(parameters))
+        return exact(sympy.sympify(lagrangian).xreplace(parameters))
     true = getattr(system, "true_lagrangian", None)
     if true is None:
         name = getattr(system, "name", "these coordinates")
@@ -73,10 +75,10 @@ def lagrangian_of(system, lagrangian: sympy.Expr | None = None) -> sympy.Expr:
             f"no Lagrangian for {name!r}: the system declares none; pass lagrangian=... "
             "or declare System(..., lagrangian=L_true)"
         )
-    return _exact(true)
+    return exact(true)
 
 
-def _exact(expr: sympy.Expr) -> sympy.Expr:
+def exact(expr: sympy.Expr) -> sympy.Expr:
     """Floats as the decimals they print as (0.1 -> 1/10): identities then hold exactly."""
     floats = expr.atoms(sympy.Float)
     if not floats:
@@ -85,29 +87,44 @@ def _exact(expr: sympy.Expr) -> sympy.Expr:
 
 
 def euler_lagrange(
-    system_or_coords, lagrangian: sympy.Expr | None = None
+    system_or_coords, lagrangian: sympy.Expr | None = None, *, force=None
 ) -> tuple[sympy.Matrix, sympy.Matrix]:
-    """The Euler-Lagrange equations in the form $M \\ddot q = \\text{rhs}$.
+    """The equations of motion in the form $M \\ddot q = \\text{rhs}$.
 
     **Arguments:**
 
     - `system_or_coords`: a [`System`][] or its [`Coordinates`][].
     - `lagrangian`: the SymPy Lagrangian (default: the system's true Lagrangian).
+    - `force`: the non-conservative force Phi (n expressions); default: the system's
+      known one, Q - dR/dqdot (zero for a conservative system or bare coordinates).
 
     **Returns:**
 
     `(mass_matrix, rhs)`: $M = \\partial^2 L / \\partial \\dot q^2$ (n x n) and
     $\\text{rhs} = \\partial L / \\partial q - (\\partial^2 L/\\partial \\dot q \\partial q)
-    \\dot q$ (n x 1), both unsimplified SymPy matrices.
+    \\dot q - \\partial^2 L/\\partial \\dot q \\partial t + \\Phi$ (n x 1), both
+    unsimplified SymPy matrices (the t-derivative only for an explicit time).
     """
     c = _coordinates(system_or_coords)
     L = lagrangian_of(system_or_coords, lagrangian)
+    if force is None:
+        force = _system_force(system_or_coords, c)
     p = gradient(L, c.qdot)
     mass = jacobian(p, c.qdot)
-    force = gradient(L, c.q)
+    dL = gradient(L, c.q)
     mixed = [sympy.Add(*(d * v for d, v in zip(row, c.qdot) if d != 0))
              for row in jacobian(p, c.q).tolist()]
-    return mass, sympy.Matrix([f - m for f, m in zip(force, mixed)])
+    if TIME not in c.q and TIME in L.free_symbols:  # d/dt of p has an explicit part
+        mixed = [m + sympy.diff(pi, TIME) for m, pi in zip(mixed, p)]
+    return mass, sympy.Matrix([f - m + phi for f, m, phi in zip(dL, mixed, force)])
+
+
+def _system_force(system_or_coords, c: Coordinates) -> tuple:
+    if isinstance(system_or_coords, Coordinates) or not system_or_coords.has_forces:
+        return (0,) * c.n
+    from .forces import nonconservative_force
+
+    return nonconservative_force(system_or_coords)
 
 
 def mass_blocks(mass: sympy.Matrix) -> list[tuple[int, ...]]:
@@ -131,7 +148,7 @@ def mass_blocks(mass: sympy.Matrix) -> list[tuple[int, ...]]:
 
 
 def solve_acceleration(
-    system, lagrangian: sympy.Expr | None = None, *, simplify: bool = True
+    system, lagrangian: sympy.Expr | None = None, *, simplify: bool = True, force=None
 ) -> tuple[sympy.Expr, ...]:
     """The accelerations qddot(q, qdot) in closed form, from the Euler-Lagrange equations.
 
@@ -141,6 +158,7 @@ def solve_acceleration(
     - `lagrangian`: the SymPy Lagrangian (default: the system's true Lagrangian).
     - `simplify`: solve exactly over rational functions (square roots as algebraic
       symbols), reduce and cancel; `False` returns SymPy's raw block LU solution.
+    - `force`: the non-conservative force (default: the system's, Q - dR/dqdot).
 
     **Returns:**
 
@@ -148,7 +166,7 @@ def solve_acceleration(
     d2L/dqdot2 is singular (a degenerate Lagrangian).
     """
     c = _coordinates(system)
-    mass, rhs = euler_lagrange(system, lagrangian)
+    mass, rhs = euler_lagrange(system, lagrangian, force=force)
     if mass_rank(mass, c) < c.n:  # cheap, and catches what a raw LU would not notice
         raise _singular(c, range(c.n))
     qddot: list[sympy.Expr] = [sympy.Integer(0)] * c.n
@@ -208,8 +226,9 @@ def _solve_block(mass, rhs, c, block) -> list[sympy.Expr]:
         M = DomainMatrix([[field.from_sympy(e) for e in row] for row in mass_r.tolist()],
                          mass_r.shape, field)
         monomials, C = _velocity_columns(rhs_r, c.qdot, field, split)
-    except (sympy.CoercionFailed, sympy.PolynomialError, sympy.GeneratorsNeeded):
-        return _solve_block_raw(mass, rhs, c, block)  # e.g. sin(q): no rational field
+    except (sympy.CoercionFailed, sympy.PolynomialError, sympy.GeneratorsNeeded, ValueError):
+        # e.g. sin(q) or exp(t): no rational field (ValueError from the field's from_sympy)
+        return _solve_block_raw(mass, rhs, c, block)
     relations = _relations(field, roots)
     if relations:  # smaller entries make a much cheaper LU
         M = M.applyfunc(lambda e: _reduce(field, e, relations))

@@ -3,9 +3,10 @@
 For a point symmetry with generator xi_a(q, t) and boundary term F_a(q, t) the Noether
 charge is I_a = dL/dqdot . xi_a - F_a; along solutions of the Euler-Lagrange equations
 dI_a/dt = X_a L - dF_a/dt, with X_a the lift of xi_a to TQ, so I_a is conserved exactly when
-X_a L = dF_a/dt (a symmetry for F_a = 0, else a quasi-symmetry; see `boundary.py`). Every
-Lagrangian here is autonomous (a coordinate named t is a coordinate, not time; generators may
-depend on the time, Lagrangians may not), so E = qdot . dL/dqdot - L is conserved too.
+X_a L = dF_a/dt (a symmetry for F_a = 0, else a quasi-symmetry; see `boundary.py`). An
+autonomous Lagrangian conserves E = qdot . dL/dqdot - L too; with non-conservative forces or
+an explicit time (`c.time`; a coordinate named t is a coordinate, not the time) charges and
+energy obey balance laws instead (`balance.py`).
 """
 
 from collections.abc import Sequence
@@ -77,7 +78,8 @@ def energy(system, lagrangian: sympy.Expr | None = None) -> sympy.Expr:
 
     **Returns:**
 
-    The SymPy expression of E (conserved because L does not depend on time explicitly).
+    The SymPy expression of E (conserved when L does not depend on time explicitly and no
+    non-conservative force acts; see `balance.energy_rate`).
     """
     c = system.coordinates
     L = lagrangian_of(system, lagrangian)

@@ -11,7 +11,7 @@ from pathlib import Path
 import sympy
 
 from ..errors import SpecError, SymmetryError
-from .coordinates import Coordinates
+from .coordinates import TIME, Coordinates
 from .groups import SymmetryGroup, trivial
 from .names import name_problems
 
@@ -51,6 +51,22 @@ class System:
     - `minimal_invariants`: keep only a functionally independent subset of the invariants,
       exactly the rank (see `derive_invariants(minimal=...)` for the trade-off); useful for
       many particles, whose full set grows quadratically.
+    - `dissipation`: optional Rayleigh dissipation function R(q, qdot) >= 0 of the true
+      system (friction; no explicit time): the equations of motion gain the force
+      -dR/dqdot, and unless `learn_dissipation` the model uses this R as known.
+    - `learn_dissipation`: the model learns its own R, a non-negative combination of
+      invariants that vanish at qdot = 0 (the generated module's `dissipation_basis`);
+      `dissipation`, if given, then only serves the true dynamics (data, checks).
+    - `forces`: optional generalised forces Q(q, qdot, t), n SymPy expressions (known inputs:
+      driving, control; `c.time` for the time), added to the equations of motion
+      d/dt dL/dqdot - dL/dq = Q - dR/dqdot of the true system and of the model.
+    - `conserved`: names of charges (or `"energy"`) that must stay exactly conserved under
+      the forces: `verify` fails, naming it, where the forces change one of them.
+    - `rates`: optional declared balance laws, charge name (or `"energy"`) -> its rate
+      dI/dt as an expression in q, qdot, t; `verify` proves or refutes each.
+
+    The Lagrangians may depend on the time explicitly (`c.time`): L(q, qdot, t). The energy
+    is then balanced rather than conserved, dE/dt = qdot . (Q - dR/dqdot) - dL/dt.
     """
 
     name: str
@@ -62,6 +78,11 @@ class System:
     candidates: Sequence | Mapping | None = None
     minimal_invariants: bool = False
     known_lagrangian: sympy.Expr | None = None
+    dissipation: sympy.Expr | None = None
+    learn_dissipation: bool = False
+    forces: Sequence | None = None
+    conserved: Sequence[str] = ()
+    rates: Mapping | None = None
 
     def __post_init__(self):
         problems = name_problems(self.name, "system name")
@@ -92,6 +113,8 @@ class System:
         for what in ("lagrangian", "known_lagrangian"):
             if getattr(self, what) is not None and not problems:
                 problems += self._expression_problems(what)
+        if not problems:
+            problems += self._force_problems()
         if not isinstance(self.minimal_invariants, bool):
             problems.append(f"minimal_invariants must be True or False, got "
                             f"{self.minimal_invariants!r}")
@@ -99,6 +122,75 @@ class System:
             problems += self._candidate_problems()
         if problems:
             raise SpecError(problems, what=f"system {self.name!r}")
+
+    def _allowed(self) -> set:
+        """The symbols a declaration may mention: state, parameters and the time."""
+        return set(self.coordinates.state) | set(self.parameters) | {TIME}
+
+    def _by_name(self, expr: sympy.Expr) -> sympy.Expr:
+        """A parameter named by a string (real=True) means any symbol of that name."""
+        by_name = {p.name: p for p in self.parameters}
+        return expr.xreplace({s: by_name[s.name] for s in expr.free_symbols
+                              if s.name in by_name and s != by_name[s.name]})
+
+    def _force_problems(self) -> list[str]:
+        from .forces import dissipation_problems, force_problems
+
+        problems, c = [], self.coordinates
+        if not isinstance(self.learn_dissipation, bool):
+            problems.append(f"learn_dissipation must be True or False, got "
+                            f"{self.learn_dissipation!r}")
+        if self.dissipation is not None:
+            try:
+                R = self._by_name(sympy.sympify(self.dissipation))
+            except (sympy.SympifyError, TypeError, AttributeError) as error:
+                R, more = None, [f"dissipation could not be read as a SymPy expression: "
+                                 f"{error}"]
+            else:
+                R, more = dissipation_problems(R, c, self._allowed(), self.parameters)
+            object.__setattr__(self, "dissipation", R)
+            problems += more
+        if self.forces is not None:
+            Q, more = force_problems(self.forces, c, self._allowed())
+            if Q is not None:
+                Q = tuple(self._by_name(e) for e in Q)
+                if all(e == 0 for e in Q):
+                    Q = None  # forces that are all zero are no forces (the hash stays)
+            object.__setattr__(self, "forces", Q)
+            problems += more
+        return problems + self._balance_problems()
+
+    def _balance_problems(self) -> list[str]:
+        """`conserved` and `rates` must name charges (or the energy)."""
+        known = (*self.symmetry.charge_names, "energy")
+        problems = []
+        if isinstance(self.conserved, str) or not isinstance(self.conserved, Sequence):
+            problems.append(f"conserved must be a list of charge names, got "
+                            f"{self.conserved!r}; e.g. conserved=[{known[0]!r}]")
+        else:
+            object.__setattr__(self, "conserved", tuple(self.conserved))
+            problems += [f"conserved names {name!r}, which is not a charge; the charges are "
+                         f"{known}" for name in self.conserved if name not in known]
+        if self.rates is None:
+            return problems
+        if not isinstance(self.rates, Mapping):
+            return problems + [f"rates is a {type(self.rates).__name__}; expected a dict "
+                               "charge name -> rate dI/dt (a SymPy expression)"]
+        rates = {}
+        for name, rate in self.rates.items():
+            if name not in known:
+                problems.append(f"rates names {name!r}, which is not a charge; the charges "
+                                f"are {known}")
+                continue
+            rate = self._by_name(sympy.sympify(rate))
+            unknown = rate.free_symbols - self._allowed()
+            if unknown:
+                problems.append(f"the declared rate of {name} mentions "
+                                f"{sorted(map(str, unknown))}, which are neither coordinates, "
+                                "velocities, the time nor parameters")
+            rates[name] = rate
+        object.__setattr__(self, "rates", rates)
+        return problems
 
     def _candidate_problems(self) -> list[str]:
         from .invariants.candidates import prepare_candidates  # it imports this module
@@ -133,20 +225,17 @@ class System:
 
     def _expression_problems(self, what: str) -> list[str]:
         """Sympify the field `what` (a Lagrangian); its symbols must be known."""
-        expr = sympy.sympify(getattr(self, what))
-        # A parameter named by a string (real=True) means any symbol of that name.
-        by_name = {p.name: p for p in self.parameters}
-        expr = expr.xreplace({s: by_name[s.name] for s in expr.free_symbols
-                              if s.name in by_name and s != by_name[s.name]})
+        expr = self._by_name(sympy.sympify(getattr(self, what)))
         object.__setattr__(self, what, expr)
-        unknown = expr.free_symbols - (set(self.coordinates.state) | set(self.parameters))
+        unknown = expr.free_symbols - self._allowed()
         if not unknown:
             return []
         label = "the Lagrangian" if what == "lagrangian" else "the known Lagrangian"
         return [
             f"{label} mentions {sorted(map(str, unknown))}, which are neither "
-            f"coordinates {self.coordinates.names}, velocities nor parameters; use the symbols "
-            "c.q and c.qdot of your coordinates and declare constants in parameters={...}"
+            f"coordinates {self.coordinates.names}, velocities, the time nor parameters; use "
+            "the symbols c.q and c.qdot of your coordinates, c.time for the time, and "
+            "declare constants in parameters={...}"
         ]
 
     @property
@@ -185,6 +274,50 @@ class System:
             return None
         return self.lagrangian.xreplace(dict(self.parameters))
 
+    @property
+    def true_dissipation(self) -> sympy.Expr | None:
+        """The true Rayleigh function, parameters substituted, floats exact, or None."""
+        if self.dissipation is None:
+            return None
+        from .mechanics import exact
+
+        return exact(self.dissipation.xreplace(dict(self.parameters)))
+
+    @property
+    def true_forces(self) -> tuple[sympy.Expr, ...] | None:
+        """The generalised forces Q, parameters substituted, floats exact, or None."""
+        if self.forces is None:
+            return None
+        from .mechanics import exact
+
+        return tuple(exact(e.xreplace(dict(self.parameters))) for e in self.forces)
+
+    @property
+    def has_forces(self) -> bool:
+        """Whether the equations of motion have a non-conservative force (known or learned):
+        charges and energy then obey balance laws instead of conservation laws."""
+        return (self.forces is not None or self.dissipation is not None
+                or self.learn_dissipation)
+
+    @property
+    def explicit_time(self) -> bool:
+        """Whether the equations of motion depend on the time explicitly: L, K or Q mention
+        [`TIME`][] (never for a system with a coordinate named t: that is the coordinate)."""
+        if TIME in self.coordinates.q:
+            return False
+        exprs = [self.lagrangian, self.known_lagrangian, *(self.forces or ())]
+        return any(e is not None and TIME in e.free_symbols for e in exprs)
+
+    @property
+    def time_dependent(self) -> bool:
+        """Whether anything depends on the time: the generators, boundary terms or dynamics."""
+        return self.symmetry.time_dependent or self.explicit_time
+
+    @property
+    def balanced(self) -> bool:
+        """Whether some charge or the energy may change: forces or an explicit time."""
+        return self.has_forces or self.explicit_time
+
     def spec_hash(self) -> str:
         """A short hash of the symbolic content, independent of the hash seed."""
         parts = [
@@ -203,6 +336,10 @@ class System:
             parts.append("known " + sympy.srepr(self.known_lagrangian))
         if any(F is not None for F in self.symmetry.boundary):  # only then, likewise
             parts.append("boundary " + sympy.srepr(self.symmetry.boundary))
+        if self.balanced or self.conserved or self.rates:  # only then (older hashes stay)
+            parts.append("forces " + sympy.srepr((self.dissipation, self.forces))
+                         + repr((self.learn_dissipation, self.conserved)))
+            parts.append(repr(sorted((k, sympy.srepr(v)) for k, v in (self.rates or {}).items())))
         if self.candidates:  # only then, so that older hashes stay valid
             parts.append(repr([(k, sympy.srepr(v)) for k, v in self.candidates.items()]))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

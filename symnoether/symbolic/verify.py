@@ -19,8 +19,10 @@ import sympy
 from sympy.polys.matrices.exceptions import DMNonInvertibleMatrixError
 
 from ..progress import stage
+from .balance import balance_checks, balances
 from .boundary import boundary_terms, total_derivative
 from .calculus import gradient, jacobian
+from .check import Check
 from .coordinates import TIME
 from .identity import (
     POINTS,
@@ -50,44 +52,6 @@ _QUASI_IDENTITY = ("dI_a/dt = X_a L - dF_a/dt along solutions of the Euler-Lagra
 def _identity(system) -> str:
     return _QUASI_IDENTITY if system.has_boundary else _IDENTITY
 _SYMBOLIC_MAX_N = 6  # above this many coordinates, conservation is decided at points
-
-
-@dataclass(frozen=True)
-class Check:
-    """One verified statement.
-
-    **Attributes:**
-
-    - `name`: e.g. `"closure"`, `"symmetry[rotation_x0x1]"`, `"conservation[energy]"`.
-    - `passed`: whether it holds.
-    - `method`: how it was decided, e.g. `"symbolic identity (expand)"`.
-    - `detail`: what was checked, in a sentence, with the identity used.
-    - `residual`: the simplified non-zero residual when it failed, else None.
-    - `generator`: the generator it is about, or None.
-    - `undecided`: it could be neither proved nor refuted (then `passed` is False and
-      `method` gives the reason).
-    """
-
-    name: str
-    passed: bool
-    method: str
-    detail: str
-    residual: sympy.Basic | None = None
-    generator: str | None = None
-    undecided: bool = False
-
-    def __post_init__(self):
-        if not isinstance(self.name, str) or not self.name:
-            raise TypeError(f"a check needs a non-empty name, got {self.name!r}")
-        object.__setattr__(self, "passed", bool(self.passed))
-        object.__setattr__(self, "undecided", bool(self.undecided))
-        if self.passed and self.undecided:
-            raise ValueError(f"check {self.name!r} cannot be both passed and undecided")
-
-    @property
-    def status(self) -> str:
-        """`"passed"`, `"failed"` or `"undecided"`."""
-        return "passed" if self.passed else "undecided" if self.undecided else "failed"
 
 
 @dataclass(frozen=True)
@@ -140,7 +104,18 @@ class VerificationReport:
                                    subsequent_indent=" " * 8)
             if c.residual is not None:
                 lines.append(f"        residual: {c.residual}")
-        return "\n".join(lines)
+        return "\n".join(lines + self._balance_summary())
+
+    def _balance_summary(self) -> list[str]:
+        """Which quantities the forces keep and which they change (balance checks only)."""
+        found = [c for c in self.checks if c.conserved is not None]
+        if not found:
+            return []
+        kept = [c.name[8:-1] for c in found if c.conserved]
+        changed = [c.name[8:-1] for c in found if not c.conserved]
+        return ["balance laws along the true dynamics:",
+                f"  exactly conserved: {', '.join(kept) or 'none'}",
+                f"  balanced (changed by the forces or the time): {', '.join(changed) or 'none'}"]
 
 
 def verify(system, *, invariants=None) -> VerificationReport:
@@ -158,25 +133,38 @@ def verify(system, *, invariants=None) -> VerificationReport:
     `symmetry[<generator>]` (X_a L = dF_a/dt: a symmetry, F_a = 0, or a quasi-symmetry,
     with F_a derived from X_a L or declared; see `symnoether.symbolic.boundary`),
     `conservation[<charge>]` (of I_a = dL/dqdot . xi_a - F_a), `conservation[energy]` and
-    `non_degenerate`. Failures are reported, never raised.
+    `non_degenerate`. With forces, friction or an explicit time (see
+    `symnoether.symbolic.balance`) the conservation checks become `balance[<charge>]` and
+    `balance[energy]` (dI/dt equals its derived rate along the true equations of motion;
+    `Check.conserved` says whether that rate vanishes identically), and `network_balance`,
+    `conserved[<name>]` (for `System(conserved=...)`) and `rate[<name>]` (for
+    `System(rates=...)`) are added. Failures are reported, never raised.
     """
     with stage("verify: closure"):
         checks = [_closure_check(system.symmetry)]
     invariant_check, invariants = _invariant_check(system, invariants)
     with stage("verify: network family"):
-        checks += [invariant_check, _family_check(system, invariants)]
+        family = [_family_check(system, invariants)]
         if system.known_lagrangian is not None:
-            checks.append(_known_check(system))
+            family.append(_known_check(system))
+        checks += [invariant_check, *family]
+    found = ()
+    if system.balanced or system.conserved or system.rates:
+        with stage("verify: balance laws of the charges and the energy"):
+            found = balances(system, invariants)
+            checks += balance_checks(system, found,
+                                     family_passed=all(ch.passed for ch in family))
     if system.lagrangian is not None:
         L = lagrangian_of(system)
         with stage("verify: symmetries of the true Lagrangian"):
             checks += _symmetry_checks(system, L)
-        with stage("verify: Euler-Lagrange equations and their regularity"):
+        with stage("verify: equations of motion and their regularity"):
             mass, rhs = euler_lagrange(system, L)
             regular = _degeneracy_check(system, mass)
         if regular.passed:
-            with stage("verify: conservation along the true dynamics"):
-                checks += _conservation_checks(system, L, mass, rhs)
+            stage_name = ("balance" if system.balanced else "conservation")
+            with stage(f"verify: {stage_name} along the true dynamics"):
+                checks += _conservation_checks(system, L, mass, rhs, found)
         checks.append(regular)
     return VerificationReport(system.name, tuple(checks))
 
@@ -256,9 +244,11 @@ def _family_check(system, invariants) -> Check:
                      "L = f(S_1..S_M) could not be checked")
     group = system.symmetry
     if group.K == 0:
+        energy = ("its energy obeys the balance law of the forces" if system.balanced
+                  else "it still conserves its energy")
         return Check(name, True, "nothing to check", "no continuous symmetry declared: there "
                      "is no Noether charge to conserve, and the network L = f(q, qdot) is "
-                     "unconstrained (it still conserves its energy)")
+                     f"unconstrained ({energy})")
     # X_a f(S) = sum_j f_j(S) X_a S_j (the chain rule), and the f_j are independent
     # functions for an undefined f: the family conserves I_a exactly when every coefficient
     # X_a S_j vanishes. They are computed here afresh from the expressions (not read from
@@ -275,6 +265,9 @@ def _family_check(system, invariants) -> Check:
         f"{_identity(system)} every charge I_a = dL/dqdot . xi_a is conserved for every f: for "
         "every set of network weights"
     )
+    if system.has_forces:
+        detail += (" without forces; with the declared forces they obey the balance law "
+                   "instead (network_balance)")
     if system.known_lagrangian is not None:
         detail = detail.replace(f"with L = {family}", f"with L = K + {family}").replace(
             "X_a L = sum_j f_j(S) X_a S_j = 0 for every generator",
@@ -388,18 +381,23 @@ def _degeneracy_check(system, mass) -> Check:
     return Check("non_degenerate", False, method, detail, residual)
 
 
-def _conservation_checks(system, L, mass, rhs) -> list[Check]:
+def _conservation_checks(system, L, mass, rhs, found=()) -> list[Check]:
     group = system.symmetry
     generators = dict(zip(group.charge_names, group.names))
+    rates = {b.name: b.rate for b in found} if system.balanced else {}
     # The closed-form qddot pays off for small systems (a symbolic proof); with many
     # coordinates substituting it builds huge trees, and exact evaluation is much cheaper.
     if mass.free_symbols or system.coordinates.n > _SYMBOLIC_MAX_N:
-        gradients = _quantity_gradients(system, L, mass)
+        gradients = _quantity_gradients(system, L, mass, rates)
         tests = _conservation_at_points(system, gradients, mass, rhs)
     else:
         quantities = dict(noether_charges(system, L))
         quantities["energy"] = energy(system, L)
-        tests = _conservation_symbolic(system, L, quantities)
+        tests = _conservation_symbolic(system, L, quantities, rates)
+    if system.balanced:
+        by_name = {b.name: b for b in found}
+        return [_balance_check(system, name, test, generators.get(name), by_name[name])
+                for name, test in tests.items()]
     checks = []
     for name, test in tests.items():
         generator = generators.get(name)
@@ -419,6 +417,36 @@ def _conservation_checks(system, L, mass, rhs) -> list[Check]:
     return checks
 
 
+def _balance_check(system, name, test, generator, balance) -> Check:
+    """dI/dt = rate along the true equations of motion with forces, and what it means."""
+    if generator is None:
+        what = "the energy E = qdot . dL/dqdot - L"
+        law = "dE/dt = qdot . (Q - dR/dqdot) - dL/dt"
+    else:
+        minus_F = " - F" if system.has_boundary else ""
+        what = f"{name} = dL/dqdot . xi{minus_F} of {generator}"
+        law = "dI_a/dt = X_a L - dF_a/dt + xi_a . (Q - dR/dqdot) = xi_a . (Q - dR/dqdot)"
+    relation = "=" if test.zero else "= (undecided)" if test.undecided else "!="
+    symbol = "dE/dt" if generator is None else "dI/dt"
+    detail = (f"{symbol} {relation} {balance.rate} for {what}, along the true equations of "
+              f"motion{' with the forces' if system.has_forces else ''}, solved "
+              f"independently (balance law: {law}). ")
+    if balance.test.zero:
+        detail += f"{name} is exactly conserved: its rate vanishes identically"
+    elif balance.test.undecided:
+        detail += f"whether {name} is conserved could not be decided"
+    else:
+        timed = generator is None and TIME not in system.coordinates.q and TIME in (
+            lagrangian_of(system).free_symbols)
+        causes = [w for w, present in (("the forces", system.has_forces), (
+            "the explicit time dependence of L", timed)) if present]
+        verb = "changes" if causes == ["the explicit time dependence of L"] else "change"
+        detail += (f"{name} is balanced, not conserved: {' and '.join(causes)} {verb} it "
+                   "(information, not a failure)")
+    return Check(f"balance[{name}]", test.zero, test.method, detail, test.residual,
+                 generator, test.undecided, conserved=balance.test.zero)
+
+
 def _time_derivative(c, quantity, qddot) -> sympy.Expr:
     dq, dv = gradient(quantity, c.q), gradient(quantity, c.qdot)
     explicit = sympy.diff(quantity, TIME) if TIME not in c.q else 0  # time-dependent charges
@@ -426,30 +454,34 @@ def _time_derivative(c, quantity, qddot) -> sympy.Expr:
                      *(d * a for d, a in zip(dv, qddot) if d != 0), explicit)
 
 
-def _conservation_symbolic(system, L, quantities) -> dict:
+def _conservation_symbolic(system, L, quantities, rates) -> dict:
     """Constant mass matrix: substitute the closed-form qddot and simplify."""
     c = system.coordinates
     qddot = solve_acceleration(system, L)
     tests = {}
     for name, quantity in quantities.items():
-        test = decide_zero(_time_derivative(c, quantity, qddot), c)
+        rate = rates.get(name, 0)
+        test = decide_zero(_time_derivative(c, quantity, qddot) - rate, c)
         method = f"{test.method}, closed-form qddot of the Euler-Lagrange equations substituted"
         tests[name] = IdentityTest(test.zero, method, test.residual, test.undecided)
     return tests
 
 
-def _quantity_gradients(system, L, mass) -> dict:
-    """{name: (dI/dq, dI/dqdot, dI/dt)} of every charge and the energy, by the chain rule.
+def _quantity_gradients(system, L, mass, rates) -> dict:
+    """{name: (dI/dq, dI/dqdot, dI/dt - rate)} of every charge and the energy.
 
     With p = dL/dqdot: I_a = p . xi_a - F_a gives dI_a = J_p^T xi_a + J_xi^T p - dF_a (and
-    the explicit dI_a/dt = p . dxi_a/dt - dF_a/dt of time-dependent generators), and
-    E = qdot . p - L gives dE/dq = J_{p,q}^T qdot - dL/dq and dE/dqdot = M qdot. Only p
-    (small) is differentiated again; the big gradient of L is the one already computed.
+    the explicit dI_a/dt = dp/dt . xi_a + p . dxi_a/dt - dF_a/dt where something depends on
+    the time), and E = qdot . p - L gives dE/dq = J_{p,q}^T qdot - dL/dq, dE/dqdot = M qdot
+    and dE/dt = qdot . dp/dt - dL/dt. Only p (small) is differentiated again; the big
+    gradient of L is the one already computed. The expected rate of a balance law (0 for a
+    conservation law) is subtracted from the explicit part, so every entry must vanish.
     """
     c, group = system.coordinates, system.symmetry
     p = gradient(L, c.qdot)
     dp_dq = jacobian(p, c.q)  # dp_dq[i, j] = d p_i / d q_j
-    timed = group.time_dependent
+    timed = system.time_dependent
+    dp_dt = [sympy.diff(pi, TIME) for pi in p] if timed else [0] * c.n
     out = {}
     for name, xi, term in zip(group.charge_names, group.generators, system.boundary):
         F = term.value
@@ -459,15 +491,17 @@ def _quantity_gradients(system, L, mass) -> dict:
                           if xi[i] != 0)) - dF[j] for j in range(c.n)]
         dv = [sympy.Add(*(mass[i, j] * xi[i] for i in range(c.n) if xi[i] != 0))
               for j in range(c.n)]
-        dt = (sympy.Add(*(sympy.diff(x, TIME) * pi for x, pi in zip(xi, p)))
+        dt = (sympy.Add(*(sympy.diff(x, TIME) * pi + x * d for x, pi, d in zip(xi, p, dp_dt)))
               - sympy.diff(F, TIME)) if timed else sympy.Integer(0)
-        out[name] = (dq, dv, dt)
+        out[name] = (dq, dv, dt - rates.get(name, 0))
     force = gradient(L, c.q)
+    dt = (sympy.Add(*(v * d for v, d in zip(c.qdot, dp_dt))) - sympy.diff(L, TIME)
+          if timed else sympy.Integer(0))
     out["energy"] = (
         [sympy.Add(*(dp_dq[i, j] * c.qdot[i] for i in range(c.n))) - force[j]
          for j in range(c.n)],
         [sympy.Add(*(mass[i, j] * c.qdot[i] for i in range(c.n))) for j in range(c.n)],
-        sympy.Integer(0),
+        dt - rates.get("energy", 0),
     )
     return out
 
