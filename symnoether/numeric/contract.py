@@ -54,6 +54,10 @@ class GeneratedModule(Protocol):
     INVARIANTS_COMPLETE: bool
     #: The m invariant scalars.
     INVARIANT_NAMES: tuple[str, ...]
+    #: Per invariant, its degree in the velocities (0, 1, 2; -1 otherwise).
+    INVARIANT_DEGREES: tuple[int, ...]
+    #: The quadratic invariants with a constant positive semi-definite velocity Hessian.
+    KINETIC_FORMS: tuple[int, ...]
     #: The k symmetry generators.
     GENERATOR_NAMES: tuple[str, ...]
     #: The k Noether charges, one per generator, same order.
@@ -160,7 +164,7 @@ class GeneratedModuleWithBoundary(GeneratedModule, Protocol):
 #: default or not at all: a hand-written module may leave them out.
 OPTIONAL: frozenset[str] = frozenset(
     {"VELOCITY_NAMES", "BLOCKS", "INVARIANTS_COMPLETE", "GENERATOR_NAMES", "PARAMETERS",
-     "SPEC_HASH", "MODULE_HASH"}
+     "SPEC_HASH", "MODULE_HASH", "INVARIANT_DEGREES", "KINETIC_FORMS"}
 )  # fmt: skip
 
 
