@@ -269,3 +269,25 @@ def test_known_part_must_be_invariant():
     assert check.status == "failed" and check.generator == "rotation_x0x1"
     assert "breaks the symmetry" in check.detail
     assert system.spec_hash() != dataclasses.replace(system, known_lagrangian=None).spec_hash()
+
+
+def test_an_undecided_family_identity_is_reported_undecided_not_failed(monkeypatch):
+    # Regression: the flags of lie_residuals were always False, so an identity the tests
+    # could not decide was reported as a failure of the network family.
+    import sympy
+
+    from symnoether.symbolic.identity import IdentityTest
+    from symnoether.symbolic.invariants import certificate
+
+    c = sn.coordinates("x y", blocks={"x": ["x", "y"]})
+    x, y = c.q
+    xdot, ydot = c.qdot
+    # x^2 + y^2 written so that the sparse polynomial path is not taken.
+    system = sn.System("undecided", c, sn.rotations(c, blocks=["x"]),
+                       candidates={"r": sympy.sqrt(x**2 + y**2),
+                                   "v_v": xdot**2 + ydot**2})  # fmt: skip
+    undecided = IdentityTest(False, "undecided: stand-in", sympy.Symbol("residual"), True)
+    monkeypatch.setattr(certificate, "decide_zero", lambda expr, coordinates: undecided)
+    check = next(ch for ch in sn.verify(system).checks if ch.name == "network_family")
+    assert not check.passed and check.undecided
+    assert "Undecided for" in check.detail

@@ -256,8 +256,8 @@ def _family_check(system, invariants) -> Check:
     # seconds for a few dozen invariants.
     from .invariants.certificate import lie_residuals
 
-    failures = [(g, r * sympy.Symbol(f"f_{inv}"), False)
-                for g, inv, r in lie_residuals(system, invariants.exprs, invariants.names)]
+    failures = [(g, r * sympy.Symbol(f"f_{inv}"), undecided) for g, inv, r, undecided
+                in lie_residuals(system, invariants.exprs, invariants.names)]
     family = f"f({', '.join(invariants.names)})"
     detail = (
         f"with L = {family} for an undefined function f, "

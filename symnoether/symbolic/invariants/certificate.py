@@ -156,7 +156,9 @@ def orbit_dimension(system: System) -> int:
 # --- invariance -------------------------------------------------------------------------
 
 
-def _lie_residuals(group, lifts, exprs, sparse, names) -> list[tuple]:
+def _lie_residuals(group, lifts, exprs, sparse, names, *, flags: bool = False) -> list[tuple]:
+    # `(generator, invariant, residual)`, or with `flags` also whether the residual is
+    # undecided (neither proved zero nor shown non-zero) rather than a counterexample.
     state = group.coordinates.state
     sparse_lifts = [_sparse_field(lift, state) for lift in lifts]
     derivatives: dict[int, list] = {}
@@ -166,25 +168,30 @@ def _lie_residuals(group, lifts, exprs, sparse, names) -> list[tuple]:
         for j, expr in enumerate(exprs):
             if sparse[j] is not None and sparse_lifts[a] is not None:
                 residual = to_expr(apply_field(sparse_lifts[a], sparse[j], supports[j]), state)
+                undecided = False  # exact arithmetic decides
             else:
                 if j not in derivatives:
                     derivatives[j] = [sympy.diff(expr, s) for s in state]
                 terms = [f * d for f, d in zip(lifts[a], derivatives[j]) if f != 0 and d != 0]
-                residual = _residual(sympy.Add(*terms), group.coordinates)
+                residual, undecided = _residual(sympy.Add(*terms), group.coordinates)
             if residual != 0:
-                residuals.append((group.names[a], names[j], residual))
+                entry = (group.names[a], names[j], residual)
+                residuals.append((*entry, undecided) if flags else entry)
     return residuals
 
 
-def _residual(expr, coordinates) -> sympy.Expr:
-    """0 when `expr` is decided zero (symbolic, exact or numeric), else its residual."""
+def _residual(expr, coordinates) -> tuple[sympy.Expr, bool]:
+    """`(0, False)` when `expr` is decided zero (symbolic, exact or numeric), else its
+    residual and whether the test was undecided (rather than showing it non-zero)."""
     test = decide_zero(expr, coordinates)
-    return sympy.Integer(0) if test.zero else test.residual
+    return (sympy.Integer(0), False) if test.zero else (test.residual, test.undecided)
 
 
 def lie_residuals(system: System, exprs: Sequence[sympy.Expr], names: Sequence[str]
                   ) -> list[tuple]:
-    """`(generator, invariant, X_a S_j)` for every non-zero X_a S_j, computed afresh.
+    """`(generator, invariant, X_a S_j, undecided)` for every X_a S_j not proved zero,
+    computed afresh; `undecided` when the identity test could neither prove it zero nor
+    show it non-zero.
 
     Sparse polynomial arithmetic where the invariant and the lifted field are polynomial,
     else `decide_zero` (exact at rational points, angles included, else 80 digits). Used by
@@ -192,7 +199,8 @@ def lie_residuals(system: System, exprs: Sequence[sympy.Expr], names: Sequence[s
     """
     group, state = system.symmetry, system.coordinates.state
     lifts = [group.lift(a) for a in range(group.K)]
-    return _lie_residuals(group, lifts, exprs, [to_sparse(e, state) for e in exprs], names)
+    return _lie_residuals(group, lifts, exprs, [to_sparse(e, state) for e in exprs], names,
+                          flags=True)
 
 
 def _sparse_field(components, state) -> list | None:
