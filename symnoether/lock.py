@@ -24,18 +24,18 @@ from pathlib import Path
 import filelock
 
 from .errors import RunFolderError
+from .run_folder import RunFolder
 
 __all__ = ["LOCK", "clean_temporaries", "run_lock"]
 
-LOCK = ".lock"
-_HOLDER = ".lock.json"
+LOCK = RunFolder(".").lock.name
 _held: dict[Path, list] = {}  # folder -> [FileLock, depth], for re-entrance
 _guard = threading.Lock()
 
 
 def _holder_text(folder: Path) -> str:
     try:
-        holder = json.loads((folder / _HOLDER).read_text())
+        holder = json.loads(RunFolder(folder).lock_info.read_text())
         return (f"process {holder['pid']} on {holder['host']} since {holder['since']} "
                 f"({holder['command']})")
     except (OSError, ValueError, KeyError, TypeError):
@@ -51,7 +51,7 @@ def clean_temporaries(folder: str | os.PathLike) -> list[Path]:
     The paths removed.
     """
     folder = Path(folder)
-    places = [folder, *sorted((folder / "models").glob("*"))]
+    places = [folder, *RunFolder(folder).model_folders()]
     removed = []
     for place in places:
         if not place.is_dir():
@@ -84,7 +84,7 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
         if entry is not None:
             entry[1] += 1
     if entry is None:
-        lock = filelock.FileLock(str(folder / LOCK), timeout=0, thread_local=False)
+        lock = filelock.FileLock(str(RunFolder(folder).lock), timeout=0, thread_local=False)
         try:
             lock.acquire()
         except filelock.Timeout:
@@ -97,7 +97,7 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
                   "command": " ".join(sys.argv) or sys.executable,
                   "since": datetime.datetime.now().isoformat(timespec="seconds")}
         try:
-            (folder / _HOLDER).write_text(json.dumps(holder) + "\n")
+            RunFolder(folder).lock_info.write_text(json.dumps(holder) + "\n")
             clean_temporaries(folder)
         except BaseException:
             lock.release()
@@ -113,5 +113,5 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
             if last:
                 del _held[key]
         if last:
-            (folder / _HOLDER).unlink(missing_ok=True)
+            RunFolder(folder).lock_info.unlink(missing_ok=True)
             entry[0].release()

@@ -11,6 +11,7 @@ from types import ModuleType
 
 from .errors import ConfigError, DataError, RunFolderError, SpecError
 from .lock import run_lock
+from .run_folder import RunFolder
 
 __all__ = [
     "BUDGETS",
@@ -56,7 +57,7 @@ def _module_for(system, run_dir: Path, resume: bool, invariants=None, force: boo
     from .codegen.generate import generate
     from .numeric.run import check_run_module, load_module
 
-    path = run_dir / "module.py"
+    path = RunFolder(run_dir).module
     if resume and path.is_file():
         module, overrides = check_run_module(run_dir, trust=trust, when="training")
         if module.SPEC_HASH != system.spec_hash():
@@ -116,7 +117,7 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
 
     from .numeric.data import load_data
 
-    saved = run_dir / "data.npz"
+    saved = RunFolder(run_dir).data
     if data_path and config.data != "fixed":
         raise SpecError(
             f"--data {data_path} is a fixed data set, but the configuration asks for "
@@ -125,12 +126,7 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
             what="training data",
         )
     if data_path or (resume and config.data in ("fixed", "positions") and saved.is_file()):
-        try:
-            return load_data(data_path or saved, module)
-        except DataError:
-            raise
-        except (ValueError, TypeError, FileNotFoundError) as error:  # positions files
-            raise DataError(str(error)) from error
+        return load_data(data_path or saved, module)  # a bad file is a DataError
     if system.lagrangian is None or system.initial_state is None:
         raise SpecError(
             f"system {system.name!r} has no true Lagrangian and initial_state to make "
@@ -140,8 +136,8 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
         )
     try:
         return config.make_data(module, *system.initial_state, key=jax.random.key(config.seed + 1))
-    except ValueError as error:
-        raise SpecError(str(error), what="training data") from error
+    except DataError as error:  # data the spec's initial state cannot give; not a bug
+        raise SpecError(error.problems, what="training data") from error
 
 
 def prepare_run(
@@ -184,7 +180,7 @@ def prepare_run(
     if config is None:
         config = load_config(config_path, run_dir, resume=resume, overrides=overrides)
     with run_lock(run_dir):
-        if not resume and any(run_dir.glob("models/*/checkpoint.eqx")):
+        if not resume and RunFolder(run_dir).checkpoints():
             raise RunFolderError(
                 f"{str(run_dir)!r} already holds trained models; pass --resume to continue "
                 "them, or choose another --out folder (nothing was overwritten)"
@@ -199,18 +195,18 @@ def train_models(run: PreparedRun, *, variants=("invariant", "unconstrained"),
                  resume: bool = False, progress: bool = True):
     """Train each variant of a prepared run into `RUN_DIR/models/<variant>/`; the spec's
     `initial_state` (where evaluation starts) goes into the run record."""
+    from .numeric.record import check_variants
     from .numeric.run import train_run
 
     try:
-        return train_run(run.run_dir, run.module, run.data, run.config, variants=variants,
-                         resume=resume, progress=progress,
-                         initial_state=run.system.initial_state,
-                         metadata=_trusted(run),
-                         trust_module=bool(run.overrides))  # fmt: skip
-    except RunFolderError:
-        raise
-    except ValueError as error:  # unknown variants, or a checkpoint that cannot be resumed
+        variants = check_variants(variants)
+    except ValueError as error:  # the caller's variants, checked before anything runs
         raise RunFolderError(str(error)) from error
+    # Anything else raised while training is either the project's own error (an
+    # InputError is bad input, exit code 2) or a bug, whose traceback must show.
+    return train_run(run.run_dir, run.module, run.data, run.config, variants=variants,
+                     resume=resume, progress=progress, initial_state=run.system.initial_state,
+                     metadata=_trusted(run), trust_module=bool(run.overrides))  # fmt: skip
 
 
 def _trusted(run: PreparedRun) -> dict:
@@ -220,7 +216,7 @@ def _trusted(run: PreparedRun) -> dict:
     from .numeric.run import module_text_hash
 
     return {"overrides": list(run.overrides),
-            "trusted_module_hashes": [module_text_hash(run.run_dir / "module.py")]}
+            "trusted_module_hashes": [module_text_hash(RunFolder(run.run_dir).module)]}
 
 
 def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | None = None,
@@ -235,10 +231,11 @@ def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | No
     from .numeric.checkpoint import read_json
     from .numeric.evaluate import evaluate_run
 
-    if not (Path(run_dir) / "run.json").is_file():
+    record = RunFolder(run_dir).run_json
+    if not record.is_file():
         raise RunFolderError(f"{str(run_dir)!r} is not a run folder (no run.json); train "
                              "first with `symnoether train SPEC --out RUN_DIR`")
-    config = read_json(Path(run_dir) / "run.json", "run record", ("config",))["config"]
+    config = read_json(record, "run record", ("config",))["config"]
     _enable_float64(config.get("dtype") if isinstance(config, dict) else None)
     kwargs = {k: v for k, v in (("t_final", t_final), ("dt", dt), ("out_dir", out_dir),
                                 ("method", method), ("dtype", dtype)) if v is not None}

@@ -29,6 +29,7 @@ from jaxtyping import PyTree
 
 from ..errors import RunFolderError
 from ..files import atomic_write
+from ..run_folder import CHECKPOINT, CHECKPOINT_INFO, LOSSES
 
 __all__ = [
     "Checkpoint",
@@ -43,9 +44,6 @@ __all__ = [
     "write_json",
 ]
 
-CHECKPOINT = "checkpoint.eqx"
-CHECKPOINT_INFO = "checkpoint.json"
-LOSSES = "losses.csv"
 _LOSS_FIELDS = ("epoch", "step", "loss", "seconds")
 
 
@@ -142,7 +140,7 @@ def load_checkpoint(
     try:
         model, opt_state, key_data, step, epoch, extra = eqx.tree_deserialise_leaves(path, like)
     except (ValueError, RuntimeError, EOFError) as error:
-        raise ValueError(
+        raise RunFolderError(
             f"cannot read checkpoint {str(path)!r}: it does not match the model "
             f"and optimiser built from the current settings ({error}). Resume with the same "
             "network configuration it was trained with, or start a new folder"

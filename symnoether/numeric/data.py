@@ -8,9 +8,7 @@ many independent states instead. Files are `.npz` archives with arrays `q`, `qdo
 of shape `(N, n)` and optionally `t` of shape `(N,)`.
 """
 
-import math
 import os
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -23,17 +21,31 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..errors import DataError, format_problems
 from ..files import atomic_write
+
+# (check_noise, initial_state and substeps_per_sample were first defined here)
+from ._npz import (
+    check_noise as check_noise,
+    dtype_problems,
+    initial_state,
+    noise_level,
+    read_npz,
+    substeps_per_sample as substeps_per_sample,
+)
 from .contract import check_module
 from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
+from .losses import AccelerationLoss
+from .positions import PositionData, is_position_file, load_positions
+from .source import AbstractStateSource, array_hash, sample_rows
 
 __all__ = ["Dataset", "load_data", "random_data", "save_data", "trajectory_data"]
 
 _KEYS = ("q", "qdot", "qddot")
 
 
-class Dataset(eqx.Module):
-    """States and target accelerations, one row per sample.
+class Dataset(AbstractStateSource):
+    """States and target accelerations, one row per sample: a data source whose batches
+    are rows drawn uniformly with replacement.
 
     **Fields:**
 
@@ -59,6 +71,38 @@ class Dataset(eqx.Module):
     def astype(self, dtype) -> "Dataset":
         """The same data in another floating dtype."""
         return jax.tree.map(lambda x: jnp.asarray(x, dtype), self)
+
+    @property
+    def noise(self) -> float:
+        return 0.0  # the data's noise is in the samples already
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.q.dtype)
+
+    def init(self, batch_size: int) -> None:
+        return None
+
+    def sample_clean(self, state, key, batch_size: int):
+        return state, sample_rows((self.q, self.qdot, self.qddot), key, batch_size)
+
+    def coordinate_count(self) -> int:
+        return self.q.shape[1]
+
+    def preview(self, batch_size: int):
+        return self.q, self.qdot
+
+    def settings(self) -> None:
+        return None  # (the checkpoint entries fixed data have always had; run.json hashes them)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        return save_data(path, self)
+
+    def data_hash(self) -> str:
+        return array_hash({name: getattr(self, name) for name in _KEYS})
+
+    def default_loss(self) -> AccelerationLoss:
+        return AccelerationLoss()
 
 
 def _noisy(arrays: tuple[Array, ...], noise: Array, key: PRNGKeyArray) -> tuple[Array, ...]:
@@ -103,51 +147,15 @@ def _sample_states(acceleration, sampler, dtype, n_samples, noise, key):
     return _noisy((qs, qdots, jax.vmap(acceleration)(qs, qdots)), noise, noise_key)
 
 
-def check_noise(noise) -> float:
-    """`noise` as a float; an error unless it is a finite number >= 0 (a standard deviation).
-    Shared by the fixed data sets, the streams and the position data."""
-    try:
-        value = float(noise) if not isinstance(noise, bool) else math.nan
-    except (TypeError, ValueError):
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"noise must be >= 0 and finite (a standard deviation), got {noise!r}")
-    return value
-
-
-def _noise_level(noise: float, dtype) -> Array:
-    return jnp.asarray(check_noise(noise), dtype)
-
-
 def _check_generated(data: Dataset, module: ModuleType) -> Dataset:
     bad = ~np.all(np.isfinite(np.asarray(data.qddot)), axis=1)
     if np.any(bad) or not np.all(np.isfinite(np.asarray(data.q))):
-        raise ValueError(
+        raise DataError(
             f"{int(np.sum(bad))} of {len(data)} samples of {module.SYSTEM_NAME!r} have "
             "non-finite states or accelerations (a singularity such as r = 0, or an unstable "
             "trajectory); choose other initial conditions, scales or a smaller dt"
         )
     return data
-
-
-def substeps_per_sample(dt: float, sample_every: float) -> int:
-    """The number of RK4 steps of size `dt` between two samples; an error unless
-    `sample_every` is a positive whole multiple of `dt`."""
-    substeps = round(sample_every / dt) if dt > 0 else 0
-    if substeps < 1 or abs(substeps * dt - sample_every) > 1e-9 * sample_every:
-        raise ValueError(
-            f"sample_every must be a positive whole multiple of dt > 0, got "
-            f"sample_every={sample_every}, dt={dt}; e.g. dt=0.01, sample_every=0.1"
-        )
-    return substeps
-
-
-def initial_state(x, n: int, name: str, dtype) -> Array:
-    """`x` as an array of shape `(n,)` and `dtype`; an error naming `name` otherwise."""
-    x = jnp.asarray(x, dtype)
-    if x.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) (one value per coordinate), got {x.shape}")
-    return x
 
 
 def trajectory_data(
@@ -184,11 +192,11 @@ def trajectory_data(
     substeps = substeps_per_sample(dt, sample_every)
     n_samples = round(t_final / sample_every) + 1
     if n_samples < 2:
-        raise ValueError(f"t_final={t_final} gives fewer than 2 samples; make it >= sample_every")
+        raise DataError(f"t_final={t_final} gives fewer than 2 samples; make it >= sample_every")
     n = len(module.COORDINATE_NAMES)
     q0, qdot0 = initial_state(q0, n, "q0", dtype), initial_state(qdot0, n, "qdot0", dtype)
     arrays = _sample_trajectory(
-        module, q0, qdot0, dt, substeps, n_samples, _noise_level(noise, dtype), key
+        module, q0, qdot0, dt, substeps, n_samples, noise_level(noise, dtype), key
     )
     t = np.arange(n_samples) * (substeps * dt)
     return _check_generated(Dataset(*arrays, t=jnp.asarray(t, dtype)), module)
@@ -225,15 +233,15 @@ def random_data(
     check_module(module, need_lagrangian=True)
     dtype = check_float_dtype(dtype)
     if n_samples < 1:
-        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+        raise DataError(f"n_samples must be >= 1, got {n_samples}")
     n = len(module.COORDINATE_NAMES)
     if sampler is None:
         sampler = _GaussianSampler(n, q_scale, qdot_scale, dtype)
     arrays = _sample_states(
-        module.acceleration, sampler, dtype, n_samples, _noise_level(noise, dtype), key
+        module.acceleration, sampler, dtype, n_samples, noise_level(noise, dtype), key
     )
     if arrays[0].shape != (n_samples, n) or arrays[1].shape != (n_samples, n):
-        raise ValueError(
+        raise DataError(
             f"sampler must return (q, qdot) of shape ({n},) each, got {arrays[0].shape[1:]} "
             f"and {arrays[1].shape[1:]}"
         )
@@ -256,37 +264,6 @@ def save_data(path: str | os.PathLike, dataset: Dataset) -> Path:
     if dataset.t is not None:
         arrays["t"] = np.asarray(dataset.t)
     return atomic_write(path, lambda file: np.savez(file, **arrays))
-
-
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    expected = ("expected a file written by `sn.save_data` or `numpy.savez(path, q=..., "
-                "qdot=..., qddot=...)`")
-    if not path.is_file():
-        what = "is a folder" if path.is_dir() else "does not exist"
-        raise DataError(f"data file {str(path)!r} {what}; {expected}")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy file: one bare array
-            raise DataError(f"{str(path)!r} holds a single array (a .npy file), not a .npz "
-                            f"archive of named arrays; {expected}")
-        with loaded as archive:
-            return {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-        if isinstance(error, DataError):
-            raise
-        empty = " (the file is empty)" if path.stat().st_size == 0 else ""
-        raise DataError(
-            f"cannot read {str(path)!r} as a .npz archive{empty} ({error}); {expected}"
-        ) from error
-
-
-def _dtype_problems(arrays: dict[str, np.ndarray]) -> list[str]:
-    return [
-        f"{name!r} has dtype {x.dtype}; expected a floating dtype (float32 or float64): "
-        f"convert it with `x.astype(numpy.float32)`"
-        for name, x in arrays.items()
-        if not np.issubdtype(x.dtype, np.floating)
-    ]
 
 
 def _shape_problems(arrays: dict[str, np.ndarray], n: int) -> list[str]:
@@ -315,7 +292,7 @@ def _value_problems(arrays: dict[str, np.ndarray]) -> list[str]:
     ]
 
 
-def load_data(path: str | os.PathLike, module: ModuleType) -> Dataset:
+def load_data(path: str | os.PathLike, module: ModuleType) -> Dataset | PositionData:
     """Read and validate a `.npz` dataset for the system of `module`.
 
     **Arguments:**
@@ -334,16 +311,9 @@ def load_data(path: str | os.PathLike, module: ModuleType) -> Dataset:
     """
     path = Path(path)
     names = tuple(module.COORDINATE_NAMES)
-    arrays = _read_npz(path)
-    from .positions import is_position_file, load_positions  # positions.py imports this
-
+    arrays = read_npz(path)
     if is_position_file(arrays):
-        try:
-            return load_positions(path, module)
-        except DataError:
-            raise
-        except (ValueError, TypeError) as error:  # one error type for every bad data file
-            raise DataError(str(error)) from error
+        return load_positions(path, module)
     header = (
         f"invalid data file {str(path)!r} for system {module.SYSTEM_NAME!r} "
         f"(n = {len(names)} coordinates {', '.join(names)})"
@@ -357,7 +327,7 @@ def load_data(path: str | os.PathLike, module: ModuleType) -> Dataset:
         )
     arrays = {name: arrays[name] for name in (*_KEYS, "t") if name in arrays}
     for problems in (
-        _dtype_problems(arrays), _shape_problems(arrays, len(names)) or _value_problems(arrays)
+        dtype_problems(arrays), _shape_problems(arrays, len(names)) or _value_problems(arrays)
     ):
         if problems:
             raise DataError(format_problems(header, problems))

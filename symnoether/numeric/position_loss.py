@@ -20,6 +20,7 @@ batch (docs/POSITIONS.md).
 """
 
 import functools
+import warnings
 from collections.abc import Callable
 
 import equinox as eqx
@@ -30,7 +31,9 @@ from jaxtyping import Array, Float
 from ..errors import format_problems
 from .discrete import discrete_momentum, increment_residual
 from .lagrangian import AbstractLagrangian
+from .losses import AbstractLoss
 from .newton import default_tol, implicit_newton, newton_setting_problems
+from .source import AbstractPositionSource, AbstractSource, Windows
 
 __all__ = [
     "PositionLoss",
@@ -167,7 +170,7 @@ def normalize_scale(model, windows: Float[Array, "batch window n"], dt):
     return model.rescaled(1 / trace)
 
 
-class PositionLoss(eqx.Module):
+class PositionLoss(AbstractLoss):
     """The loss of training on positions: predict a window of observed positions through
     the discrete Euler-Lagrange equations.
 
@@ -228,10 +231,40 @@ class PositionLoss(eqx.Module):
         compared by value, so that `train`'s compiled epoch is reused across calls."""
         return _BoundLoss(self, float(dt))
 
-    def settings(self, dt: float) -> dict:
+    def batches(self, source: AbstractSource) -> Windows:
+        """Every window of K + 2 consecutive positions of `source`, drawn with replacement."""
+        if not isinstance(source, AbstractPositionSource):  # validation of the user's input
+            raise ValueError(
+                "loss= is the loss on positions; give it with PositionData only (states "
+                f"with accelerations, here {type(source).__name__}, train with the default "
+                "AccelerationLoss)"
+            )
+        return source.windowed(self.window)
+
+    def prepare(self, model, source: AbstractPositionSource, *, resume: bool = False):
+        """`model` rescaled by [`normalize_scale`][] on the data's windows (the fit cannot
+        tell $L$ from $cL$: start from the scale and sign the loss asks for); unless
+        resuming, a warning when its mass matrix is indefinite on much of the data."""
+        windows = _spread(self.batches(source).arrays[0], 4096)
+        model = normalize_scale(model, windows, source.dt)
+        if not resume:
+            _warn_if_indefinite(model, windows, source.dt)
+        return model
+
+    def from_config(self, config) -> "PositionLoss":
+        """The loss a `TrainConfig` asks for: `position_loss` `"one_step"` (K = 1) or
+        `"rollout"` (K = `rollout_steps`)."""
+        steps = 1 if config.position_loss == "one_step" else config.rollout_steps
+        return PositionLoss(steps=steps, scale_weight=self.scale_weight, tol=self.tol,
+                            max_iter=self.max_iter)  # fmt: skip
+
+    def objective(self, source: AbstractPositionSource) -> "_BoundLoss":
+        return self.bind(source.dt)
+
+    def settings(self, source: AbstractPositionSource) -> dict:
         """What a resumed training run must match, as JSON."""
         return {"kind": "positions", "steps": self.steps, "scale_weight": self.scale_weight,
-                "tol": self.tol, "max_iter": self.max_iter, "dt": float(dt)}  # fmt: skip
+                "tol": self.tol, "max_iter": self.max_iter, "dt": float(source.dt)}  # fmt: skip
 
     def __call__(self, model, windows: Float[Array, "batch window n"], dt) -> Array:
         """The loss of `model` on a batch of windows `(batch, K + 2, n)` sampled every `dt`."""
@@ -253,3 +286,21 @@ class _BoundLoss(eqx.Module):
 
     def __call__(self, model, windows: Float[Array, "batch window n"]) -> Array:
         return self.loss(model, windows, self.dt)
+
+
+def _warn_if_indefinite(model, windows, dt) -> None:
+    fraction = float(indefinite_fraction(model, windows, dt))
+    if fraction > 0.1:
+        warnings.warn(
+            f"the initial network's mass matrix d2L/dqdot2 is not positive definite on "
+            f"{fraction:.0%} of the data's states; training on positions from it may be slow "
+            "or stall. If the system's kinetic energy is positive definite, start from "
+            "another random key (seed) or clip the gradients (docs/POSITIONS.md)",
+            RuntimeWarning,
+            stacklevel=5,  # the caller of `train`
+        )
+
+
+def _spread(x: Array, size: int) -> Array:
+    # At most `size` rows, evenly spaced.
+    return x[:: max(1, x.shape[0] // size)][:size]

@@ -23,12 +23,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
-from ..errors import format_problems
+from ..errors import DataError, format_problems
 from ..files import atomic_write
+from ._npz import dtype_problems, initial_state, noise_level, read_npz, substeps_per_sample
 from .contract import check_module
-from .data import _dtype_problems, _noise_level, _read_npz, initial_state, substeps_per_sample
 from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
+from .position_loss import PositionLoss
+from .source import AbstractPositionSource, array_hash
 
 __all__ = [
     "PositionData",
@@ -45,8 +47,9 @@ MIN_LENGTH = 3
 _UNIFORM_RTOL = 1e-6
 
 
-class PositionData(eqx.Module):
-    """Trajectories of positions at a uniform time step, padded to one length.
+class PositionData(AbstractPositionSource):
+    """Trajectories of positions at a uniform time step, padded to one length: a data
+    source whose batches are windows of consecutive positions (`windowed`).
 
     **Fields:**
 
@@ -88,15 +91,33 @@ class PositionData(eqx.Module):
         pairs = self.windows(2)
         return 0.5 * (pairs[:, 0] + pairs[:, 1]), (pairs[:, 1] - pairs[:, 0]) / self.dt
 
+    def coordinate_count(self) -> int:
+        return self.q.shape[2]
+
+    def preview(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.states()
+
+    def settings(self) -> None:
+        return None  # (the loss's settings hold dt; run.json hashes the positions)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        return save_positions(path, self)
+
+    def data_hash(self) -> str:
+        return array_hash({"q": self.q, "lengths": self.lengths, "dt": self.dt})
+
+    def default_loss(self) -> PositionLoss:
+        return PositionLoss()
+
     def windows(self, length: int) -> np.ndarray:
         """Every run of `length` consecutive valid samples, shape `(W, length, n)` (NumPy).
 
-        Raises a `ValueError` when no trajectory has `length` samples.
+        Raises a `DataError` (a `ValueError`) when no trajectory has `length` samples.
         """
         q, lengths = np.asarray(self.q), np.asarray(self.lengths)
         starts = [(b, k) for b, size in enumerate(lengths) for k in range(size - length + 1)]
-        if not starts:
-            raise ValueError(
+        if not starts:  # e.g. a rollout longer than the trajectories of a data file
+            raise DataError(
                 f"no trajectory has the {length} consecutive samples a window needs (longest "
                 f"{int(lengths.max())}); use fewer rollout steps or longer trajectories"
             )
@@ -182,7 +203,7 @@ def _initial_states(q0, qdot0, n: int, n_trajectories: int, spread: float, dtype
         return q0, qdot0
     q0, qdot0 = initial_state(q0, n, "q0", dtype), initial_state(qdot0, n, "qdot0", dtype)
     if not (n_trajectories >= 1 and spread >= 0):
-        raise ValueError(f"need n_trajectories >= 1 and spread >= 0, got {n_trajectories}, "
+        raise DataError(f"need n_trajectories >= 1 and spread >= 0, got {n_trajectories}, "
                          f"{spread}")  # fmt: skip
     kq, kv = jax.random.split(key)
     shape = (n_trajectories, n)
@@ -228,16 +249,16 @@ def position_trajectories(
     substeps = substeps_per_sample(dt, sample_every)
     n_samples = round(t_final / sample_every) + 1
     if n_samples < MIN_LENGTH:
-        raise ValueError(f"t_final={t_final} gives fewer than {MIN_LENGTH} samples; make it "
+        raise DataError(f"t_final={t_final} gives fewer than {MIN_LENGTH} samples; make it "
                          f">= {2 * sample_every}")  # fmt: skip
     state_key, noise_key = jax.random.split(key)
     n = len(module.COORDINATE_NAMES)
     q0, qdot0 = _initial_states(q0, qdot0, n, n_trajectories, spread, dtype, state_key)
-    qs = _sample(module, q0, qdot0, dt, substeps, n_samples, _noise_level(noise, dtype),
+    qs = _sample(module, q0, qdot0, dt, substeps, n_samples, noise_level(noise, dtype),
                  noise_key)  # fmt: skip
     bad = ~np.all(np.isfinite(np.asarray(qs)), axis=(1, 2))
     if np.any(bad):
-        raise ValueError(
+        raise DataError(
             f"{int(bad.sum())} of {len(bad)} trajectories of {module.SYSTEM_NAME!r} are not "
             "finite (a singularity such as r = 0, or an escape); choose other initial states, "
             "a smaller spread or a smaller dt"
@@ -345,24 +366,24 @@ def load_positions(path: str | os.PathLike, module: ModuleType) -> PositionData:
 
     **Returns:**
 
-    A [`PositionData`][] in the dtype of the file. Raises `TypeError` for non-floating
-    positions and `ValueError` for missing arrays, wrong shapes, a non-uniform time step or
-    non-finite values, listing every problem.
+    A [`PositionData`][] in the dtype of the file. Raises `DataError` (a `TypeError` and
+    a `ValueError`) for non-floating positions, missing arrays, wrong shapes, a
+    non-uniform time step or non-finite values, listing every problem.
     """
     path = Path(path)
     names = tuple(module.COORDINATE_NAMES)
     header = (f"invalid positions file {str(path)!r} for system {module.SYSTEM_NAME!r} "
               f"(n = {len(names)} coordinates {', '.join(names)})")  # fmt: skip
-    arrays = _read_npz(path)
+    arrays = read_npz(path)
     if "q" not in arrays:
-        raise ValueError(f"{header}: no array 'q'; expected 'q' and 'dt' or 't', found "
+        raise DataError(f"{header}: no array 'q'; expected 'q' and 'dt' or 't', found "
                          f"{sorted(arrays)}. Write it with `sn.save_positions`")  # fmt: skip
-    problems = _dtype_problems({k: arrays[k] for k in ("q", "t", "dt") if k in arrays})
+    problems = dtype_problems({k: arrays[k] for k in ("q", "t", "dt") if k in arrays})
     if problems:
-        raise TypeError(header + ":\n" + "\n".join(f"  - {p}" for p in problems))
+        raise DataError(header + ":\n" + "\n".join(f"  - {p}" for p in problems))
     parsed, problems = _position_problems(arrays, len(names))
     if problems:
-        raise ValueError(header + ":\n" + "\n".join(f"  - {p}" for p in problems))
+        raise DataError(header + ":\n" + "\n".join(f"  - {p}" for p in problems))
     q, dt, lengths = parsed
     # Padding is refilled with each trajectory's last valid sample (it may be NaN on file).
     q, lengths = _pad([q[b, :size] for b, size in enumerate(lengths)])

@@ -21,6 +21,7 @@ The stream's state (the lanes) is part of the training checkpoint, so a resumed 
 same samples as an uninterrupted one.
 """
 
+import abc
 import dataclasses
 from collections.abc import Callable
 from types import ModuleType
@@ -30,15 +31,20 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int, PRNGKeyArray, PyTree
+from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from ..errors import DataError
+from ._npz import check_noise, initial_state, substeps_per_sample
 from .contract import check_module
-from .data import check_noise, initial_state, substeps_per_sample
 from .dynamics import check_float_dtype
 from .integrate import RK4, LagrangianTerm, integrate
+from .losses import AccelerationLoss
+from .source import AbstractStateSource, Batch as Batch, add_noise as add_noise
 
 __all__ = [
+    "AbstractSampler",
     "AbstractStream",
+    "FunctionSampler",
     "KeplerOrbitSampler",
     "StateStream",
     "TrajectoryStream",
@@ -51,47 +57,20 @@ __all__ = [
 # The streams step a cheap closed-form acceleration: unrolled stages fuse (about 2x faster).
 _RK4 = RK4(unroll=True)
 
-Batch = tuple[Float[Array, "batch n"], Float[Array, "batch n"], Float[Array, "batch n"]]
-
-
-class AbstractStream(eqx.Module):
-    """A source of training batches drawn inside the jitted training step.
+class AbstractStream(AbstractStateSource):
+    """A stream of training batches `(q, qdot, qddot)` drawn afresh inside the jitted
+    training step, with fresh noise for every batch.
 
     A stream holds its settings; what changes from batch to batch lives in a separate state
     (a pytree of arrays, saved with the training checkpoint), so that a stream is a pure
-    function of (state, key), like an optax optimiser.
+    function of (state, key), like an optax optimiser. It is not saved into a run folder:
+    the configuration and the initial state define it (`save` and `data_hash` give `None`).
     """
 
     #: Standard deviation of the Gaussian noise added to q, qdot and qddot.
     noise: eqx.AbstractVar[float]
     #: The dtype of the samples.
     dtype: eqx.AbstractVar[np.dtype]
-
-    def init(self, batch_size: int) -> PyTree:
-        """The state before the first batch (deterministic: no key)."""
-        return None
-
-    def sample_clean(
-        self, state: PyTree, key: PRNGKeyArray, batch_size: int
-    ) -> tuple[PyTree, Batch]:
-        """One batch `(q, qdot, qddot)` of `batch_size` samples without noise, and the next
-        state. (Training adds the noise for a whole epoch in one draw: cheaper than a
-        random call per step.)"""
-        raise NotImplementedError
-
-    def sample(self, state: PyTree, key: PRNGKeyArray, batch_size: int) -> tuple[PyTree, Batch]:
-        """One batch `(q, qdot, qddot)` of `batch_size` noisy samples and the next state."""
-        clean_key, noise_key = jax.random.split(key)
-        state, batch = self.sample_clean(state, clean_key, batch_size)
-        return state, add_noise(batch, self.noise, noise_key)
-
-    def preview(self, batch_size: int) -> tuple[Float[Array, "m n"], Float[Array, "m n"]]:
-        """Clean states representative of the stream (for input standardisation)."""
-        raise NotImplementedError
-
-    def settings(self) -> dict:
-        """What a resume must match, as JSON."""
-        raise NotImplementedError
 
     def astype(self, dtype) -> "AbstractStream":
         """The same stream in another floating dtype."""
@@ -101,15 +80,18 @@ class AbstractStream(eqx.Module):
         convert = lambda x: jnp.asarray(x, dtype) if eqx.is_inexact_array(x) else x  # noqa: E731
         return dataclasses.replace(jax.tree.map(convert, self), dtype=dtype)
 
+    def coordinate_count(self) -> int:
+        batch = jax.eval_shape(lambda: self.sample(self.init(2), jax.random.key(0), 2))[1]
+        return batch[0].shape[-1]
 
-def add_noise(batch: Batch, noise: float, key: PRNGKeyArray) -> Batch:
-    """`batch` plus Gaussian noise of standard deviation `noise`; the leading axes of the
-    arrays are any (one batch, or the batches of an epoch)."""
-    if noise == 0:
-        return batch
-    x = batch[0]
-    draws = jnp.asarray(noise, x.dtype) * jax.random.normal(key, (3, *x.shape), x.dtype)
-    return tuple(b + d for b, d in zip(batch, draws, strict=True))
+    def save(self, path) -> None:
+        return None
+
+    def data_hash(self) -> None:
+        return None
+
+    def default_loss(self) -> AccelerationLoss:
+        return AccelerationLoss()
 
 
 class TrajectoryState(NamedTuple):
@@ -234,7 +216,7 @@ def trajectory_stream(
     dtype = check_float_dtype(dtype)
     substeps = substeps_per_sample(dt, sample_every)
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be a positive number of samples, got {window!r}")
+        raise DataError(f"window must be a positive number of samples, got {window!r}")
     n = len(module.COORDINATE_NAMES)
     return TrajectoryStream(
         module.acceleration, initial_state(q0, n, "q0", dtype),
@@ -243,26 +225,58 @@ def trajectory_stream(
     )  # fmt: skip
 
 
+class AbstractSampler(eqx.Module):
+    """A sampler of independent states, as `StateStream` draws them."""
+
+    @abc.abstractmethod
+    def __call__(self, key: PRNGKeyArray) -> tuple[Array, Array]:
+        """One state `(q, qdot)`, shape `(n,)` each."""
+
+    @abc.abstractmethod
+    def sample_batch(self, key: PRNGKeyArray, n: int) -> tuple[Array, Array]:
+        """`n` states at once, shape `(n, n_coordinates)` each."""
+
+    @abc.abstractmethod
+    def settings(self) -> dict | str:
+        """What a resumed training run must match about the sampler, as JSON."""
+
+
+class FunctionSampler(AbstractSampler):
+    """Any function `key -> (q, qdot)` drawing one state, vmapped over a batch of keys.
+
+    **Fields:** `fn`, the function.
+    """
+
+    fn: Callable
+
+    def __call__(self, key: PRNGKeyArray) -> tuple[Array, Array]:
+        return self.fn(key)
+
+    def sample_batch(self, key: PRNGKeyArray, n: int) -> tuple[Array, Array]:
+        return jax.vmap(self.fn)(jax.random.split(key, n))
+
+    def settings(self) -> str:
+        return "custom"  # a function cannot be compared with the saved one
+
+
 class StateStream(AbstractStream):
     """Independent states drawn afresh for every sample, with their true accelerations.
 
     **Fields:** `acceleration` (the true `acceleration(q, qdot)` of one state), `sampler`
-    (`key -> (q, qdot)`, one state; vmapped, unless it has a method
-    `sample_batch(key, n) -> (q, qdot)` drawing `n` states at once, which is used instead),
-    `noise`, `dtype`.
+    (an `AbstractSampler`: `state_stream` wraps a function `key -> (q, qdot)` as a
+    `FunctionSampler`), `noise`, `dtype`.
     """
 
     acceleration: Callable = eqx.field(static=True)
-    sampler: Callable
+    sampler: AbstractSampler
     noise: float = eqx.field(static=True)
     dtype: np.dtype = eqx.field(static=True)
 
+    def init(self, batch_size: int) -> None:
+        return None
+
     def sample_clean(self, state, key, batch_size: int):
-        draw = getattr(self.sampler, "sample_batch", None)
-        if draw is None:
-            q, qdot = jax.vmap(self.sampler)(jax.random.split(key, batch_size))
-        else:  # one random call for the batch, rather than a key per state
-            q, qdot = draw(key, batch_size)
+        q, qdot = self.sampler.sample_batch(key, batch_size)
         q, qdot = jnp.asarray(q, self.dtype), jnp.asarray(qdot, self.dtype)
         return state, (q, qdot, jax.vmap(self.acceleration)(q, qdot))
 
@@ -272,9 +286,7 @@ class StateStream(AbstractStream):
         return jnp.asarray(q, self.dtype), jnp.asarray(qdot, self.dtype)
 
     def settings(self) -> dict:
-        describe = getattr(self.sampler, "settings", None)
-        return {"kind": "states", "sampler": describe() if describe else "custom",
-                "noise": self.noise}  # fmt: skip
+        return {"kind": "states", "sampler": self.sampler.settings(), "noise": self.noise}
 
 
 def state_stream(
@@ -290,7 +302,8 @@ def state_stream(
     **Arguments:**
 
     - `module`: a generated module with a true Lagrangian (`HAS_LAGRANGIAN`).
-    - `sampler`: `key -> (q, qdot)` drawing one state, e.g. `kepler_orbit_sampler(q0, qdot0)`.
+    - `sampler`: `key -> (q, qdot)` drawing one state (vmapped), or an `AbstractSampler`
+        such as `kepler_orbit_sampler(q0, qdot0)` (which draws a batch in one call).
     - `noise`: standard deviation of the Gaussian noise on `q`, `qdot` and `qddot`.
     - `dtype`: float32 (default) or float64.
     """
@@ -299,13 +312,15 @@ def state_stream(
     n = len(module.COORDINATE_NAMES)
     q, qdot = jax.eval_shape(sampler, jax.random.key(0))
     if q.shape != (n,) or qdot.shape != (n,):
-        raise ValueError(
+        raise DataError(
             f"sampler must return (q, qdot) of shape ({n},) each, got {q.shape} and {qdot.shape}"
         )
+    if not isinstance(sampler, AbstractSampler):  # a plain function: the user's input
+        sampler = FunctionSampler(sampler)
     return StateStream(module.acceleration, sampler, check_noise(noise), np.dtype(dtype))
 
 
-class KeplerOrbitSampler(eqx.Module):
+class KeplerOrbitSampler(AbstractSampler):
     """A uniformly random angle on the Kepler orbit ($\\ddot x = -x / |x|^3$) through
     `(q0, qdot0)`: the reference's Kepler data. The orbit's plane, eccentricity `e` and
     angular momentum `l` follow from the initial state; the true anomaly $\\varphi$ is
@@ -348,17 +363,17 @@ def kepler_orbit_sampler(q0, qdot0, dtype=jnp.float32) -> KeplerOrbitSampler:
     """
     q0, qdot0 = np.asarray(q0, np.float64), np.asarray(qdot0, np.float64)
     if q0.shape != (3,) or qdot0.shape != (3,):
-        raise ValueError(
+        raise DataError(
             f"the Kepler orbit sampler needs a 3D state, got q0 {q0.shape}, qdot0 {qdot0.shape}"
         )
     ell_vec = np.cross(q0, qdot0)
     ell = float(np.linalg.norm(ell_vec))
     if ell == 0:
-        raise ValueError("the initial state has zero angular momentum: no Kepler orbit plane")
+        raise DataError("the initial state has zero angular momentum: no Kepler orbit plane")
     runge_lenz = np.cross(qdot0, ell_vec) - q0 / np.linalg.norm(q0)
     e = float(np.linalg.norm(runge_lenz))
     if e >= 1:
-        raise ValueError(
+        raise DataError(
             f"the orbit through the initial state is not bound (eccentricity {e:.3g} >= 1); "
             "the Kepler orbit sampler needs an ellipse"
         )

@@ -15,7 +15,6 @@ import functools
 import math
 import sys
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -28,7 +27,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, PRNGKeyArray, PyTree
 
-from ..errors import CheckFailed, ConfigError, format_problems
+from ..errors import CheckFailed, ConfigError, RunFolderError, format_problems
 from .checkpoint import (
     CHECKPOINT,
     Checkpoint,
@@ -39,11 +38,10 @@ from .checkpoint import (
     save_checkpoint,
     truncate_losses,
 )
-from .data import Dataset
+from .losses import AbstractLoss
 from .network import LagrangianNetwork
-from .position_loss import PositionLoss, indefinite_fraction, normalize_scale
-from .positions import PositionData
-from .stream import AbstractStream
+from .resume import settings_problems
+from .source import AbstractBatches, AbstractSource
 
 __all__ = ["TrainResult", "TrainingDivergedError", "make_optimizer", "train"]
 
@@ -137,17 +135,6 @@ def _loss(params: PyTree, static: PyTree, objective, *batch: Array) -> Array:
     return jnp.mean((model.batched_acceleration(q, qdot) - qddot) ** 2)
 
 
-class _Fixed(AbstractStream):
-    # A fixed Dataset as a source: samples drawn uniformly with replacement, no state.
-    arrays: tuple[Array, Array, Array]
-    noise: float = eqx.field(static=True, default=0.0)
-    dtype: np.dtype = eqx.field(static=True, default=None)
-
-    def sample_clean(self, state, key, batch_size):
-        index = jax.random.randint(key, (batch_size,), 0, self.arrays[0].shape[0])
-        return state, tuple(x[index] for x in self.arrays)
-
-
 @eqx.filter_jit
 def _run_epoch(params, opt_state, source, source_state, key, *, static, optimizer, batch_size,
                n_steps, sharding, objective=None):  # fmt: skip
@@ -174,9 +161,10 @@ def _run_epoch(params, opt_state, source, source_state, key, *, static, optimize
     if source.noise:
         # A stream's noise for the whole epoch in one draw (fresh for every batch): cheaper
         # than a random call inside each step.
-        x = jax.eval_shape(lambda: source.sample_clean(source_state, keys[0], batch_size))[1][0]
+        batch = jax.eval_shape(lambda: source.sample_clean(source_state, keys[0], batch_size))[1]
         noise_key = jax.random.fold_in(key, _NOISE)
-        noise = source.noise * jax.random.normal(noise_key, (n_steps, 3, *x.shape), x.dtype)
+        shape = (n_steps, len(batch), *batch[0].shape)
+        noise = source.noise * jax.random.normal(noise_key, shape, batch[0].dtype)
     out = jax.lax.scan(step, (params, opt_state, source_state), (keys, noise))
     # Replicated results: every process holds them whole (see _host).
     replicated = NamedSharding(sharding.mesh, PartitionSpec())
@@ -193,39 +181,26 @@ def _host(x):
 def _mesh(devices: Sequence[jax.Device] | None, batch_size: int) -> Mesh:
     devices = list(jax.devices() if devices is None else devices)
     if batch_size % len(devices):
-        raise ValueError(
+        raise ConfigError(
             f"batch_size={batch_size} must be a multiple of the number of devices "
-            f"({len(devices)}) for data-parallel training; change batch_size or pass `devices=`"
+            f"({len(devices)}) for data-parallel training; change batch_size or pass `devices=`",
+            what="training argument(s)",
         )
     return Mesh(np.array(devices), ("batch",))
 
 
-def _source(model: LagrangianNetwork, data: Dataset | AbstractStream | PositionData,
-            loss: PositionLoss | None = None) -> AbstractStream:  # fmt: skip
-    # The data follow the model: float64 training needs a float64 model (and x64 enabled).
-    n = len(model.module.COORDINATE_NAMES)
-    if isinstance(data, PositionData):
-        # Every window of K + 2 consecutive positions, drawn like the samples of a Dataset.
-        windows = jnp.asarray(data.windows(loss.window), model.dtype)
-        source, width = _Fixed((windows,), dtype=np.dtype(model.dtype)), data.q.shape[2]
-    elif isinstance(data, AbstractStream):
-        source = data.astype(model.dtype)
-        batch = jax.eval_shape(lambda: source.sample(source.init(2), jax.random.key(0), 2))[1]
-        width = batch[0].shape[-1]
-    elif isinstance(data, Dataset):
-        arrays = tuple(jnp.asarray(x, model.dtype) for x in (data.q, data.qdot, data.qddot))
-        source, width = _Fixed(arrays, dtype=np.dtype(model.dtype)), data.q.shape[1]
-    else:
+def _source(data: AbstractSource, loss: AbstractLoss | None) -> tuple[AbstractSource, AbstractLoss]:
+    # Validation of the user's input, with what to pass instead.
+    if not isinstance(data, AbstractSource):
         raise TypeError(
             "expected a Dataset (trajectory_data, load_data), a stream (trajectory_stream, "
             f"state_stream) or PositionData (position_data, load_data), got {type(data)}"
         )
-    if width != n:
-        raise ValueError(
-            f"the data has {width} coordinates per state but the model's system "
-            f"{model.module.SYSTEM_NAME!r} has {n}; use data made for this system"
-        )
-    return source
+    loss = data.default_loss() if loss is None else loss
+    if not isinstance(loss, AbstractLoss):
+        raise TypeError(f"loss must be a loss such as AccelerationLoss() or "
+                        f"PositionLoss(steps=4), got {type(loss).__name__}")  # fmt: skip
+    return data, loss
 
 
 class _Loop(NamedTuple):
@@ -234,7 +209,7 @@ class _Loop(NamedTuple):
     run_epoch: Callable
     optimizer: optax.GradientTransformation
     replicated: NamedSharding
-    source: AbstractStream
+    source: AbstractBatches
     static: PyTree
     lengths: list[int]
     key: PRNGKeyArray
@@ -289,56 +264,30 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
     mesh = _mesh(devices, batch_size)
     replicated = NamedSharding(mesh, PartitionSpec())
     static = eqx.filter(model, eqx.is_inexact_array, inverse=True)
-    if not isinstance(data, PositionData):
-        if loss is not None:
-            raise ValueError("loss= is the loss on positions; give it with PositionData only")
-    elif loss is None:
-        loss = PositionLoss()
-    elif not isinstance(loss, PositionLoss):
-        raise TypeError(f"loss must be a PositionLoss such as PositionLoss(steps=4), got "
-                        f"{type(loss).__name__}")  # fmt: skip
+    data, loss = _source(data, loss)
+    # The data follow the model: float64 training needs a float64 model (and x64 enabled).
+    data = data.astype(model.dtype)
+    source = loss.batches(data)
+    data.check_coordinates(model.module)
     run_epoch = functools.partial(
         _run_epoch, static=static, optimizer=optimizer, batch_size=batch_size,
-        sharding=NamedSharding(mesh, PartitionSpec("batch")),
-        objective=None if loss is None else loss.bind(data.dt),
+        sharding=NamedSharding(mesh, PartitionSpec("batch")), objective=loss.objective(data),
     )  # fmt: skip
     # What a resume must match.
     settings = {
         "epochs": len(lengths), "steps": sum(lengths), "steps_per_epoch": steps_per_epoch,
         "batch_size": batch_size, **optimizer_settings, "dtype": str(model.dtype),
     }  # fmt: skip
-    source = _source(model, data, loss)
-    if not isinstance(source, _Fixed):  # (fixed data: the entries checkpoints always had)
-        settings["data"] = source.settings()
-    if loss is not None:
-        settings["loss"] = loss.settings(data.dt)
-        # The fit cannot tell L from cL: start from the scale and sign the loss asks for.
-        model = normalize_scale(model, _spread(source.arrays[0], 4096), data.dt)
-        if not resume:
-            _warn_if_indefinite(model, _spread(source.arrays[0], 4096), data.dt)
+    # (Fixed data and the acceleration loss add nothing: the entries checkpoints always had.)
+    for name, entry in (("data", data.settings()), ("loss", loss.settings(data))):
+        if entry is not None:
+            settings[name] = entry
+    model = loss.prepare(model, data, resume=resume)
     arrays, rest = eqx.partition(source, eqx.is_array)  # (a sampler may be a function)
     source = eqx.combine(jax.device_put(arrays, replicated), rest)
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
     return _Loop(model, run_epoch, optimizer, replicated, source, static, lengths, key, folder,
                  settings, checkpoint_every)  # fmt: skip
-
-
-def _warn_if_indefinite(model, windows, dt) -> None:
-    fraction = float(indefinite_fraction(model, windows, dt))
-    if fraction > 0.1:
-        warnings.warn(
-            f"the initial network's mass matrix d2L/dqdot2 is not positive definite on "
-            f"{fraction:.0%} of the data's states; training on positions from it may be slow "
-            "or stall. If the system's kinetic energy is positive definite, start from "
-            "another random key (seed) or clip the gradients (docs/POSITIONS.md)",
-            RuntimeWarning,
-            stacklevel=4,
-        )
-
-
-def _spread(x: Array, size: int) -> Array:
-    # At most `size` rows, evenly spaced.
-    return x[:: max(1, x.shape[0] // size)][:size]
 
 
 def _start(loop: _Loop, model: LagrangianNetwork, resume: bool, batch_size: int):
@@ -372,23 +321,15 @@ def _load_for_resume(
 ) -> Checkpoint:
     # Settings first: a different optimiser also makes the saved arrays unreadable, and
     # naming the setting is the more useful message.
-    problems = _settings_problems(read_settings(loop.folder), loop.settings)
+    # Also the names only the checkpoint has: the optimiser entries differ in kind.
+    problems = settings_problems(read_settings(loop.folder), loop.settings)
     saved = None if problems else load_checkpoint(loop.folder, model, opt_state, source_state)
     if saved is not None and not np.array_equal(saved.key_data, _key_data(loop.key)):
         problems.append("the random key differs from the one the run started with")
     if problems:
-        raise ValueError(format_problems(f"cannot resume from {str(loop.folder)!r}", problems))
+        raise RunFolderError(format_problems(f"cannot resume from {str(loop.folder)!r}",
+                                             problems))  # fmt: skip
     return saved
-
-
-def _settings_problems(saved: dict, current: dict) -> list[str]:
-    # Also the names only the checkpoint has: the optimiser entries differ in kind.
-    names = list(current) + [name for name in saved if name not in current]
-    return [
-        f"{name} was {saved.get(name)!r}, now {current.get(name)!r}"
-        for name in names
-        if saved.get(name) != current.get(name)
-    ]
 
 
 def _report(epoch: int, epochs: int, loss: float, rate: float) -> None:
@@ -422,7 +363,7 @@ def _diverged(step_losses: np.ndarray, epoch: int, step: int, folder: Path | Non
 
 def train(
     model: LagrangianNetwork,
-    data: Dataset,
+    data: AbstractSource,
     *,
     epochs: int | None = None,
     steps: int | None = None,
@@ -437,7 +378,7 @@ def train(
     progress: bool = True,
     callback: Callable[[int, float, LagrangianNetwork], None] | None = None,
     devices: Sequence[jax.Device] | None = None,
-    loss: PositionLoss | None = None,
+    loss: AbstractLoss | None = None,
     key: PRNGKeyArray,
 ) -> TrainResult:
     """Fit a Lagrangian network to target accelerations, or to observed positions.
@@ -446,10 +387,11 @@ def train(
 
     - `model`: the `LagrangianNetwork` to train; float64 parameters train in float64 (enable
         `jax_enable_x64` first), and the data are converted to the model's dtype.
-    - `data`: a `Dataset` (batches drawn from it with replacement) or a stream
-        (`trajectory_stream`, `state_stream`: fresh samples and noise for every batch); or
-        `PositionData` (positions only: batches of windows of consecutive positions drawn
-        with replacement, scored by `loss`; see docs/POSITIONS.md).
+    - `data`: a data source (`AbstractSource`): a `Dataset` (batches drawn from it with
+        replacement) or a stream (`trajectory_stream`, `state_stream`: fresh samples and
+        noise for every batch); or `PositionData` (positions only: batches of windows of
+        consecutive positions drawn with replacement, scored by `loss`; see
+        docs/POSITIONS.md).
     - `epochs` or `steps`: the length of training, in epochs or in optimiser steps (the last
         epoch is shorter when `steps` is not a multiple of `steps_per_epoch`).
     - `steps_per_epoch`, `batch_size`: steps run in one jitted scan; samples per step.
@@ -469,9 +411,10 @@ def train(
     - `progress`: print a line per epoch (loss, steps/s) to stderr.
     - `callback`: called as `callback(epoch, loss, model)` after each epoch (1-based).
     - `devices`: the devices to split each batch across; default all (`jax.devices()`).
-    - `loss`: with `PositionData`, the [`PositionLoss`][] (default `PositionLoss()`, the
-        one-step loss); training then starts from `normalize_scale(model, ...)`, the
-        model's $L$ rescaled to mean mass 1 on the data.
+    - `loss`: an `AbstractLoss`; default the data's own (`data.default_loss()`):
+        `AccelerationLoss()` for states, `PositionLoss()` (the one-step loss) for
+        `PositionData`. With a [`PositionLoss`][] training starts from
+        `normalize_scale(model, ...)`, the model's $L$ rescaled to mean mass 1 on the data.
     - `key`: a JAX random key for the batches.
 
     **Returns:**

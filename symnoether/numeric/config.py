@@ -1,0 +1,317 @@
+"""The training configuration of a run (`TrainConfig`) and its JSON form.
+
+A run folder records it twice: whole in `run.json` and per variant in
+`models/<variant>/config.json` (see `symnoether.run_folder`). A resume must match it, except
+the settings of `RESUMABLE`.
+"""
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import InitVar, dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jax
+import numpy as np
+from jaxtyping import PRNGKeyArray
+
+from ..errors import ConfigError, DataError, RunFolderError
+from .checkpoint import write_json
+from .data import Dataset, trajectory_data
+from .dynamics import MASS_SOLVES, resolve_mass_solve
+from .lagrangian import AbstractLagrangian
+from .losses import AbstractLoss
+from .natural import NaturalLagrangianNetwork
+from .network import ACTIVATIONS, INITS, LagrangianNetwork, activation_name
+from .position_loss import PositionLoss
+from .positions import PositionData, position_trajectories
+from .source import AbstractSource
+from .stream import AbstractStream, kepler_orbit_sampler, state_stream, trajectory_stream
+
+__all__ = ["DATA_KINDS", "MODELS", "POSITION_LOSSES", "RESUMABLE", "TrainConfig", "saved_config"]
+
+
+#: How `TrainConfig.data` makes training data from the initial state: a fixed set of noisy
+#: samples of one trajectory (`trajectory_data`), a stream along one trajectory
+#: (`trajectory_stream`), the reference's Kepler stream (`kepler_orbit_sampler`), or noisy
+#: positions only along one trajectory (`position_trajectories`).
+DATA_KINDS = ("fixed", "stream", "kepler_orbit", "positions")
+#: The losses on position data (`TrainConfig.position_loss`).
+POSITION_LOSSES = ("one_step", "rollout")
+#: The model families of the invariant variant (`TrainConfig.model`): `"mlp"`, an MLP of
+#: the invariants (`LagrangianNetwork`), or `"natural"`, T - V with a definite mass matrix
+#: (`NaturalLagrangianNetwork`). The unconstrained baseline is always the MLP of (q, qdot).
+MODELS = ("mlp", "natural")
+_INTS = ("width", "depth", "epochs", "steps_per_epoch", "batch_size", "seed", "checkpoint_every",
+         "stream_window", "rollout_steps")  # fmt: skip
+_FLOATS = ("learning_rate", "final_learning_rate", "dt", "sample_every", "t_final", "noise")
+_CHOICES = {
+    "activation": tuple(ACTIVATIONS),
+    "init": INITS,
+    "dtype": ("float32", "float64"),
+    "mass_solve": MASS_SOLVES,
+    "data": DATA_KINDS,
+    "position_loss": POSITION_LOSSES,
+    "model": MODELS,
+}
+# Settings renamed since run folders were first written: old name -> new name.
+_RENAMED = {"solver": "mass_solve"}
+# Settings that may change when a run is resumed: they do not change what is trained.
+RESUMABLE = frozenset({"checkpoint_every"})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of a training run: network, optimiser, data generation and seed.
+
+    The defaults are the reference's set-up (Mueller 2023): 2 hidden layers of 128 softplus
+    units, Adam with cosine decay from 1e-3 to 1e-5, 2500 epochs of 100 steps of 128
+    samples; data from one RK4 trajectory (dt 0.01) sampled every 0.1 with noise 1e-3.
+    `data` chooses how training data are made from the initial state: `"fixed"` (default):
+    `round(t_final / sample_every) + 1` noisy samples of one trajectory, drawn with
+    replacement; `"stream"`: the reference's regime, fresh samples and fresh noise for every
+    batch along one trajectory that keeps advancing (`trajectory_stream`; `t_final` is then
+    unused, and the lanes initially span `stream_window` samples, the reference's shuffle
+    buffer); `"kepler_orbit"`: the reference's Kepler data, fresh uniformly random angles on
+    the analytic orbit through the initial state (a 3D Kepler system with GM = 1);
+    `"positions"`: positions only, with noise `noise`, along one trajectory
+    (`position_trajectories`). A data file given to the CLI is always a fixed set (of states
+    and accelerations, or of positions only).
+
+    Position data train with the loss `position_loss` picks: `"one_step"` (default; predict
+    each position from the two before it) or `"rollout"` (predict `rollout_steps` positions
+    from two), through the discrete Euler-Lagrange equations (docs/POSITIONS.md).
+
+    `standardize=True` (not the reference's) standardises the MLP's inputs with the training
+    data's mean and standard deviation, which the unconstrained baseline needs when raw
+    coordinates are large (a coordinate time, a drifting centre of mass).
+
+    `activation` takes a name of `ACTIVATIONS` or one of its functions (`jax.nn.softplus`),
+    held as the name: a configuration is written as JSON. `mass_solve` is how d2L/dqdot2 is
+    solved (`"solve"`, `"cholesky"`, `"pinv"`); `solver=` is its deprecated spelling.
+    """
+
+    width: int = 128
+    depth: int = 2
+    activation: str | Callable = "softplus"
+    init: str = "default"
+    dtype: str = "float32"
+    mass_solve: str = "solve"
+    epochs: int = 2500
+    steps_per_epoch: int = 100
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    final_learning_rate: float = 1e-5
+    seed: int = 0
+    checkpoint_every: int = 1
+    dt: float = 0.01
+    sample_every: float = 0.1
+    t_final: float = 1000.0
+    noise: float = 1e-3
+    standardize: bool = False
+    data: str = "fixed"
+    stream_window: int = 16384
+    position_loss: str = "one_step"
+    rollout_steps: int = 8
+    model: str = "mlp"
+    negative: tuple[str, ...] = ()
+    solver: InitVar[str | None] = None
+
+    def __post_init__(self, solver):
+        try:
+            mass_solve = resolve_mass_solve(self.mass_solve, solver)
+        except TypeError as error:  # both spellings, differing
+            raise ConfigError(str(error)) from None
+        object.__setattr__(self, "mass_solve", mass_solve)
+        self._name_activation()
+        types = [
+            f"{name} must be an integer, got {getattr(self, name)!r}"
+            for name in _INTS
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int)
+        ] + [
+            f"{name} must be a number, got {getattr(self, name)!r}"
+            for name in _FLOATS
+            if isinstance(getattr(self, name), bool)
+            or not isinstance(getattr(self, name), int | float)
+        ]
+        if not isinstance(self.standardize, bool):
+            types.append(f"standardize must be true or false, got {self.standardize!r}")
+        if not (isinstance(self.negative, list | tuple)
+                and all(isinstance(name, str) for name in self.negative)):  # fmt: skip
+            types.append(f"negative must be a list of coordinate names, got {self.negative!r}")
+        else:
+            object.__setattr__(self, "negative", tuple(self.negative))
+        if types:
+            raise ConfigError(types)
+        values = self._value_problems()
+        if values:
+            raise ConfigError(values)
+
+    def _name_activation(self) -> None:
+        # One mapping (ACTIVATIONS) for names and functions; the name is what JSON holds.
+        if callable(self.activation):
+            name = activation_name(self.activation)
+            if name is None:
+                raise ConfigError(
+                    f"activation {self.activation!r} is not "
+                    f"one of {tuple(ACTIVATIONS)}, and a TrainConfig is saved as JSON. For "
+                    "another function build LagrangianNetwork(module, activation=fn) and "
+                    "train it with sn.train"
+                )
+            object.__setattr__(self, "activation", name)
+
+    def _value_problems(self) -> list[str]:
+        problems = [
+            f"{name} must be one of {choices}, got {getattr(self, name)!r}"
+            for name, choices in _CHOICES.items()
+            if getattr(self, name) not in choices
+        ]
+        infinite = [n for n in _FLOATS if not math.isfinite(getattr(self, n))]
+        problems += [f"{n} must be a finite number, got {getattr(self, n)}" for n in infinite]
+        positive = [n for n in _INTS + _FLOATS if n not in ("depth", "seed", "noise", *infinite)]
+        problems += [
+            f"{n} must be > 0, got {getattr(self, n)}" for n in positive if getattr(self, n) <= 0
+        ]
+        problems += [
+            f"{n} must be >= 0, got {getattr(self, n)}"
+            for n in ("depth", "seed", "noise")
+            if n not in infinite and getattr(self, n) < 0
+        ]
+        if self.model == "natural" and self.standardize:
+            problems.append("standardize applies to the MLP's inputs: the natural model "
+                            "takes none; leave standardize out with model 'natural'")
+        if self.negative and self.model != "natural":
+            problems.append("negative (coordinates with negative kinetic energy) is a setting "
+                            "of model 'natural'")
+        if not problems:
+            problems += self._time_problems()
+        return problems
+
+    def _time_problems(self) -> list[str]:
+        # The data's clock: samples every `sample_every`, a whole number of RK4 steps `dt`.
+        ratio = self.sample_every / self.dt
+        substeps = round(ratio) if math.isfinite(ratio) else 0
+        if substeps < 1 or abs(substeps * self.dt - self.sample_every) > 1e-9 * self.sample_every:
+            return [f"sample_every ({self.sample_every}) must be a whole multiple of dt "
+                    f"({self.dt}): the data are sampled every few integration steps; e.g. "
+                    "dt 0.01, sample_every 0.1"]
+        if self.data == "fixed" and self.t_final < self.sample_every:  # a stream has no end
+            return [f"t_final ({self.t_final}) must be >= sample_every ({self.sample_every}): "
+                    "the data need at least two samples"]
+        return []
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-compatible dict."""
+        return {**dataclasses.asdict(self), "negative": list(self.negative)}
+
+    @classmethod
+    def from_dict(cls, settings: dict[str, Any]) -> "TrainConfig":
+        """Build from a dict; missing keys take their defaults, unknown keys are an error.
+        The deprecated `"solver"` is read as `"mass_solve"`, with a `DeprecationWarning`."""
+        known = {field.name for field in dataclasses.fields(cls)} | set(_RENAMED)
+        unknown = sorted(map(str, set(settings) - known))
+        if unknown:
+            raise ConfigError(
+                f"unknown training setting(s) {unknown}; the known ones are {sorted(known)}"
+            )
+        return cls(**settings)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> "TrainConfig":
+        """Read a JSON configuration file (an object of settings; missing ones default)."""
+        try:
+            settings = json.loads(Path(path).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{str(path)!r} is not valid JSON: {error}") from error
+        except OSError as error:
+            raise ConfigError(f"cannot read the configuration file {str(path)!r}: "
+                              f"{error.strerror or error}") from error
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{str(path)!r} must hold a JSON object of settings, got "
+                              f"{str(settings)[:80]}")
+        return cls.from_dict(settings)
+
+    def to_file(self, path: str | os.PathLike) -> Path:
+        """Write the settings as JSON, atomically."""
+        return write_json(path, self.to_dict())
+
+    def make_data(
+        self, module: ModuleType, q0, qdot0, *, key: PRNGKeyArray
+    ) -> Dataset | AbstractStream | PositionData:
+        """The training data this configuration describes (see `data`), from the initial
+        state `(q0, qdot0)` of the true system of `module`; `key` draws a fixed set's noise
+        (a stream's noise comes from the training key)."""
+        dtype = np.float64 if self.dtype == "float64" else np.float32
+        q0, qdot0 = np.asarray(q0, dtype), np.asarray(qdot0, dtype)
+        if self.data == "stream":
+            return trajectory_stream(
+                module, q0, qdot0, dt=self.dt, sample_every=self.sample_every,
+                window=self.stream_window, noise=self.noise, dtype=dtype,
+            )  # fmt: skip
+        if self.data == "positions":
+            return position_trajectories(
+                module, q0, qdot0, dt=self.dt, sample_every=self.sample_every,
+                t_final=self.t_final, noise=self.noise, dtype=dtype, key=key,
+            )  # fmt: skip
+        if self.data == "kepler_orbit":
+            sampler = kepler_orbit_sampler(q0, qdot0, dtype)
+            _check_kepler(module, sampler)
+            return state_stream(module, sampler, noise=self.noise, dtype=dtype)
+        return trajectory_data(
+            module, q0, qdot0, dt=self.dt, sample_every=self.sample_every,
+            t_final=self.t_final, noise=self.noise, dtype=dtype, key=key,
+        )  # fmt: skip
+
+    def make_position_loss(self) -> PositionLoss:
+        """The loss on position data: one step, or a rollout of `rollout_steps` (K)."""
+        return PositionLoss().from_config(self)
+
+    def make_loss(self, source: AbstractSource) -> AbstractLoss:
+        """The loss `source` trains with (`source.default_loss()`), with this
+        configuration's settings of it (`position_loss`, `rollout_steps`)."""
+        return source.default_loss().from_config(self)
+
+    def make_network(
+        self, module: ModuleType, *, invariant: bool = True, key: PRNGKeyArray
+    ) -> AbstractLagrangian:
+        """The model for `module` with this configuration's architecture: the invariant
+        variant of family `model`, or the unconstrained `LagrangianNetwork` baseline."""
+        if invariant and self.model == "natural":
+            return NaturalLagrangianNetwork(
+                module, width=self.width, depth=self.depth, activation=self.activation,
+                negative=self.negative, dtype=self.dtype, key=key,
+            )  # fmt: skip
+        return LagrangianNetwork(
+            module, invariant=invariant, width=self.width, depth=self.depth,
+            activation=self.activation, init=self.init, dtype=self.dtype,
+            mass_solve=self.mass_solve, standardize=self.standardize, key=key,
+        )  # fmt: skip
+
+
+def _check_kepler(module: ModuleType, sampler) -> None:
+    # The analytic orbit is right only for xddot = -x / |x|^3: compare at a few of its points.
+    q, qdot = jax.vmap(sampler)(jax.random.split(jax.random.key(0), 16))
+    got = np.asarray(jax.vmap(module.acceleration)(q, qdot), np.float64)
+    q = np.asarray(q, np.float64)
+    want = -q / np.linalg.norm(q, axis=1, keepdims=True) ** 3
+    if not np.allclose(got, want, rtol=1e-3, atol=1e-5):
+        raise DataError(
+            f"data='kepler_orbit' needs the 3D Kepler problem L = |xdot|^2/2 + 1/|x| (GM = 1), "
+            f"but the acceleration of system {module.SYSTEM_NAME!r} differs from -x/|x|^3 on "
+            "the orbit; use data='stream' (one true trajectory) instead"
+        )
+
+
+def saved_config(settings: dict[str, Any]) -> TrainConfig:
+    """A configuration this package wrote (`config.json`, `run.json`), perhaps under older
+    names: renamed silently, since the user did not write it. `RunFolderError` when it is
+    not an object of settings."""
+    if not isinstance(settings, dict):
+        raise RunFolderError(f"a run folder's recorded configuration is damaged (not an "
+                             f"object of settings: {str(settings)[:60]}); restore it from a "
+                             "copy, or start a new run folder")
+    return TrainConfig.from_dict({_RENAMED.get(k, k): v for k, v in settings.items()})
