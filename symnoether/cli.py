@@ -28,6 +28,7 @@ from .errors import (
     SpecError,
     SymnoetherError,
 )
+from .run_folder import RunFolder
 
 __all__ = ["main", "print_table"]
 
@@ -276,13 +277,13 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
     _done(start)
     if not report.ok:
         return EXIT_FAILED
-    start = _stage(f"generate: {out / 'module.py'}; data: one true trajectory")
-    resume = (out / "run.json").is_file()
+    start = _stage(f"generate: {RunFolder(out).module}; data: one true trajectory")
+    resume = RunFolder(out).run_json.is_file()
     with run_lock(out):
         run = prepare_run(system, out, resume=resume, overrides=plan["config"],
                           invariants=invariants)
-        if hasattr(run.data, "qddot"):  # a fixed set (a stream or positions have no count)
-            print(f"   {len(run.data.q)} samples")
+        if run.data.size() is not None:  # a fixed set (a stream has no count)
+            print(f"   {run.data.size()} samples")
         _done(start)
         start = _stage(f"train: the invariant natural model (T - V, definite mass matrix) and "
                        f"the unconstrained network ({budget} budget)")
@@ -292,7 +293,7 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
 
     start = _stage(f"integrate with each integrator ({', '.join(INTEGRATORS)}); evaluate")
     print_table(evaluate_run_folder(out, t_final=plan["eval_steps"] * 0.01, dt=0.01))
-    print(f"\nplots and metrics.json in {out / 'evaluation'}")
+    print(f"\nplots and metrics.json in {RunFolder(out).evaluation}")
     _done(start)
     return EXIT_OK
 

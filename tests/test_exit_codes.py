@@ -193,3 +193,74 @@ def test_training_arguments_are_not_blamed_on_divergence():
                             ({"final_learning_rate": -1.0}, "final_learning_rate must be")):
         with pytest.raises(errors.ConfigError, match=message):
             train(model, data, epochs=1, steps_per_epoch=2, key=jax.random.key(2), **kwargs)
+
+
+# -- a bug is not bad input (issue 23): only the project's own input errors exit 2 ----------
+
+def _shape_bug(*args, **kwargs):
+    raise ValueError("Incompatible shapes for broadcasting: (3,) and (4,)")  # as JAX says
+
+
+def test_a_plain_value_error_in_training_escapes_as_a_bug(tmp_path, spec, capsys, monkeypatch):
+    # `train_models` used to turn every ValueError into RunFolderError: exit 2, "bad input".
+    from symnoether.numeric import run as run_module
+
+    monkeypatch.setattr(run_module, "train", _shape_bug)
+    with pytest.raises(ValueError, match="Incompatible shapes") as info:
+        main(["train", str(spec), "--out", str(tmp_path / "run"), "--config",
+              str(_config(tmp_path))])  # fmt: skip
+    assert not isinstance(info.value, errors.SymnoetherError)
+    assert not (tmp_path / "run" / ".lock.json").exists()  # the lock was released
+
+
+def test_a_plain_value_error_making_data_escapes_as_a_bug(tmp_path, spec, monkeypatch):
+    # `pipeline._data` used to turn every ValueError into SpecError.
+    from symnoether.numeric.config import TrainConfig
+
+    monkeypatch.setattr(TrainConfig, "make_data", _shape_bug)
+    with pytest.raises(ValueError, match="Incompatible shapes") as info:
+        main(["train", str(spec), "--out", str(tmp_path / "run"), "--config",
+              str(_config(tmp_path))])  # fmt: skip
+    assert not isinstance(info.value, errors.SymnoetherError)
+
+
+def test_data_the_initial_state_cannot_give_is_still_bad_input(tmp_path, spec, capsys):
+    # The same place, the project's own error: exit 2 with the message, no traceback.
+    code, err = cli(capsys, "train", spec, "--out", tmp_path / "run", "--config",
+                    _config(tmp_path, data="kepler_orbit"))
+    assert code == 2 and "invalid training data" in err and "3D state" in err
+
+
+def test_resuming_with_another_checkpoint_is_bad_input(tmp_path, spec, capsys):
+    out = tmp_path / "run"
+    assert cli(capsys, "train", spec, "--out", out, "--config", _config(tmp_path))[0] == 0
+    # A checkpoint whose arrays do not fit the recorded network: RunFolderError, exit 2.
+    (out / "models" / "invariant" / "checkpoint.eqx").write_bytes(
+        (out / "models" / "unconstrained" / "checkpoint.eqx").read_bytes())
+    code, err = cli(capsys, "train", spec, "--out", out, "--resume")
+    assert code == 2 and "error:" in err, err
+
+
+_BUG = """
+import sys
+import symnoether.numeric.run as run
+
+def bug(*args, **kwargs):
+    raise ValueError("Incompatible shapes for broadcasting: (3,) and (4,)")
+
+run.train = bug
+from symnoether.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_bug_exits_1_with_its_traceback(tmp_path, spec):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", _BUG, "train", str(spec), "--out", str(tmp_path / "run"),
+         "--config", str(_config(tmp_path))],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" in out.stderr and "ValueError: Incompatible shapes" in out.stderr
+    assert "error: " not in out.stderr

@@ -108,3 +108,95 @@ def test_type_checking_imports_match_the_lazy_table():
     block = next(node for node in tree.body if isinstance(node, ast.If))
     seen = {alias.asname: (node.module, alias.name) for node in block.body for alias in node.names}
     assert seen == sn._EXPORTS
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    # Imports under `if TYPE_CHECKING:` never run.
+    return {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+            and "TYPE_CHECKING" in ast.unparse(node.test)
+            for statement in node.body for n in ast.walk(statement)}  # fmt: skip
+
+
+def _targets(node, module: str, is_package: bool, modules: set[str]) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = module.split(".")[: None if is_package else -1]
+    if node.level:
+        base = base[: len(base) - node.level + 1]
+        base = ".".join(base + ([node.module] if node.module else []))
+    else:
+        base = node.module
+    # `from package import submodule` imports the submodule.
+    return [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+
+
+def _import_graph() -> dict[str, set[str]]:
+    # Every import statement of the package (module level or inside a function: a deferred
+    # import is still a dependency), to the package's own modules; importing a.b.c also
+    # runs the __init__ of a.b and of a.
+    files = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {module: set() for module in files}
+    for module, path in files.items():
+        tree = ast.parse(path.read_text())
+        skip = _type_checking_nodes(tree)
+        for node in ast.walk(tree):
+            if id(node) in skip or not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            for target in _targets(node, module, path.name == "__init__.py", set(files)):
+                while target:
+                    if target in files and target != module and not module.startswith(
+                            target + "."):  # (a module's own packages are already running)
+                        graph[module].add(target)
+                    target = target.rpartition(".")[0]
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
+    # The strongly connected components with more than one module (Tarjan).
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = set()
+            while not component or v not in component:
+                component.add(stack.pop())
+            on_stack.difference_update(component)
+            if len(component) > 1:
+                found.append(frozenset(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+# Cycles known and being removed elsewhere (issue 23, the Lagrangian half): empty this list
+# when they are gone. Nothing may be added to it.
+KNOWN_CYCLES = [frozenset({"symnoether.numeric.evaluate", "symnoether.numeric.plots"})]
+
+
+def test_the_package_has_no_import_cycles():
+    cycles = _cycles(_import_graph())
+    assert [c for c in cycles if c not in KNOWN_CYCLES] == [], cycles
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [frozenset("abc")]
+    graph = _import_graph()
+    assert "symnoether.numeric.positions" in graph["symnoether.numeric.data"]
+    assert "symnoether.numeric._npz" in graph["symnoether.numeric.positions"]

@@ -89,6 +89,9 @@ class Dataset(AbstractStateSource):
     def coordinate_count(self) -> int:
         return self.q.shape[1]
 
+    def size(self) -> int:
+        return len(self)
+
     def preview(self, batch_size: int):
         return self.q, self.qdot
 

@@ -94,6 +94,9 @@ class PositionData(AbstractPositionSource):
     def coordinate_count(self) -> int:
         return self.q.shape[2]
 
+    def size(self) -> int:
+        return int(np.sum(np.asarray(self.lengths)))
+
     def preview(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         return self.states()
 

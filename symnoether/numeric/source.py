@@ -98,6 +98,10 @@ class AbstractSource(eqx.Module):
         """The number n of coordinates of each state."""
 
     @abc.abstractmethod
+    def size(self) -> int | None:
+        """The number of fixed samples (states, or positions), or None for a stream."""
+
+    @abc.abstractmethod
     def preview(self, batch_size: int) -> tuple[Float[Array, "m n"], Float[Array, "m n"]]:
         """States `(q, qdot)` representative of the data (for input standardisation)."""
 

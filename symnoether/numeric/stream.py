@@ -84,6 +84,9 @@ class AbstractStream(AbstractStateSource):
         batch = jax.eval_shape(lambda: self.sample(self.init(2), jax.random.key(0), 2))[1]
         return batch[0].shape[-1]
 
+    def size(self) -> None:
+        return None
+
     def save(self, path) -> None:
         return None
 

@@ -193,7 +193,7 @@ class System:
         return problems
 
     def _candidate_problems(self) -> list[str]:
-        from .invariants.candidates import prepare_candidates  # it imports this module
+        from .candidates import prepare_candidates  # (it names System only for type checkers)
 
         names = None
         if not isinstance(self.candidates, Mapping):

@@ -22,6 +22,7 @@ from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
 from ...errors import format_problems
+from ..candidates import prepare_candidates
 from ..coordinates import TIME
 from ..exact import (
     generic_rank,
@@ -40,7 +41,6 @@ from ._polys import (
     value,
     variables,
 )
-from .candidates import prepare_candidates
 
 __all__ = ["Certificate", "certify", "independent_subset", "lie_residuals"]
 

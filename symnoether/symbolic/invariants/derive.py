@@ -7,9 +7,9 @@ import sympy
 
 from ...errors import SpecError, SymmetryError
 from ...progress import stage
+from ..candidates import prepare_candidates
 from ..names import name_problems
 from ..system import System
-from .candidates import prepare_candidates
 from .certificate import (
     Certificate,
     build_certificate,

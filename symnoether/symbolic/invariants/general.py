@@ -23,10 +23,10 @@ from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
 from ...errors import SymmetryError
+from ..candidates import default_names
 from ..exact import random_points
 from ..system import System
 from ._polys import apply_field, from_sympy_point, gradient, to_expr, to_sparse, value
-from .candidates import default_names
 from .certificate import reflections
 
 __all__ = ["general_invariants"]

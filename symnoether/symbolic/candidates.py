@@ -1,23 +1,25 @@
 """User-supplied invariant candidates: parsing, validation and default names."""
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import sympy
 
-from ...errors import SpecError
-from ..coordinates import Coordinates, velocity_name
-from ..names import name_problems
-from ..system import System
+from ..errors import SpecError
+from .coordinates import Coordinates, velocity_name
+from .names import name_problems
+
+if TYPE_CHECKING:  # System validates its candidates with this module: no import at run time
+    from .system import System
 
 __all__ = ["default_names", "prepare_candidates"]
 
 
 def prepare_candidates(
-    system: System, exprs: Iterable | Mapping, names: Sequence[str] | None = None
+    system: "System", exprs: Iterable | Mapping, names: Sequence[str] | None = None
 ) -> tuple[tuple[sympy.Expr, ...], tuple[str, ...]]:
-    """Validated expressions and names of user candidates; `SpecError` lists every problem."""
-    if not isinstance(system, System):
-        raise TypeError(f"system must be a System, got {type(system).__name__}")
+    """Validated expressions and names of user candidates; `SpecError` lists every problem.
+    `system` is a `System` (its callers have it from `derive_invariants`, which checks)."""
     exprs, names = _split(exprs, names)
     problems = [] if exprs else ["no candidates given; pass at least one expression"]
     parsed = [_parse(system, e, k, problems) for k, e in enumerate(exprs)]
@@ -49,7 +51,7 @@ def _split(exprs, names) -> tuple[list, Sequence[str] | None]:
     return list(exprs), names
 
 
-def _parse(system: System, expr, k: int, problems: list[str]) -> sympy.Expr:
+def _parse(system: "System", expr, k: int, problems: list[str]) -> sympy.Expr:
     c = system.coordinates
     by_name = dict(zip(c.names, c.q)) | {velocity_name(n): v for n, v in zip(c.names, c.qdot)}
     by_name |= {p.name: p for p in system.parameters}
