@@ -184,9 +184,9 @@ def _cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
     return found
 
 
-# Cycles known and being removed elsewhere (issue 23, the Lagrangian half): empty this list
-# when they are gone. Nothing may be added to it.
-KNOWN_CYCLES = [frozenset({"symnoether.numeric.evaluate", "symnoether.numeric.plots"})]
+# Cycles known and being removed elsewhere. Empty since issue 23 (evaluate <-> plots went
+# with numeric/curves.py); nothing may be added to it.
+KNOWN_CYCLES: list[frozenset[str]] = []
 
 
 def test_the_package_has_no_import_cycles():

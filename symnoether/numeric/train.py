@@ -126,18 +126,14 @@ def _key_data(key: PRNGKeyArray) -> np.ndarray:
 
 
 def _loss(params: PyTree, static: PyTree, objective, *batch: Array) -> Array:
-    # `objective`: None for the acceleration loss on (q, qdot, qddot), or the loss of a
-    # batch of position windows (`PositionLoss.bind`).
-    model = eqx.combine(params, static)
-    if objective is not None:
-        return objective(model, *batch)
-    q, qdot, qddot = batch
-    return jnp.mean((model.batched_acceleration(q, qdot) - qddot) ** 2)
+    # `objective`: the loss's `objective(source)`, e.g. `AccelerationLoss` on
+    # (q, qdot, qddot) or a `PositionLoss` bound to the data's dt on position windows.
+    return objective(eqx.combine(params, static), *batch)
 
 
 @eqx.filter_jit
 def _run_epoch(params, opt_state, source, source_state, key, *, static, optimizer, batch_size,
-               n_steps, sharding, objective=None):  # fmt: skip
+               n_steps, sharding, objective):  # fmt: skip
     # Module-level and jitted on its static arguments (model skeleton, cached optimiser,
     # sizes), so that later calls with the same settings, a resume say, skip compilation.
     # filter_jit rather than jax.jit also makes eqx.error_if messages readable.
