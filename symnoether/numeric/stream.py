@@ -142,7 +142,7 @@ class TrajectoryStream(AbstractStream):
         spacing = self._spacing(batch_size)
         # Column i starts at time i * spacing * dt on the one trajectory ...
         qs, qdots = integrate(
-            None, self.q0, self.qdot0, dt=self.dt, steps=spacing * (batch_size - 1),
+            _unused_lagrangian, self.q0, self.qdot0, dt=self.dt, steps=spacing * (batch_size - 1),
             method=_RK4, save_every=spacing, acceleration=self.acceleration,
         )  # fmt: skip
         lanes = self.substeps * batch_size
@@ -178,6 +178,11 @@ class TrajectoryStream(AbstractStream):
             "qdot0": np.asarray(self.qdot0).tolist(), "dt": self.dt, "substeps": self.substeps,
             "window": self.window, "noise": self.noise,
         }  # fmt: skip
+
+
+def _unused_lagrangian(q, qdot):
+    # `integrate` takes a Lagrangian; RK4 on a closed-form acceleration never calls it.
+    raise NotImplementedError("a TrajectoryStream steps its closed-form acceleration only")
 
 
 @eqx.filter_jit
