@@ -71,12 +71,15 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "MixedPrecision": ("numeric.lagrangian", "MixedPrecision"),
     "LagrangianNetwork": ("numeric.network", "LagrangianNetwork"),
     "NaturalLagrangianNetwork": ("numeric.natural", "NaturalLagrangianNetwork"),
+    "AbstractLoss": ("numeric.losses", "AbstractLoss"),
+    "AccelerationLoss": ("numeric.losses", "AccelerationLoss"),
     "PositionLoss": ("numeric.position_loss", "PositionLoss"),
     "PositionData": ("numeric.positions", "PositionData"),
     "load_positions": ("numeric.positions", "load_positions"),
     "position_data": ("numeric.positions", "position_data"),
     "position_trajectories": ("numeric.positions", "position_trajectories"),
     "save_positions": ("numeric.positions", "save_positions"),
+    "AbstractSource": ("numeric.source", "AbstractSource"),
     "AbstractStream": ("numeric.stream", "AbstractStream"),
     "kepler_orbit_sampler": ("numeric.stream", "kepler_orbit_sampler"),
     "state_stream": ("numeric.stream", "state_stream"),
@@ -125,6 +128,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         FunctionLagrangian as FunctionLagrangian,
         MixedPrecision as MixedPrecision,
     )
+    from .numeric.losses import AbstractLoss as AbstractLoss, AccelerationLoss as AccelerationLoss
     from .numeric.natural import NaturalLagrangianNetwork as NaturalLagrangianNetwork
     from .numeric.network import LagrangianNetwork as LagrangianNetwork
     from .numeric.position_loss import PositionLoss as PositionLoss
@@ -141,6 +145,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         load_run as load_run,
         train_run as train_run,
     )
+    from .numeric.source import AbstractSource as AbstractSource
     from .numeric.stream import (
         AbstractStream as AbstractStream,
         kepler_orbit_sampler as kepler_orbit_sampler,

@@ -38,9 +38,9 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
                             f"archive of named arrays; {expected}")
         with loaded as archive:
             return {name: archive[name] for name in archive.files}
+    except DataError:
+        raise
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-        if isinstance(error, DataError):
-            raise
         empty = " (the file is empty)" if path.stat().st_size == 0 else ""
         raise DataError(
             f"cannot read {str(path)!r} as a .npz archive{empty} ({error}); {expected}"
