@@ -19,12 +19,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CHECKPOINT", "CHECKPOINT_INFO", "LOSSES", "RunFolder"]
+__all__ = ["CHECKPOINT", "CHECKPOINT_INFO", "LOSSES", "METRICS", "RunFolder"]
 
 #: A checkpoint folder's files: the arrays, their record, the loss history.
 CHECKPOINT = "checkpoint.eqx"
 CHECKPOINT_INFO = "checkpoint.json"
 LOSSES = "losses.csv"
+#: The evaluation's numbers, in `evaluation/` or any `out_dir` of `evaluate_models`.
+METRICS = "metrics.json"
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class RunFolder:
     @property
     def metrics(self) -> Path:
         """The evaluation's numbers, `evaluation/metrics.json`."""
-        return self.evaluation / "metrics.json"
+        return self.evaluation / METRICS
 
     @property
     def lock(self) -> Path:

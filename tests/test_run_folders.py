@@ -207,3 +207,19 @@ def test_missing_checkpoint_at_evaluate_is_an_error(run, capsys):
     code, err = cli(capsys, "evaluate", run, *EVALUATE)
     assert code == 2 and "['invariant']" in err and "no checkpoint" in err
     assert not (run / "evaluation").exists()
+
+
+def test_the_layout_is_the_one_run_folder_describes(run):
+    # Every file training wrote is at a path RunFolder names (issue 23: one home for them).
+    from symnoether.run_folder import CHECKPOINT_INFO, LOSSES, RunFolder
+
+    folder = RunFolder(str(run))
+    assert folder.path == run
+    named = {folder.module, folder.data, folder.run_json, folder.config("invariant"),
+             folder.checkpoint("invariant"), folder.model("invariant") / CHECKPOINT_INFO,
+             folder.model("invariant") / LOSSES}  # fmt: skip
+    written = {p for p in run.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    assert written == named
+    assert folder.checkpoints() == [folder.checkpoint("invariant")]
+    assert folder.metrics.parent == folder.evaluation == run / "evaluation"
+    assert (folder.lock.name, folder.lock_info.name) == (".lock", ".lock.json")

@@ -53,7 +53,8 @@ def test_trajectory_lanes_follow_the_true_flow():
     assert len(np.unique(flat.round(12), axis=0)) == len(flat)
     # Column i starts where the one trajectory is at time i * window * sample_every / batch.
     # Lane (g, i) then takes a step of (10 i + g) / 160 of dt, so that no time repeats.
-    qs, qdots = integrate(None, jnp.asarray(Q0, jnp.float32), jnp.asarray(QDOT0, jnp.float32),
+    qs, qdots = integrate(two_particle_2d_contract.lagrangian, jnp.asarray(Q0, jnp.float32),
+                          jnp.asarray(QDOT0, jnp.float32),
                           dt=0.01, steps=40, method=RK4(), save_every=40,
                           acceleration=two_particle_2d_contract.acceleration)  # fmt: skip
     np.testing.assert_allclose(state0.q[0, 0], qs[0], atol=1e-6)
@@ -64,7 +65,8 @@ def test_trajectory_lanes_follow_the_true_flow():
     # Group g comes out at steps g, g + 10, ...: 10 RK4 steps (0.1 in time) apart.
     _, batches = _batches(stream, 11)
     np.testing.assert_array_equal(batches[0][0], state0.q[0])
-    lane, _ = integrate(None, state0.q[0, 3], state0.qdot[0, 3], dt=0.01, steps=10,
+    lane, _ = integrate(two_particle_2d_contract.lagrangian, state0.q[0, 3], state0.qdot[0, 3],
+                        dt=0.01, steps=10,
                         method=RK4(), save_every=10,
                         acceleration=two_particle_2d_contract.acceleration)  # fmt: skip
     np.testing.assert_allclose(batches[10][0][3], lane[1], rtol=1e-5, atol=1e-6)

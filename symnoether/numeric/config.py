@@ -21,16 +21,16 @@ from jaxtyping import PRNGKeyArray
 
 from ..errors import ConfigError, DataError, RunFolderError
 from .checkpoint import write_json
-from .data import Dataset, trajectory_data
+from .data import trajectory_data
 from .dynamics import MASS_SOLVES, resolve_mass_solve
 from .lagrangian import AbstractLagrangian
 from .losses import AbstractLoss
 from .natural import NaturalLagrangianNetwork
 from .network import ACTIVATIONS, INITS, LagrangianNetwork, activation_name
 from .position_loss import PositionLoss
-from .positions import PositionData, position_trajectories
+from .positions import position_trajectories
 from .source import AbstractSource
-from .stream import AbstractStream, kepler_orbit_sampler, state_stream, trajectory_stream
+from .stream import kepler_orbit_sampler, state_stream, trajectory_stream
 
 __all__ = ["DATA_KINDS", "MODELS", "POSITION_LOSSES", "RESUMABLE", "TrainConfig", "saved_config"]
 
@@ -241,7 +241,7 @@ class TrainConfig:
 
     def make_data(
         self, module: ModuleType, q0, qdot0, *, key: PRNGKeyArray
-    ) -> Dataset | AbstractStream | PositionData:
+    ) -> AbstractSource:
         """The training data this configuration describes (see `data`), from the initial
         state `(q0, qdot0)` of the true system of `module`; `key` draws a fixed set's noise
         (a stream's noise comes from the training key)."""

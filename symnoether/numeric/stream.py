@@ -67,11 +67,6 @@ class AbstractStream(AbstractStateSource):
     the configuration and the initial state define it (`save` and `data_hash` give `None`).
     """
 
-    #: Standard deviation of the Gaussian noise added to q, qdot and qddot.
-    noise: eqx.AbstractVar[float]
-    #: The dtype of the samples.
-    dtype: eqx.AbstractVar[np.dtype]
-
     def astype(self, dtype) -> "AbstractStream":
         """The same stream in another floating dtype."""
         dtype = np.dtype(check_float_dtype(dtype))
