@@ -5,11 +5,11 @@ still meet only through the generated file: this module writes it with the symbo
 then loads it by path for the numeric half.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from .errors import ConfigError, DataError, RunFolderError, SpecError
+from .errors import DataError, RunFolderError, SpecError
 from .lock import run_lock
 from .run_folder import RunFolder
 
@@ -95,10 +95,8 @@ def load_config(config_path=None, run_dir=None, *, resume: bool = False,
         config = TrainConfig.from_file(config_path)
     else:
         config = TrainConfig() if recorded is None else recorded
-    try:
-        config = replace(config, **(overrides or {}))
-    except TypeError as error:  # an unknown setting
-        raise ConfigError(str(error)) from error
+    if overrides:  # unknown or invalid settings are a ConfigError, listing each
+        config = TrainConfig.from_dict({**config.to_dict(), **overrides})
     _enable_float64(config.dtype)
     return config
 

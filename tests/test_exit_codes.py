@@ -264,3 +264,11 @@ def test_a_bug_exits_1_with_its_traceback(tmp_path, spec):
     assert out.returncode == 1, out.stderr
     assert "Traceback" in out.stderr and "ValueError: Incompatible shapes" in out.stderr
     assert "error: " not in out.stderr
+
+
+def test_overrides_are_checked_by_the_configuration_not_by_a_broad_except():
+    with pytest.raises(errors.ConfigError, match=r"unknown training setting\(s\) \['widht'\]"):
+        pipeline.load_config(overrides={"widht": 8})
+    with pytest.raises(errors.ConfigError, match="width must be > 0"):
+        pipeline.load_config(overrides={"width": 0})
+    assert pipeline.load_config(overrides={"width": 8}).width == 8
