@@ -231,14 +231,17 @@ def test_data_the_initial_state_cannot_give_is_still_bad_input(tmp_path, spec, c
     assert code == 2 and "invalid training data" in err and "3D state" in err
 
 
-def test_resuming_with_another_checkpoint_is_bad_input(tmp_path, spec, capsys):
+def test_resuming_a_checkpoint_of_other_settings_is_bad_input(tmp_path, spec, capsys):
     out = tmp_path / "run"
     assert cli(capsys, "train", spec, "--out", out, "--config", _config(tmp_path))[0] == 0
-    # A checkpoint whose arrays do not fit the recorded network: RunFolderError, exit 2.
-    (out / "models" / "invariant" / "checkpoint.eqx").write_bytes(
-        (out / "models" / "unconstrained" / "checkpoint.eqx").read_bytes())
+    # The checkpoint's own record differs from the run's: train refuses it with a
+    # RunFolderError (it used to be a ValueError that train_models relabelled).
+    path = out / "models" / "invariant" / "checkpoint.json"
+    record = json.loads(path.read_text())
+    record["settings"]["batch_size"] = 64
+    path.write_text(json.dumps(record))
     code, err = cli(capsys, "train", spec, "--out", out, "--resume")
-    assert code == 2 and "error:" in err, err
+    assert code == 2 and "cannot resume from" in err and "batch_size was 64, now 128" in err
 
 
 _BUG = """
