@@ -18,6 +18,9 @@ import sympy
 import symnoether as sn
 
 M = int(os.environ.get("SYMNOETHER_SITES", "64"))
+# SYMNOETHER_KNOWN_KINETIC=0 leaves the kinetic term to the model too (use it with the
+# natural family, "model": "natural", whose mass matrix is definite by construction).
+KNOWN_KINETIC = os.environ.get("SYMNOETHER_KNOWN_KINETIC", "1") == "1"
 if M < 3:
     raise ValueError(f"SYMNOETHER_SITES must be >= 3 (a ring), got {M}")
 
@@ -42,7 +45,7 @@ system = sn.System(
     # The kinetic term is known; the network learns the coupling: L_model = K + f(S). K is
     # invariant (verify proves it), and its unit mass matrix keeps the learned dynamics
     # well posed from the first step.
-    known_lagrangian=kinetic,
+    known_lagrangian=kinetic if KNOWN_KINETIC else None,
     parameters={coupling: 1},
     initial_state=(q0, qdot0),
 )

@@ -34,6 +34,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ..errors import ConfigError, RunFolderError, format_problems
+from ..run_folder import METRICS, RunFolder
 from .checkpoint import write_json
 from .contract import time_keywords
 from .curves import REFERENCE, REFERENCE_METHOD, TRUE, Curves
@@ -461,16 +462,16 @@ def _write(out_dir: Path, module, curves, losses, metrics, plots: bool) -> list[
         from .plots import write_figures  # matplotlib only when figures are wanted
 
         files = write_figures(out_dir, module, curves, losses)
-    files.append("metrics.json")
+    files.append(METRICS)
     metrics["files"] = files
-    write_json(out_dir / "metrics.json", metrics)
+    write_json(out_dir / METRICS, metrics)
     return files
 
 
 def _initial_state(run) -> tuple[np.ndarray, np.ndarray]:
     if run.initial_state is not None:  # the spec's clean initial state, from the CLI
         return run.initial_state
-    path = Path(run.run_dir) / "data.npz"
+    path = RunFolder(run.run_dir).data
     if not path.is_file():
         raise FileNotFoundError(
             f"{str(path)!r} not found: evaluate_run starts from the first training state; "
@@ -543,7 +544,7 @@ def evaluate_run(
         q0, qdot0 = _initial_state(run)
     steps = round(t_final / dt)
     methods = (method,) if isinstance(method, str | AbstractIntegrator) else tuple(method)
-    out_dir = Path(run_dir) / "evaluation" if out_dir is None else out_dir
+    out_dir = RunFolder(run_dir).evaluation if out_dir is None else out_dir
     return evaluate_models(
         run.module, run.models, q0, qdot0, dt=dt, steps=steps, losses=run.losses,
         out_dir=out_dir, methods=methods, dtype=dtype, warnings=run.overrides,

@@ -30,7 +30,7 @@ from jaxtyping import Array, Float
 
 from ..errors import format_problems
 from .discrete import discrete_momentum, increment_residual
-from .lagrangian import AbstractLagrangian
+from .lagrangian import AbstractLagrangian, as_lagrangian
 from .losses import AbstractLoss
 from .newton import default_tol, implicit_newton, newton_setting_problems
 from .source import AbstractPositionSource, AbstractSource, Windows
@@ -131,6 +131,7 @@ def mean_mass_trace(model, windows: Float[Array, "batch window n"], dt) -> Array
     $((q_0 + q_1)/2, (q_1 - q_0)/h)$."""
     midpoint = 0.5 * (windows[:, 0] + windows[:, 1])
     velocity = (windows[:, 1] - windows[:, 0]) / dt
+    model = as_lagrangian(model)
     return jnp.mean(jax.vmap(functools.partial(_mass_trace, model))(midpoint, velocity))
 
 
@@ -148,7 +149,8 @@ def indefinite_fraction(model, windows: Float[Array, "batch window n"], dt) -> A
     """
     midpoint = 0.5 * (windows[:, 0] + windows[:, 1])
     velocity = (windows[:, 1] - windows[:, 0]) / dt
-    smallest = jnp.linalg.eigvalsh(jax.vmap(model.mass_matrix)(midpoint, velocity))[:, 0]
+    mass_matrix = as_lagrangian(model).mass_matrix
+    smallest = jnp.linalg.eigvalsh(jax.vmap(mass_matrix)(midpoint, velocity))[:, 0]
     return jnp.mean(~(smallest > 0))
 
 
@@ -163,7 +165,8 @@ def normalize_scale(model, windows: Float[Array, "batch window n"], dt):
     ([`AbstractLagrangian.rescaled`][]: a `LagrangianNetwork` its output layer, unless a
     known part fixes the scale); one that cannot is returned unchanged.
     """
-    if model.fixed_scale:
+    lagrangian = as_lagrangian(model)
+    if lagrangian is not model or lagrangian.fixed_scale:  # a plain function keeps its scale
         return model
     trace = _jit_mean_mass_trace(model, jnp.asarray(windows, model.dtype), dt)
     trace = eqx.error_if(trace, ~(jnp.abs(trace) > 0), "the mass matrix vanishes on the data")
@@ -224,7 +227,7 @@ class PositionLoss(AbstractLoss):
         """The scale term's weight for `model` (see `scale_weight`)."""
         if self.scale_weight is not None:
             return float(self.scale_weight)
-        return 0.0 if model.fixed_scale else 1.0
+        return 0.0 if as_lagrangian(model).fixed_scale else 1.0
 
     def bind(self, dt: float) -> "_BoundLoss":
         """This loss for data sampled every `dt`: `bound(model, windows)`. An `eqx.Module`
