@@ -268,3 +268,20 @@ def test_rollouts_report_the_mass_matrix(evaluation):
         for method in ("rk4", "variational"):
             assert set(by_method[method]["mass_matrix"]) == {
                 "signature_changes", "ill_conditioned_states", "max_condition"}
+
+
+def test_a_positions_run_without_initial_state_starts_from_its_first_positions(tmp_path):
+    # Regression: evaluate read data["qdot"][0] from data.npz, which positions-only data
+    # do not have. The velocity is now the second-order one-sided difference.
+    import types
+
+    from symnoether.numeric.evaluate import _initial_state
+    from symnoether.numeric.positions import position_data, save_positions
+
+    t = np.arange(5) * 0.1
+    q = np.stack([np.cos(t), np.sin(t), 0 * t], axis=-1)  # a unit circle at speed 1
+    save_positions(tmp_path / "data.npz", position_data([q, q + 1], dt=0.1))
+    run = types.SimpleNamespace(initial_state=None, run_dir=tmp_path)
+    q0, qdot0 = _initial_state(run)
+    np.testing.assert_allclose(q0, [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(qdot0, [0.0, 1.0, 0.0], atol=5e-3)  # error dt^2 / 3
