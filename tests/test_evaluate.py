@@ -285,3 +285,22 @@ def test_a_positions_run_without_initial_state_starts_from_its_first_positions(t
     q0, qdot0 = _initial_state(run)
     np.testing.assert_allclose(q0, [1.0, 0.0, 0.0])
     np.testing.assert_allclose(qdot0, [0.0, 1.0, 0.0], atol=5e-3)  # error dt^2 / 3
+
+
+def test_curves_are_built_by_keyword():
+    # Regression: a 19-field record built positionally with splats would silently mislabel
+    # metrics when a field moved. Every Curves(...) in the package names its fields.
+    import ast
+    from pathlib import Path
+
+    import symnoether
+
+    calls = []
+    for path in Path(symnoether.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Curves":
+                calls.append((path.name, node))
+    assert calls
+    for name, call in calls:
+        assert not call.args, f"{name}: Curves(...) with positional arguments"
+        assert {k.arg for k in call.keywords} == set(symnoether.numeric.curves.Curves._fields)
