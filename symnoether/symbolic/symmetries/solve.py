@@ -1,0 +1,221 @@
+r"""The linear and velocity-free blocks, reduced to a linear DAE in t, and its solutions.
+
+With $\tau = \tau(t)$ and $\xi = \sum_a \alpha_a(t) X_a(q)$ (`determining.py`,
+`homotheties.py`):
+
+- linear block: the 1-form $\sum_a \alpha_a \Omega_a + \alpha_a' \Gamma_a$, with
+  $\Omega_a = \mathcal L_{X_a} A$ and $\Gamma_a = g X_a$, must be $dF$ for every t. The
+  pairs $(\beta, \gamma)$ with $\sum_a \beta_a \Omega_a + \gamma_a \Gamma_a$ closed form a
+  subspace E (its curl vanishes: `span.linear_relations`); closed is exact locally, with a
+  potential $P_e$ for each basis vector of E. So $(\alpha, \alpha') = \sum_e w_e(t)
+  (\beta^e, \gamma^e)$ and $F = \sum_e w_e(t) P_e(q) + f(t)$.
+- velocity-free block: $\sum_a \alpha_a (X_a V + c_a V) + \sum_e w_e' P_e + f' = 0$ for all
+  q: the coefficients $(\alpha, w', f')$ lie in the relations among these functions of q.
+
+Together with $\tau' = \sum_a c_a \alpha_a$ this is a linear DAE with constant rational
+coefficients (the Lagrangian is autonomous) in $y = (\tau, \alpha, w, f)$, solved exactly
+by `dae.solve_dae`. The constant $f$ (F shifted by a constant, X = 0) is the one trivial
+solution; the dimension of the algebra is the dimension of the DAE's solutions minus one.
+"""
+
+from dataclasses import dataclass
+
+import sympy
+
+from ..identity import decide_zero
+from ..span import linear_relations
+from .dae import solve_dae
+from .determining import NaturalForm
+from .homotheties import Homotheties
+
+__all__ = ["Solutions", "solve_blocks"]
+
+
+@dataclass(frozen=True)
+class Solutions:
+    """A basis of the Noether point symmetries, as exact functions of t and q.
+
+    **Attributes:**
+
+    - `fields`: k tuples (tau, xi_1..xi_n, F).
+    - `time_free`: how many of them, first in `fields`, have tau = 0.
+    - `method`: how the blocks were solved, in words.
+    """
+
+    fields: tuple[tuple[sympy.Expr, ...], ...]
+    time_free: int
+    method: str
+
+
+def _curl(form, q) -> list[sympy.Expr]:
+    n = len(q)
+    return [sympy.diff(form[j], q[i]) - sympy.diff(form[i], q[j])
+            for i in range(n) for j in range(i + 1, n)]
+
+
+def _lie_A(X, A, q) -> list[sympy.Expr]:
+    n = len(q)
+    return [sum((X[k] * sympy.diff(A[i], q[k]) + A[k] * sympy.diff(X[k], q[i])
+                 for k in range(n)), sympy.Integer(0)) for i in range(n)]
+
+
+def _potential(form, c) -> tuple[sympy.Expr | None, str]:
+    """P with dP = form (a closed 1-form in q), integrated one coordinate at a time."""
+    P = sympy.Integer(0)
+    for s, w in zip(c.q, form):
+        h = sympy.expand(w - sympy.diff(P, s))
+        if h == 0 or decide_zero(h, c).zero:
+            continue
+        part = sympy.integrate(h, s)
+        if part.has(sympy.Integral):
+            return None, f"SymPy could not integrate {h} in {s}"
+        P += part
+    tests = [decide_zero(sympy.diff(P, s) - w, c) for s, w in zip(c.q, form)]
+    if not all(t.zero for t in tests):
+        return None, f"the potential {P} of a closed 1-form failed its proof"
+    return sympy.expand(P), ""
+
+
+def solve_blocks(form: NaturalForm, H: Homotheties, c, t) -> tuple[Solutions | None, str]:
+    """The Noether symmetries of a natural Lagrangian, given its homotheties.
+
+    **Arguments:**
+
+    - `form`: the [`NaturalForm`][] of the Lagrangian; `H`: the [`Homotheties`][] of its
+      metric; `c`: the [`Coordinates`][]; `t`: the time symbol.
+
+    **Returns:**
+
+    `(solutions, note)`: the [`Solutions`][] and how, or `(None, reason)`.
+    """
+    q, g, A, V = c.q, form.g, form.A, form.V
+    X, cs = H.fields, H.factors
+    h = len(X)
+    Gamma = [[sum((g[i, k] * x[k] for k in range(c.n)), sympy.Integer(0)) for i in range(c.n)]
+             for x in X]
+    Omega = [_lie_A(x, A, q) for x in X] if any(a != 0 for a in A) else [[0] * c.n] * h
+    closed = linear_relations([_curl(f, q) for f in Omega + Gamma], c)
+    if not closed.decided:
+        return None, f"which 1-forms are closed: {closed.method}"
+    E = closed.basis
+    P = []
+    for e in E:
+        one_form = [sum((b * o[i] for b, o in zip(e[:h], Omega) if b), sympy.Integer(0))
+                    + sum((gm * G[i] for gm, G in zip(e[h:], Gamma) if gm), sympy.Integer(0))
+                    for i in range(c.n)]
+        potential, why = _potential(one_form, c)
+        if potential is None:
+            return None, why
+        P.append(potential)
+    phi = [sympy.expand(sum((x[k] * sympy.diff(V, q[k]) for k in range(c.n) if x[k] != 0),
+                            sympy.Integer(0)) + ck * V) for x, ck in zip(X, cs)]
+    split = linear_relations([(f,) for f in phi + P + [sympy.Integer(1)]], c)
+    if not split.decided:
+        return None, f"splitting the velocity-free block in q: {split.method}"
+    dae = _dae(h, E, cs, split.basis)
+    if dae is None:
+        return None, "the reduced equations in t leave a free function (infinitely many)"
+    fields, time_free = _fields(dae, X, P, h, len(E), c, t)
+    method = (f"{h} homotheties, {len(E)} closed 1-form combinations ({closed.method}), "
+              f"velocity-free block split in q ({split.method}); a linear DAE in t of "
+              f"{2 + h + len(E)} unknowns solved exactly: {dae.dimension} solutions, one of "
+              "them the trivial constant F")
+    return Solutions(tuple(fields), time_free, method), method
+
+
+def _dae(h, E, cs, relations):
+    """Rows of A y' + B y = 0 for y = (tau, alpha_1..h, w_1..e, f)."""
+    e = len(E)
+    m = 2 + h + e
+    A, B = [], []
+
+    def row():
+        return [0] * m
+
+    a, b = row(), row()  # tau' - sum c_a alpha_a = 0
+    a[0] = 1
+    for k in range(h):
+        b[1 + k] = -cs[k]
+    A.append(a)
+    B.append(b)
+    for k in range(h):
+        a, b = row(), row()  # alpha_k - sum_e beta^e_k w_e = 0
+        b[1 + k] = 1
+        for j, vec in enumerate(E):
+            b[1 + h + j] = -vec[k]
+        A.append(a)
+        B.append(b)
+        a, b = row(), row()  # alpha_k' - sum_e gamma^e_k w_e = 0
+        a[1 + k] = 1
+        for j, vec in enumerate(E):
+            b[1 + h + j] = -vec[h + k]
+        A.append(a)
+        B.append(b)
+    # (alpha, w', f') in the span of the relations: orthogonal to their annihilator.
+    for ann in _annihilator(relations, h + e + 1):
+        a, b = row(), row()
+        for k in range(h):
+            b[1 + k] = ann[k]
+        for j in range(e):
+            a[1 + h + j] = ann[h + j]
+        a[m - 1] = ann[h + e]
+        A.append(a)
+        B.append(b)
+    return solve_dae(A, B, m)
+
+
+def _annihilator(relations, width) -> list[list]:
+    if not relations:
+        return [[int(i == j) for i in range(width)] for j in range(width)]
+    null = sympy.Matrix(relations).nullspace()
+    return [list(v) for v in null]
+
+
+def _exp(M: sympy.Matrix, t) -> sympy.Matrix:
+    """exp(M t) exactly: a finite sum for nilpotent M, else SymPy's, in real form."""
+    k = M.rows
+    power, out = sympy.eye(k), sympy.eye(k)
+    for j in range(1, k + 1):
+        power = power * M
+        if power.is_zero_matrix:
+            return out
+        out += power * t**j / sympy.factorial(j)
+    E = (M * t).exp()
+    return E.applyfunc(lambda x: sympy.simplify(sympy.expand_complex(x.rewrite(sympy.cos))))
+
+
+def _fields(dae, X, P, h, e, c, t):
+    """The generators (tau, xi, F) of a basis of the solutions modulo the constant F."""
+    N, M = dae.N, dae.M
+    k = N.cols
+    f_col = next(j for j in range(k) if N[N.rows - 1, j] != 0)  # the pure-f column
+    observe = [N.row(0)]
+    for _ in range(k - 1):
+        observe.append(observe[-1] * M)
+    time_free = sympy.Matrix.vstack(*observe).nullspace() if k else []
+    basis = []
+    for v in time_free:
+        v = v.copy()
+        v[f_col] = 0
+        if any(v) and sympy.Matrix.hstack(*basis, v).rank() > len(basis):
+            basis.append(v)
+    n_free = len(basis)
+    for j in range(k):
+        if j == f_col:
+            continue
+        v = sympy.Matrix([int(i == j) for i in range(k)])
+        if sympy.Matrix.hstack(*basis, v).rank() > len(basis):
+            basis.append(v)
+    expMt = _exp(M, t)
+    fields = []
+    for v in basis:
+        y = N * expMt * v
+        tau = sympy.expand(y[0])
+        alpha = y[1:1 + h]
+        w = y[1 + h:1 + h + e]
+        xi = tuple(sympy.expand(sum((a * x[i] for a, x in zip(alpha, X) if a != 0),
+                                    sympy.Integer(0))) for i in range(c.n))
+        F = sympy.expand(sum((wj * p for wj, p in zip(w, P) if wj != 0 and p != 0),
+                             y[-1]))
+        fields.append((tau,) + xi + (F,))
+    return fields, n_free
