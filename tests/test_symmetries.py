@@ -26,3 +26,207 @@ def test_euler_angles_not_closed_is_refused():
     c = sn.coordinates("phi theta psi")
     with pytest.raises(sn.SymmetryError, match="is not closed"):
         sn.from_generators(c, _euler_rotations(c, sign=-1), name="space_rotation")
+
+
+# --- canonical systems ------------------------------------------------------------------
+
+
+def _names(n: int) -> str:
+    return " ".join(f"x{i}" for i in range(n))
+
+
+def free_particle(n: int) -> sn.System:
+    c = sn.coordinates(_names(n))
+    return sn.System("free", c, lagrangian=sum(v**2 for v in c.qdot) / 2)
+
+
+def oscillator() -> sn.System:
+    c = sn.coordinates("x")
+    w = sympy.Symbol("w", positive=True)
+    return sn.System("oscillator", c, lagrangian=(c.qdot[0] ** 2 - w**2 * c.q[0] ** 2) / 2,
+                     parameters={w: 2})
+
+
+def pendulum() -> sn.System:
+    c = sn.coordinates("theta")
+    return sn.System("pendulum", c, lagrangian=c.qdot[0] ** 2 / 2 + sympy.cos(c.q[0]))
+
+
+def kepler(n: int, extra=0) -> sn.System:
+    c = sn.coordinates(_names(n))
+    x, v = sympy.Matrix(c.q), sympy.Matrix(c.qdot)
+    return sn.System("kepler", c, lagrangian=v.dot(v) / 2 + 1 / sympy.sqrt(x.dot(x))
+                     + extra * c.q[0])
+
+
+def particles(count: int, dim: int, masses) -> sn.System:
+    """Particles with the pair potential V(r) = -r^2/2 + r^4/4 of the reference."""
+    c = sn.particles(count, dim=dim)
+    x = [sympy.Matrix(c.block(f"x{k + 1}")) for k in range(count)]
+    v = [sympy.Matrix(c.block_velocity(f"x{k + 1}")) for k in range(count)]
+    T = sum(m * u.dot(u) / 2 for m, u in zip(masses, v))
+    V = 0
+    for i in range(count):
+        for j in range(i + 1, count):
+            r2 = (x[i] - x[j]).dot(x[i] - x[j])
+            V += -r2 / 2 + r2**2 / 4
+    return sn.System(f"particles_{count}x{dim}", c, lagrangian=T - V)
+
+
+def _conserved(system, result) -> list[bool]:
+    """dI/dt = 0 along the Euler-Lagrange equations, for every charge: a check that does
+    not use the finder's own proof."""
+    from symnoether.symbolic.identity import decide_zero
+    from symnoether.symbolic.mechanics import euler_lagrange
+
+    c, t = system.coordinates, result.time
+    mass, rhs = euler_lagrange(system)
+    qddot = mass.LUsolve(rhs)
+    out = []
+    for g in result.generators:
+        I = g.charge
+        dI = sympy.diff(I, t) + sum(sympy.diff(I, q) * v for q, v in zip(c.q, c.qdot)) + sum(
+            sympy.diff(I, v) * a for v, a in zip(c.qdot, qddot))
+        out.append(decide_zero(dI, c).zero)
+    return out
+
+
+KNOWN = [
+    ("free particle 1D", lambda: free_particle(1), 5),
+    ("free particle 2D", lambda: free_particle(2), 8),
+    ("free particle 3D", lambda: free_particle(3), 12),
+    ("harmonic oscillator 1D", oscillator, 5),
+    ("pendulum", pendulum, 1),
+    ("Kepler 2D", lambda: kepler(2), 2),
+    ("Kepler 3D", lambda: kepler(3), 4),
+]
+
+
+@pytest.mark.parametrize(("case", "build", "dimension"), KNOWN, ids=[k[0] for k in KNOWN])
+def test_known_dimensions_each_generator_proved_and_conserved(case, build, dimension):
+    system = build()
+    result = sn.find_symmetries(system)
+    assert result.dimension == dimension, result.table()
+    assert result.complete and not result.undecided
+    assert all(g.proved for g in result.generators)
+    assert all(_conserved(system, result))
+
+
+def _jacobi_holds(result) -> bool:
+    k = result.dimension
+    C = [[[sympy.Integer(0)] * k for _ in range(k)] for _ in range(k)]
+    for (a, b), coeffs in result.structure_constants.items():
+        for e, x in enumerate(coeffs):
+            C[a][b][e], C[b][a][e] = x, -x
+
+    def bracket(u, v):
+        return [sum(u[a] * v[b] * C[a][b][e] for a in range(k) for b in range(k))
+                for e in range(k)]
+
+    basis = [[int(i == j) for i in range(k)] for j in range(k)]
+    for x in basis:
+        for y in basis:
+            for z in basis:
+                total = [p + q + r for p, q, r in zip(bracket(x, bracket(y, z)),
+                                                       bracket(y, bracket(z, x)),
+                                                       bracket(z, bracket(x, y)))]
+                if any(total):
+                    return False
+    return True
+
+
+def test_structure_constants_free_particle_and_kepler():
+    free = sn.find_symmetries(free_particle(1))
+    assert _jacobi_holds(free)
+    # sl(2) (time translation, dilation, projective map) acts on the Heisenberg algebra:
+    # time translations and dilations do not commute.
+    names = {g.name: g for g in free.generators}
+    time = next(n for n, g in names.items() if g.tau == 1)
+    assert any(time in (free.names[a], free.names[b]) for a, b in free.structure_constants)
+    kep = sn.find_symmetries(kepler(3))
+    rotations = [k for k, g in enumerate(kep.generators) if g.tau == 0]
+    assert len(rotations) == 3 and _jacobi_holds(kep)
+    assert len(kep.structure_constants) == 3  # so(3): every pair of rotations brackets
+    assert all(sorted(map(abs, cs)) == [0, 0, 0, 1] for cs in kep.structure_constants.values())
+
+
+def test_kepler_scaling_is_not_noether_and_broken_rotations_drop():
+    result = sn.find_symmetries(kepler(3))
+    assert all(g.tau in (0, 1) for g in result.generators)  # no 3t d/dt + 2r d/dr
+    broken = sn.find_symmetries(kepler(3, extra=sympy.Rational(1, 10)))
+    assert broken.complete and broken.dimension == 2  # rotation about x0 and time
+
+
+def test_time_free_generators_form_a_group_the_system_takes():
+    system = oscillator()
+    result = sn.find_symmetries(system)
+    group = result.group
+    assert group.K == 2 and group.time_dependent  # x -> x + eps cos(2t), eps sin(2t)
+    declared = sn.System("oscillator", system.coordinates, group,
+                         lagrangian=system.lagrangian, parameters=system.parameters)
+    charges = sn.noether_charges(declared)
+    found = {g.name: g.charge for g in result.generators}
+    for name, charge in charges.items():
+        assert sympy.expand(charge - found[name.removeprefix("I_")]) == 0
+    kep = sn.find_symmetries(kepler(3))
+    assert kep.group.K == 3 and kep.group.structure_constants
+
+
+def test_charges_include_energy():
+    result = sn.find_symmetries(kepler(2))
+    time = next(g for g in result.generators if g.tau != 0)
+    system = kepler(2)
+    assert sympy.simplify(time.charge + sn.energy(system)) == 0  # I = -E for tau = 1
+
+
+def test_non_polynomial_velocities_are_undecided():
+    c = sn.coordinates("x")
+    relativistic = sn.System("relativistic", c, lagrangian=-sympy.sqrt(1 - c.qdot[0] ** 2))
+    result = sn.find_symmetries(relativistic)
+    assert not result.complete and result.dimension == 0
+    assert "not a polynomial in the velocities" in result.undecided[0]
+    quartic = sn.System("quartic", c, lagrangian=c.qdot[0] ** 4 / 4 - c.q[0] ** 2)
+    result = sn.find_symmetries(quartic)
+    assert not result.complete and "degree above 2" in result.undecided[0]
+
+
+def test_homotheties_beyond_the_ansatz_are_reported_not_complete():
+    c = sn.coordinates("theta phi")
+    theta, _ = c.q
+    thetadot, phidot = c.qdot
+    L = (thetadot**2 + sympy.sin(theta) ** 2 * phidot**2) / 2 + sympy.cos(theta)
+    result = sn.find_symmetries(sn.System("spherical_pendulum", c, lagrangian=L))
+    assert not result.complete
+    assert "the ansatz found 1 of at most 3" in " ".join(result.undecided)
+    assert all(g.proved for g in result.generators)  # what is found is still proved
+    assert "NOT proved complete" in result.table()
+
+
+def test_needs_a_lagrangian():
+    c = sn.coordinates("x")
+    with pytest.raises(sn.SpecError, match="needs a Lagrangian"):
+        sn.find_symmetries(sn.System("none", c))
+
+
+@pytest.mark.slow
+def test_two_particles_3d_has_the_centre_of_mass_rotations_too():
+    """Translations, rotations, boosts and time give 10; the centre of mass moves freely
+    and the pair potential depends on x1 - x2 only, so rotating the centre of mass alone
+    is a symmetry as well (charge M X x Xdot): 13."""
+    from symnoether.symbolic.span import span_coefficients
+
+    system = particles(2, 3, [1, sympy.Rational(4, 5)])
+    result = sn.find_symmetries(system)
+    assert result.complete and result.dimension == 13
+    c, m1, m2 = system.coordinates, 1, sympy.Rational(4, 5)
+    X = [(m1 * a + m2 * b) / (m1 + m2) for a, b in zip(c.block("x1"), c.block("x2"))]
+    rotate_cm = [0, -X[2], X[1]] * 2  # d/dx of x1 and x2 both by (0, -X_z, X_y)
+    fields = [(g.tau,) + g.xi for g in result.generators]
+    coeffs, _ = span_coefficients([0] + rotate_cm, fields, c)
+    assert coeffs is not None
+
+
+@pytest.mark.slow
+def test_four_particles_3d():
+    result = sn.find_symmetries(particles(4, 3, [1, 1, 1, 1]))
+    assert result.complete and result.dimension == 13

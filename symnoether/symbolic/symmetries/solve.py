@@ -172,7 +172,39 @@ def _annihilator(relations, width) -> list[list]:
 
 
 def _exp(M: sympy.Matrix, t) -> sympy.Matrix:
-    """exp(M t) exactly: a finite sum for nilpotent M, else SymPy's, in real form."""
+    """exp(M t) exactly, block by block of M's coupling pattern: a finite sum for a
+    nilpotent block, else SymPy's Jordan form, in real form (cos, sin)."""
+    k = M.rows
+    out = sympy.zeros(k, k)
+    for block in _blocks(M):
+        sub = M.extract(block, block)
+        E = _exp_block(sub, t)
+        for a, i in enumerate(block):
+            for b, j in enumerate(block):
+                out[i, j] = E[a, b]
+    return out
+
+
+def _blocks(M: sympy.Matrix) -> list[list[int]]:
+    """The connected components of the graph with an edge i - j where M_ij or M_ji != 0."""
+    k, seen, blocks = M.rows, set(), []
+    for start in range(k):
+        if start in seen:
+            continue
+        stack, block = [start], []
+        seen.add(start)
+        while stack:
+            i = stack.pop()
+            block.append(i)
+            for j in range(k):
+                if j not in seen and (M[i, j] != 0 or M[j, i] != 0):
+                    seen.add(j)
+                    stack.append(j)
+        blocks.append(sorted(block))
+    return blocks
+
+
+def _exp_block(M: sympy.Matrix, t) -> sympy.Matrix:
     k = M.rows
     power, out = sympy.eye(k), sympy.eye(k)
     for j in range(1, k + 1):
@@ -181,7 +213,7 @@ def _exp(M: sympy.Matrix, t) -> sympy.Matrix:
             return out
         out += power * t**j / sympy.factorial(j)
     E = (M * t).exp()
-    return E.applyfunc(lambda x: sympy.simplify(sympy.expand_complex(x.rewrite(sympy.cos))))
+    return E.applyfunc(lambda x: sympy.expand(sympy.expand_complex(x.rewrite(sympy.cos))))
 
 
 def _fields(dae, X, P, h, e, c, t):
