@@ -230,3 +230,34 @@ def test_two_particles_3d_has_the_centre_of_mass_rotations_too():
 def test_four_particles_3d():
     result = sn.find_symmetries(particles(4, 3, [1, 1, 1, 1]))
     assert result.complete and result.dimension == 13
+
+
+def test_cli_table_json_and_exit_codes(tmp_path, capsys):
+    import json
+
+    from clitools import cli
+
+    spec = tmp_path / "kepler.py"
+    spec.write_text(
+        "import sympy\nimport symnoether as sn\n"
+        "c = sn.coordinates('x y')\nX, V = sympy.Matrix(c.q), sympy.Matrix(c.qdot)\n"
+        "system = sn.System('kepler2', c, lagrangian=V.dot(V) / 2 + 1 / sympy.sqrt(X.dot(X)))\n")
+    code, err = cli(capsys, "symmetries", spec)
+    assert code == 0 and not err
+    for text in ("Noether point symmetries of kepler2: 2 (proved complete)", "generator",
+                 "(-y, x)", "charge I = x*ydot - xdot*y", "PROVED"):
+        assert text in cli.out
+    code, _ = cli(capsys, "symmetries", spec, "--json")
+    data = json.loads(cli.out)
+    assert code == 0 and data["dimension"] == 2 and data["complete"] is True
+    assert {g["tau"] for g in data["generators"]} == {"0", "1"}
+    assert data["group"] == ["X1"]
+    quartic = tmp_path / "quartic.py"
+    quartic.write_text("import symnoether as sn\nc = sn.coordinates('x')\n"
+                       "system = sn.System('quartic', c, lagrangian=c.qdot[0]**4 - c.q[0]**2)\n")
+    code, _ = cli(capsys, "symmetries", quartic)
+    assert code == 1 and "undecided: " in cli.out
+    empty = tmp_path / "empty.py"
+    empty.write_text("import symnoether as sn\nsystem = sn.System('e', sn.coordinates('x'))\n")
+    code, err = cli(capsys, "symmetries", empty)
+    assert code == 2 and "needs a Lagrangian" in err
