@@ -74,7 +74,8 @@ def linear_relations(
 
     A [`Relations`][].
     """
-    functions = [tuple(sympy.sympify(e) for e in f) for f in functions]
+    functions = [tuple(e if isinstance(e, sympy.Poly) else sympy.sympify(e) for e in f)
+                 for f in functions]
     m = len(functions)
     if m == 0:
         return Relations((), "no functions")
@@ -82,6 +83,8 @@ def linear_relations(
     if rows is not None:
         basis = _nullspace(rows, m)
         return Relations(basis, "exact coefficients of the monomials (polynomial identities)")
+    functions = [tuple(e.as_expr() if isinstance(e, sympy.Poly) else e for e in f)
+                 for f in functions]
     points = max(3, math.ceil((m + 2) / max(1, len(functions[0]))) + 2)
     for attempt in range(3):
         rows, method = _evaluation_rows(functions, points, seed + attempt)
@@ -150,16 +153,32 @@ def _nullspace(rows: dict, m: int) -> tuple[tuple[sympy.Rational, ...], ...]:
 
 
 def _symbols(functions) -> list[sympy.Symbol]:
-    free = set().union(*(e.free_symbols for f in functions for e in f))
+    free = set().union(*(set(e.gens) if isinstance(e, sympy.Poly) else e.free_symbols
+                         for f in functions for e in f))
     return sorted(free, key=sympy.default_sort_key)
 
 
 def _polynomial_rows(functions) -> dict | None:
-    """{(component, monomial): {j: coefficient}}, or None if some f_j is not polynomial."""
+    """{(component, monomial): {j: coefficient}}, or None if some f_j is not polynomial.
+
+    A component may also be given as a `sympy.Poly` over QQ (cheaper for big polynomials).
+    """
     symbols = _symbols(functions)
+    position = {s: k for k, s in enumerate(symbols)}
     rows: dict = {}
     for j, f in enumerate(functions):
         for i, expr in enumerate(f):
+            if isinstance(expr, sympy.Poly):
+                if not expr.domain.is_QQ and not expr.domain.is_ZZ:
+                    return None
+                for monom, coeff in expr.terms():
+                    key = [0] * len(symbols)
+                    for gen, power in zip(expr.gens, monom):
+                        if power:
+                            key[position[gen]] = power
+                    if coeff:
+                        rows.setdefault((i, tuple(key)), {})[j] = QQ.convert(coeff)
+                continue
             if expr == 0:
                 continue
             if not symbols:

@@ -39,8 +39,18 @@ class LinearDAE:
 
 
 def _dm(rows: list[list], width: int) -> DomainMatrix:
-    return DomainMatrix([[QQ.from_sympy(sympy.Rational(x)) for x in r] for r in rows],
-                        (len(rows), width), QQ)
+    """A sparse DomainMatrix over QQ from rows of rationals (ints, Rationals or QQ)."""
+    sparse = {}
+    for r, row in enumerate(rows):
+        entries = {j: QQ.convert(x) for j, x in enumerate(row) if x}
+        if entries:
+            sparse[r] = entries
+    return DomainMatrix(sparse, (len(rows), width), QQ)
+
+
+def _rows(matrix: DomainMatrix, count: int | None = None) -> list[list]:
+    dense = matrix.to_dense().rep.to_ddm()
+    return [list(r) for r in (dense if count is None else dense[:count])]
 
 
 def solve_dae(A: list[list], B: list[list], m: int) -> LinearDAE | None:
@@ -63,10 +73,12 @@ def solve_dae(A: list[list], B: list[list], m: int) -> LinearDAE | None:
         if not rows:
             break
         rref, pivots = _dm(rows, 2 * m).rref()
-        rref = rref.to_Matrix()
-        new = [list(rref.row(r)[m:]) for r, p in enumerate(pivots) if p >= m]
+        dense = _rows(rref, len(pivots))
+        new = [dense[r][m:] for r, p in enumerate(pivots) if p >= m]
+        if not new:
+            break
         merged = constraints + new
-        if _rank(merged, m) == _rank(constraints, m):
+        if _rank(merged, m) == len(constraints):
             break
         constraints = _basis(merged, m)
         rounds += 1
@@ -74,13 +86,12 @@ def solve_dae(A: list[list], B: list[list], m: int) -> LinearDAE | None:
     k = N.cols
     if k == 0:
         return LinearDAE(N, sympy.zeros(0, 0), rounds)
-    AN, BN = sympy.Matrix(A) * N if A else sympy.zeros(0, k), sympy.Matrix(B) * N if B else None
-    if AN.rows == 0 or _rank(AN.tolist(), k) < k:
+    Nd = _dm(N.tolist(), k)
+    AN, BN = _dm(A, m) * Nd, _dm(B, m) * Nd
+    if AN.rank() < k:
         return None
-    system = AN.row_join(-BN)
-    rref, pivots = _dm(system.tolist(), 2 * k).rref()
-    rref = rref.to_Matrix()
-    M = rref[:k, k:]
+    rref, pivots = AN.hstack(-BN).rref()
+    M = sympy.Matrix([[QQ.to_sympy(x) for x in row[k:]] for row in _rows(rref, k)])
     return LinearDAE(N, M, rounds)
 
 
@@ -90,8 +101,7 @@ def _rank(rows, width) -> int:
 
 def _basis(rows, width) -> list[list]:
     rref, pivots = _dm(rows, width).rref()
-    rref = rref.to_Matrix()
-    return [list(rref.row(r)) for r in range(len(pivots))]
+    return _rows(rref, len(pivots))
 
 
 def _nullspace(rows, m) -> sympy.Matrix:

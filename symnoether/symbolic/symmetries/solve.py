@@ -13,14 +13,17 @@ With $\tau = \tau(t)$ and $\xi = \sum_a \alpha_a(t) X_a(q)$ (`determining.py`,
   q: the coefficients $(\alpha, w', f')$ lie in the relations among these functions of q.
 
 Together with $\tau' = \sum_a c_a \alpha_a$ this is a linear DAE with constant rational
-coefficients (the Lagrangian is autonomous) in $y = (\tau, \alpha, w, f)$, solved exactly
-by `dae.solve_dae`. The constant $f$ (F shifted by a constant, X = 0) is the one trivial
+coefficients (the Lagrangian is autonomous) in $y = (\tau, w, f)$, with
+$\alpha = \sum_e w_e \beta^e$ and $\alpha' = \sum_e w_e \gamma^e$, solved exactly by
+`dae.solve_dae`. The constant $f$ (F shifted by a constant, X = 0) is the one trivial
 solution; the dimension of the algebra is the dimension of the DAE's solutions minus one.
 """
 
 from dataclasses import dataclass
 
 import sympy
+from sympy.polys.domains import QQ
+from sympy.polys.matrices import DomainMatrix
 
 from ..identity import decide_zero
 from ..span import linear_relations
@@ -61,6 +64,8 @@ def _lie_A(X, A, q) -> list[sympy.Expr]:
 
 def _potential(form, c) -> tuple[sympy.Expr | None, str]:
     """P with dP = form (a closed 1-form in q), integrated one coordinate at a time."""
+    if all(w == 0 for w in form):
+        return sympy.Integer(0), ""
     P = sympy.Integer(0)
     for s, w in zip(c.q, form):
         h = sympy.expand(w - sympy.diff(P, s))
@@ -107,57 +112,69 @@ def solve_blocks(form: NaturalForm, H: Homotheties, c, t) -> tuple[Solutions | N
         if potential is None:
             return None, why
         P.append(potential)
-    phi = [sympy.expand(sum((x[k] * sympy.diff(V, q[k]) for k in range(c.n) if x[k] != 0),
-                            sympy.Integer(0)) + ck * V) for x, ck in zip(X, cs)]
-    split = linear_relations([(f,) for f in phi + P + [sympy.Integer(1)]], c)
+    split = linear_relations([(f,) for f in _velocity_free(X, cs, V, c) + P + [1]], c)
     if not split.decided:
         return None, f"splitting the velocity-free block in q: {split.method}"
     dae = _dae(h, E, cs, split.basis)
     if dae is None:
         return None, "the reduced equations in t leave a free function (infinitely many)"
-    fields, time_free = _fields(dae, X, P, h, len(E), c, t)
+    fields, time_free = _fields(dae, X, P, E, h, c, t)
     method = (f"{h} homotheties, {len(E)} closed 1-form combinations ({closed.method}), "
               f"velocity-free block split in q ({split.method}); a linear DAE in t of "
-              f"{2 + h + len(E)} unknowns solved exactly: {dae.dimension} solutions, one of "
+              f"{2 + len(E)} unknowns solved exactly: {dae.dimension} solutions, one of "
               "them the trivial constant F")
     return Solutions(tuple(fields), time_free, method), method
 
 
+def _velocity_free(X, cs, V, c) -> list:
+    """X_a V + c_a V for each homothety: `Poly`s over QQ when all are polynomial (no
+    expansion of big potentials), else expressions."""
+    q = c.q
+    try:
+        Vp = sympy.Poly(V, *q, domain=sympy.QQ)
+        Xp = [[sympy.Poly(x, *q, domain=sympy.QQ) for x in field] for field in X]
+    except (sympy.PolynomialError, sympy.CoercionFailed, sympy.GeneratorsNeeded):
+        return [sympy.expand(sum((x[k] * sympy.diff(V, q[k]) for k in range(c.n) if x[k] != 0),
+                                 sympy.Integer(0)) + ck * V) for x, ck in zip(X, cs)]
+    grad = [Vp.diff(s) for s in q]
+    out = []
+    for field, ck in zip(Xp, cs):
+        phi = Vp * ck
+        for x, d in zip(field, grad):
+            if not x.is_zero and not d.is_zero:
+                phi = phi + x * d
+        out.append(phi)
+    return out
+
+
 def _dae(h, E, cs, relations):
-    """Rows of A y' + B y = 0 for y = (tau, alpha_1..h, w_1..e, f)."""
+    """Rows of A y' + B y = 0 for y = (tau, w_1..e, f), with alpha = sum_e beta^e w_e:
+
+    tau' = sum_a c_a alpha_a; alpha' = sum_e gamma^e w_e; and (alpha, w', f') in the span
+    of the relations of the velocity-free block (orthogonal to their annihilator).
+    """
     e = len(E)
-    m = 2 + h + e
+    m = 2 + e
     A, B = [], []
-
-    def row():
-        return [0] * m
-
-    a, b = row(), row()  # tau' - sum c_a alpha_a = 0
+    a, b = [0] * m, [0] * m
     a[0] = 1
-    for k in range(h):
-        b[1 + k] = -cs[k]
+    for j, vec in enumerate(E):
+        b[1 + j] = -sum((cs[k] * vec[k] for k in range(h)), 0)
     A.append(a)
     B.append(b)
     for k in range(h):
-        a, b = row(), row()  # alpha_k - sum_e beta^e_k w_e = 0
-        b[1 + k] = 1
+        a, b = [0] * m, [0] * m
         for j, vec in enumerate(E):
-            b[1 + h + j] = -vec[k]
-        A.append(a)
-        B.append(b)
-        a, b = row(), row()  # alpha_k' - sum_e gamma^e_k w_e = 0
-        a[1 + k] = 1
-        for j, vec in enumerate(E):
-            b[1 + h + j] = -vec[h + k]
-        A.append(a)
-        B.append(b)
-    # (alpha, w', f') in the span of the relations: orthogonal to their annihilator.
+            a[1 + j] = vec[k]
+            b[1 + j] = -vec[h + k]
+        if any(a) or any(b):
+            A.append(a)
+            B.append(b)
     for ann in _annihilator(relations, h + e + 1):
-        a, b = row(), row()
-        for k in range(h):
-            b[1 + k] = ann[k]
-        for j in range(e):
-            a[1 + h + j] = ann[h + j]
+        a, b = [0] * m, [0] * m
+        for j, vec in enumerate(E):
+            b[1 + j] = sum((ann[k] * vec[k] for k in range(h)), 0)
+            a[1 + j] = ann[h + j]
         a[m - 1] = ann[h + e]
         A.append(a)
         B.append(b)
@@ -165,10 +182,13 @@ def _dae(h, E, cs, relations):
 
 
 def _annihilator(relations, width) -> list[list]:
+    """A basis of the vectors orthogonal to every relation."""
     if not relations:
         return [[int(i == j) for i in range(width)] for j in range(width)]
-    null = sympy.Matrix(relations).nullspace()
-    return [list(v) for v in null]
+    matrix = DomainMatrix([[QQ.convert(x) for x in r] for r in relations],
+                          (len(relations), width), QQ)
+    null = matrix.nullspace().to_Matrix()
+    return [list(null.row(r)) for r in range(null.rows)]
 
 
 def _exp(M: sympy.Matrix, t) -> sympy.Matrix:
@@ -216,7 +236,7 @@ def _exp_block(M: sympy.Matrix, t) -> sympy.Matrix:
     return E.applyfunc(lambda x: sympy.expand(sympy.expand_complex(x.rewrite(sympy.cos))))
 
 
-def _fields(dae, X, P, h, e, c, t):
+def _fields(dae, X, P, E, h, c, t):
     """The generators (tau, xi, F) of a basis of the solutions modulo the constant F."""
     N, M = dae.N, dae.M
     k = N.cols
@@ -243,8 +263,9 @@ def _fields(dae, X, P, h, e, c, t):
     for v in basis:
         y = N * expMt * v
         tau = sympy.expand(y[0])
-        alpha = y[1:1 + h]
-        w = y[1 + h:1 + h + e]
+        w = y[1:1 + len(E)]
+        alpha = [sum((vec[k] * wj for vec, wj in zip(E, w) if vec[k] != 0), sympy.Integer(0))
+                 for k in range(h)]
         xi = tuple(sympy.expand(sum((a * x[i] for a, x in zip(alpha, X) if a != 0),
                                     sympy.Integer(0))) for i in range(c.n))
         F = sympy.expand(sum((wj * p for wj, p in zip(w, P) if wj != 0 and p != 0),
