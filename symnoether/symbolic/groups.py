@@ -23,7 +23,7 @@ from sympy.polys.matrices import DomainMatrix
 from ..errors import SpecError, SymmetryError
 from .coordinates import TIME, Coordinates
 from .names import name_problems
-from .span import span_coefficients
+from .span import span_coefficients_many
 
 __all__ = [
     "Action",
@@ -307,7 +307,7 @@ def _structure_constants(group: SymmetryGroup) -> dict:
     Membership of each bracket in the constant-coefficient span of the generators is
     decided exactly: on polynomial coefficient vectors over QQ when every field is
     polynomial (one sparse row reduction for all brackets), else by
-    [`span_coefficients`][]: exact evaluation at random rational points (angles on rational
+    [`span_coefficients_many`][]: exact evaluation at random rational points (angles on rational
     points of the circle, so sin^2 + cos^2 = 1 holds there), then the residual proved by the
     identity tests every other check uses.
     """
@@ -320,8 +320,8 @@ def _structure_constants(group: SymmetryGroup) -> dict:
     targets = [brackets[ab] for ab in nonzero]
     solutions = _span_coefficients_poly(group, targets)
     if solutions is None:  # angles, roots: decided by the identity tests (sin^2 + cos^2 = 1)
-        solutions = [span_coefficients(br, group.generators, group.coordinates, seed=1)[0]
-                     for br in targets]
+        solutions = [coeffs for coeffs, _ in span_coefficients_many(
+            targets, group.generators, group.coordinates, seed=1)]
     constants = {}
     for (a, b), br, coeffs in zip(nonzero, targets, solutions):
         if coeffs is None:

@@ -29,7 +29,13 @@ from sympy.polys.matrices import DomainMatrix
 from .angles import TRIG, angle_symbols
 from .identity import ExactEvaluator, decide_zero, rational_points
 
-__all__ = ["Relations", "decouple_angles", "linear_relations", "span_coefficients"]
+__all__ = [
+    "Relations",
+    "decouple_angles",
+    "linear_relations",
+    "span_coefficients",
+    "span_coefficients_many",
+]
 
 
 @dataclass(frozen=True)
@@ -119,16 +125,50 @@ def span_coefficients(
     `(coefficients, method)`: the coefficients (None when the target is not in the span, or
     that could not be decided) and how it was decided, in words.
     """
-    relations = linear_relations(list(basis) + [tuple(target)], coordinates, prove=False,
-                                 seed=seed)
-    if not relations.decided:
-        return None, relations.method
-    with_target = [c for c in relations.basis if c[-1] != 0]
-    if not with_target:
-        return None, f"not in the span ({relations.method})"
-    c = with_target[0]
-    coeffs = tuple(sympy.Rational(-x / c[-1]) for x in c[:-1])
-    residual = [t - sum((k * b[i] for k, b in zip(coeffs, basis) if k), sympy.Integer(0))
+    return span_coefficients_many([target], basis, coordinates, seed=seed)[0]
+
+
+def span_coefficients_many(targets, basis, coordinates, *, seed: int = 0) -> list:
+    """[`span_coefficients`][] of several targets at once (one row reduction for all).
+
+    **Returns:**
+
+    One `(coefficients or None, method)` per target.
+    """
+    basis = [tuple(sympy.sympify(e) for e in f) for f in basis]
+    targets = [tuple(sympy.sympify(e) for e in f) for f in targets]
+    k = len(basis)
+    functions = basis + targets
+    rows = _polynomial_rows(functions)
+    exact = rows is not None
+    method = "exact coefficients of the monomials (polynomial identities)"
+    if not exact:
+        width = max(1, len(functions[0]))
+        rows, method = _evaluation_rows(functions, max(3, -(-(k + 2) // width) + 2), seed)
+        if rows is None:
+            return [(None, method)] * len(targets)
+    matrix = DomainMatrix(dict(enumerate(r for r in rows.values() if r)),
+                          (sum(1 for r in rows.values() if r), len(functions)), QQ)
+    rref, pivots = matrix.rref()
+    dense = rref.to_dense().rep.to_ddm()
+    out = []
+    for j, target in enumerate(targets):
+        col = k + j
+        if col in pivots:
+            out.append((None, f"not in the span ({method})"))
+            continue
+        coeffs = [sympy.Integer(0)] * k
+        for r, p in enumerate(pivots):
+            if p < k:
+                coeffs[p] = QQ.to_sympy(dense[r][col])
+        out.append(_checked(target, basis, tuple(coeffs), coordinates, method, exact))
+    return out
+
+
+def _checked(target, basis, coeffs, coordinates, method, exact):
+    if exact:
+        return coeffs, method
+    residual = [t - sum((c * b[i] for c, b in zip(coeffs, basis) if c), sympy.Integer(0))
                 for i, t in enumerate(target)]
     tests = [decide_zero(r, coordinates) for r in residual]
     if all(t.zero for t in tests):

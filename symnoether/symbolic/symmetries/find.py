@@ -11,7 +11,7 @@ from ..groups import from_generators, trivial
 from ..identity import decide_zero
 from ..mechanics import lagrangian_of
 from ..noether import tidy
-from ..span import span_coefficients
+from ..span import span_coefficients_many
 from .determining import natural_form, prolonged_condition
 from .homotheties import homotheties
 from .report import NoetherSymmetry, SymmetryAlgebra
@@ -94,19 +94,23 @@ def _act(g, f, c, t):
 
 def _structure_constants(generators, c, t) -> dict | None:
     fields = [(g.tau,) + g.xi for g in generators]
-    constants = {}
+    pairs, brackets = [], []
     for a in range(len(generators)):
         for b in range(a + 1, len(generators)):
             ga, gb = generators[a], generators[b]
             bracket = [sympy.expand(_act(ga, fb, c, t) - _act(gb, fa, c, t))
                        for fa, fb in zip(fields[a], fields[b])]
-            if all(e == 0 for e in bracket):
-                continue
-            coeffs, _ = span_coefficients(bracket, fields, c, seed=a * 97 + b)
-            if coeffs is None:
-                return None
-            if any(coeffs):  # a bracket that vanishes only by an identity (cos^2 + sin^2)
-                constants[(a, b)] = coeffs
+            if any(e != 0 for e in bracket):
+                pairs.append((a, b))
+                brackets.append(bracket)
+    if not brackets:
+        return {}
+    constants = {}
+    for ab, (coeffs, _) in zip(pairs, span_coefficients_many(brackets, fields, c, seed=7)):
+        if coeffs is None:
+            return None
+        if any(coeffs):  # a bracket that vanishes only by an identity (cos^2 + sin^2)
+            constants[ab] = coeffs
     return constants
 
 
