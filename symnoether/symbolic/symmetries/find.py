@@ -11,7 +11,7 @@ from ..groups import from_generators, trivial
 from ..identity import decide_zero
 from ..mechanics import lagrangian_of
 from ..noether import tidy
-from ..span import span_coefficients_many
+from .brackets import structure_constants
 from .determining import natural_form, prolonged_condition
 from .homotheties import homotheties
 from .report import NoetherSymmetry, SymmetryAlgebra
@@ -67,7 +67,7 @@ def find_symmetries(system, *, lagrangian: sympy.Expr | None = None,
     failed = [g.name for g in generators if not g.proved]
     if failed:
         undecided.append(f"the symmetry condition of {', '.join(failed)} was not proved")
-    constants = _structure_constants(generators, c, t)
+    constants = structure_constants([(g.tau,) + g.xi for g in generators], c, t)
     if constants is None:
         undecided.append("a Lie bracket of two generators was not decided in their span")
     complete = not undecided
@@ -85,33 +85,6 @@ def _generators(L, c, t, solutions) -> list[NoetherSymmetry]:
                           sympy.Integer(0)) + L * tau - F)
         out.append(NoetherSymmetry(f"X{k + 1}", tau, xi, F, charge, proof))
     return out
-
-
-def _act(g, f, c, t):
-    return g.tau * sympy.diff(f, t) + sum((x * sympy.diff(f, s) for x, s in zip(g.xi, c.q)
-                                           if x != 0), sympy.Integer(0))
-
-
-def _structure_constants(generators, c, t) -> dict | None:
-    fields = [(g.tau,) + g.xi for g in generators]
-    pairs, brackets = [], []
-    for a in range(len(generators)):
-        for b in range(a + 1, len(generators)):
-            ga, gb = generators[a], generators[b]
-            bracket = [sympy.expand(_act(ga, fb, c, t) - _act(gb, fa, c, t))
-                       for fa, fb in zip(fields[a], fields[b])]
-            if any(e != 0 for e in bracket):
-                pairs.append((a, b))
-                brackets.append(bracket)
-    if not brackets:
-        return {}
-    constants = {}
-    for ab, (coeffs, _) in zip(pairs, span_coefficients_many(brackets, fields, c, seed=7)):
-        if coeffs is None:
-            return None
-        if any(coeffs):  # a bracket that vanishes only by an identity (cos^2 + sin^2)
-            constants[ab] = coeffs
-    return constants
 
 
 def _result(system, t, generators, constants, complete, steps, undecided, time_free=0):

@@ -237,38 +237,38 @@ def _exp_block(M: sympy.Matrix, t) -> sympy.Matrix:
 
 
 def _fields(dae, X, P, E, h, c, t):
-    """The generators (tau, xi, F) of a basis of the solutions modulo the constant F."""
+    """The generators (tau, xi, F) of a basis of the solutions modulo the constant F: those
+    with tau = 0 first (initial values unobservable in tau), then unit initial values."""
     N, M = dae.N, dae.M
     k = N.cols
     f_col = next(j for j in range(k) if N[N.rows - 1, j] != 0)  # the pure-f column
-    observe = [N.row(0)]
+    Md = DomainMatrix([[QQ.convert(x) for x in row] for row in M.tolist()], (k, k), QQ)
+    row = DomainMatrix([[QQ.convert(x) for x in N.row(0)]], (1, k), QQ)
+    observe = [row]
     for _ in range(k - 1):
-        observe.append(observe[-1] * M)
-    time_free = sympy.Matrix.vstack(*observe).nullspace() if k else []
-    basis = []
-    for v in time_free:
-        v = v.copy()
-        v[f_col] = 0
-        if any(v) and sympy.Matrix.hstack(*basis, v).rank() > len(basis):
-            basis.append(v)
-    n_free = len(basis)
-    for j in range(k):
-        if j == f_col:
-            continue
-        v = sympy.Matrix([int(i == j) for i in range(k)])
-        if sympy.Matrix.hstack(*basis, v).rank() > len(basis):
-            basis.append(v)
+        observe.append(observe[-1] * Md)
+    free = DomainMatrix.vstack(*observe).nullspace().to_dense().rep.to_ddm()
+    free = [[x if j != f_col else QQ.zero for j, x in enumerate(v)] for v in free]
+    free = [v for v in free if any(v)]
+    if free:
+        rref, pivots = DomainMatrix(free, (len(free), k), QQ).rref()
+        free = rref.to_dense().rep.to_ddm()[:len(pivots)]
+    else:
+        pivots = ()
+    units = [[QQ.one if i == j else QQ.zero for i in range(k)] for j in range(k)
+             if j not in pivots and j != f_col]
     expMt = _exp(M, t)
     fields = []
-    for v in basis:
-        y = N * expMt * v
+    for v in list(free) + units:
+        column = expMt * sympy.Matrix([QQ.to_sympy(x) for x in v])
+        y = N * column
         tau = sympy.expand(y[0])
         w = y[1:1 + len(E)]
-        alpha = [sum((vec[k] * wj for vec, wj in zip(E, w) if vec[k] != 0), sympy.Integer(0))
-                 for k in range(h)]
+        alpha = [sum((vec[j] * wj for vec, wj in zip(E, w) if vec[j] != 0), sympy.Integer(0))
+                 for j in range(h)]
         xi = tuple(sympy.expand(sum((a * x[i] for a, x in zip(alpha, X) if a != 0),
                                     sympy.Integer(0))) for i in range(c.n))
         F = sympy.expand(sum((wj * p for wj, p in zip(w, P) if wj != 0 and p != 0),
                              y[-1]))
         fields.append((tau,) + xi + (F,))
-    return fields, n_free
+    return fields, len(free)
