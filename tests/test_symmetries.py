@@ -261,3 +261,57 @@ def test_cli_table_json_and_exit_codes(tmp_path, capsys):
     empty.write_text("import symnoether as sn\nsystem = sn.System('e', sn.coordinates('x'))\n")
     code, err = cli(capsys, "symmetries", empty)
     assert code == 2 and "needs a Lagrangian" in err
+
+
+def test_a_parameter_set_to_zero_is_reported_as_a_case():
+    c = sn.coordinates("x y")
+    k = sympy.Symbol("k", positive=True)
+    x, v = sympy.Matrix(c.q), sympy.Matrix(c.qdot)
+    system = sn.System("kepler_k", c, lagrangian=v.dot(v) / 2 + k / sympy.sqrt(x.dot(x)),
+                       parameters={k: 3})
+    result = sn.find_symmetries(system)
+    assert result.dimension == 2
+    assert result.cases == ("for k = 0 (instead of 3): 8 generators (proved complete; "
+                            "find_symmetries(system, lagrangian=...) lists them)",)
+    assert "case: for k = 0" in result.table()
+
+
+# --- the stages on their own ------------------------------------------------------------
+
+
+def test_linear_relations_exact_polynomial_and_with_angles():
+    from symnoether.symbolic.span import linear_relations
+
+    c = sn.coordinates("x theta")
+    x, theta = c.q
+    poly = linear_relations([(x**2,), (x,), (x**2 + 2 * x,)], c)
+    assert poly.basis == ((-1, -2, 1),) and poly.method.startswith("exact coefficients")
+    s, co = sympy.sin(theta), sympy.cos(theta)
+    # theta appears inside and outside sin: split into independent variables, still exact.
+    trig = linear_relations([(s**2,), (co**2,), (1,), (theta * s,), (theta,)], c)
+    assert trig.basis == ((-1, -1, 1, 0, 0),) and trig.method.startswith("exact evaluation")
+
+
+def test_dae_solutions_and_free_functions():
+    from symnoether.symbolic.symmetries.dae import solve_dae
+
+    # y0' = y1, y1' = -y0, y2 = y0 (algebraic): two solutions.
+    A = [[1, 0, 0], [0, 1, 0], [0, 0, 0]]
+    B = [[0, -1, 0], [1, 0, 0], [-1, 0, 1]]
+    dae = solve_dae(A, B, 3)
+    assert dae.dimension == 2 and dae.rounds == 1
+    # y0' = 0 and nothing on y1: y1 is a free function of t.
+    assert solve_dae([[1, 0]], [[0, 0]], 2) is None
+
+
+def test_homothety_bound_proves_the_flat_ansatz_and_refuses_the_sphere():
+    from symnoether.symbolic.symmetries.homotheties import homotheties, jet_bound
+
+    c = sn.coordinates("x y z")
+    flat = homotheties(sympy.eye(3), c)
+    assert (len(flat.fields), flat.bound, flat.complete) == (7, 7, True)
+    assert flat.factors.count(0) == 6  # translations and rotations; one dilation
+    s = sn.coordinates("theta phi")
+    sphere = sympy.diag(1, sympy.sin(s.q[0]) ** 2)
+    assert jet_bound(sphere, s, 0)[0] == 4 and jet_bound(sphere, s, 2)[0] == 3
+    assert not homotheties(sphere, s).complete

@@ -1,6 +1,8 @@
 """`find_symmetries`: the stages in order (determining equations, homotheties, solve,
 proofs, report)."""
 
+import dataclasses
+
 import sympy
 
 from ...errors import SpecError, SymmetryError
@@ -21,7 +23,7 @@ __all__ = ["find_symmetries"]
 
 
 def find_symmetries(system, *, lagrangian: sympy.Expr | None = None,
-                    max_degree: int = 2) -> SymmetryAlgebra:
+                    max_degree: int = 2, cases: bool = True) -> SymmetryAlgebra:
     r"""Every Noether point symmetry of a Lagrangian, each proved, with the structure constants.
 
     Finds a basis of the fields $X = \tau(t, q)\,\partial_t + \xi(t, q) \cdot \partial_q$
@@ -36,6 +38,9 @@ def find_symmetries(system, *, lagrangian: sympy.Expr | None = None,
     - `system`: a [`System`][] with a true Lagrangian (or pass `lagrangian`).
     - `lagrangian`: optional SymPy Lagrangian in `q`, `qdot` instead of the system's.
     - `max_degree`: the largest degree of the homothety ansatz.
+    - `cases`: also search with each parameter of the system set to 0 (the others keep
+      their values) and report where the dimension differs, e.g. a potential's coupling 0
+      (the free particle); other special values are not examined.
 
     **Returns:**
 
@@ -71,8 +76,28 @@ def find_symmetries(system, *, lagrangian: sympy.Expr | None = None,
     if constants is None:
         undecided.append("a Lie bracket of two generators was not decided in their span")
     complete = not undecided
-    return _result(system, t, generators, constants, complete, steps, undecided,
-                   solutions.time_free)
+    result = _result(system, t, generators, constants, complete, steps, undecided,
+                     solutions.time_free)
+    if cases and lagrangian is None and system.parameters:
+        result = dataclasses.replace(result, cases=_cases(system, result, max_degree))
+    return result
+
+
+def _cases(system, result, max_degree) -> tuple[str, ...]:
+    """The dimension with each non-zero parameter set to 0, where it differs."""
+    out = []
+    for p, value in sorted(system.parameters.items(), key=lambda kv: kv[0].name):
+        if value == 0:
+            continue
+        L = system.lagrangian.xreplace({p: sympy.Integer(0)})
+        if L.has(sympy.zoo, sympy.nan, sympy.oo):
+            continue
+        other = find_symmetries(system, lagrangian=L, max_degree=max_degree, cases=False)
+        if other.dimension != result.dimension or other.complete != result.complete:
+            proved = "proved complete" if other.complete else "not proved complete"
+            out.append(f"for {p} = 0 (instead of {value}): {other.dimension} generators "
+                       f"({proved}; find_symmetries(system, lagrangian=...) lists them)")
+    return tuple(out)
 
 
 def _generators(L, c, t, solutions) -> list[NoetherSymmetry]:
@@ -93,8 +118,8 @@ def _result(system, t, generators, constants, complete, steps, undecided, time_f
         undecided = list(undecided) + [note]
         complete = False
     if system.parameters:
-        steps = list(steps) + ["parameter values: the system's own only (special values of "
-                               "the parameters are not examined)"]
+        steps = list(steps) + ["parameters: the system's values are substituted; cases: "
+                               "each parameter set to 0 is examined, no other special value"]
     return SymmetryAlgebra(system.name, system.coordinates, t, tuple(generators), constants,
                            complete, group, tuple(steps), tuple(undecided))
 
