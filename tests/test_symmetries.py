@@ -315,3 +315,17 @@ def test_homothety_bound_proves_the_flat_ansatz_and_refuses_the_sphere():
     sphere = sympy.diag(1, sympy.sin(s.q[0]) ** 2)
     assert jet_bound(sphere, s, 0)[0] == 4 and jet_bound(sphere, s, 2)[0] == 3
     assert not homotheties(sphere, s).complete
+
+
+def test_gyroscopic_term_magnetic_field():
+    """A charge in a uniform field B e_z: translations with F (guiding centre), the
+    rotation, time, and the translations rotating at the cyclotron frequency, whose
+    velocity-free block needs A . dxi/dt."""
+    c = sn.coordinates("x y")
+    (x, y), (xdot, ydot) = c.q, c.qdot
+    system = sn.System("magnetic", c, lagrangian=(xdot**2 + ydot**2) / 2
+                       + (x * ydot - y * xdot) / 2)
+    result = sn.find_symmetries(system)
+    assert result.complete and all(g.proved for g in result.generators)
+    assert all(_conserved(system, result))
+    assert sum(1 for g in result.generators if g.tau == 0 and g.F.has(sympy.cos)) >= 2

@@ -14,7 +14,8 @@ non-degenerate, the condition is a cubic polynomial in $\dot q$ and splits into 
   $g$, so $\xi = \sum_a \alpha_a(t) X_a(q)$ over a basis $X_a$ of the homotheties
   ($\mathcal L_{X_a} g = c_a g$) and $\tau' = \sum_a c_a \alpha_a$ (`homotheties.py`);
 - linear: $\sum_a \alpha_a\, \mathcal L_{X_a} A + \alpha_a'\, g X_a = dF$ in q;
-- velocity-free: $\sum_a \alpha_a (X_a V + c_a V) + \partial_t F = 0$ (`solve.py`).
+- velocity-free: $\sum_a \alpha_a (X_a V + c_a V) - \alpha_a' A \cdot X_a + \partial_t F = 0$
+  (`solve.py`).
 
 This module finds $g$, $A$, $V$ and says why when the Lagrangian has another form.
 """

@@ -9,8 +9,9 @@ With $\tau = \tau(t)$ and $\xi = \sum_a \alpha_a(t) X_a(q)$ (`determining.py`,
   subspace E (its curl vanishes: `span.linear_relations`); closed is exact locally, with a
   potential $P_e$ for each basis vector of E. So $(\alpha, \alpha') = \sum_e w_e(t)
   (\beta^e, \gamma^e)$ and $F = \sum_e w_e(t) P_e(q) + f(t)$.
-- velocity-free block: $\sum_a \alpha_a (X_a V + c_a V) + \sum_e w_e' P_e + f' = 0$ for all
-  q: the coefficients $(\alpha, w', f')$ lie in the relations among these functions of q.
+- velocity-free block: $\sum_a \alpha_a (X_a V + c_a V) - \alpha_a' A \cdot X_a
+  + \sum_e w_e' P_e + f' = 0$ for all q: the coefficients lie in the relations among these
+  functions of q (with $\alpha' = \sum_e w_e \gamma^e$).
 
 Together with $\tau' = \sum_a c_a \alpha_a$ this is a linear DAE with constant rational
 coefficients (the Lagrangian is autonomous) in $y = (\tau, w, f)$, with
@@ -112,10 +113,19 @@ def solve_blocks(form: NaturalForm, H: Homotheties, c, t) -> tuple[Solutions | N
         if potential is None:
             return None, why
         P.append(potential)
-    split = linear_relations([(f,) for f in _velocity_free(X, cs, V, c) + P + [1]], c)
+    # With a gyroscopic term, eta . A adds A . d(xi)/dt = sum_a alpha_a' A . X_a, and
+    # alpha' = sum_e gamma^e w_e: the functions psi_e = sum_a gamma^e_a A . X_a multiply w.
+    psi = []
+    if any(a != 0 for a in A):
+        AX = [sum((a * x for a, x in zip(A, field) if a != 0 and x != 0), sympy.Integer(0))
+              for field in X]
+        psi = [-sympy.expand(sum((vec[h + k] * AX[k] for k in range(h) if vec[h + k] != 0),
+                                 sympy.Integer(0))) for vec in E]
+    functions = _velocity_free(X, cs, V, c) + P + [1] + psi
+    split = linear_relations([(f,) for f in functions], c)
     if not split.decided:
         return None, f"splitting the velocity-free block in q: {split.method}"
-    dae = _dae(h, E, cs, split.basis)
+    dae = _dae(h, E, cs, split.basis, gyroscopic=bool(psi))
     if dae is None:
         return None, "the reduced equations in t leave a free function (infinitely many)"
     fields, time_free = _fields(dae, X, P, E, h, c, t)
@@ -147,7 +157,7 @@ def _velocity_free(X, cs, V, c) -> list:
     return out
 
 
-def _dae(h, E, cs, relations):
+def _dae(h, E, cs, relations, *, gyroscopic: bool):
     """Rows of A y' + B y = 0 for y = (tau, w_1..e, f), with alpha = sum_e beta^e w_e:
 
     tau' = sum_a c_a alpha_a; alpha' = sum_e gamma^e w_e; and (alpha, w', f') in the span
@@ -170,12 +180,15 @@ def _dae(h, E, cs, relations):
         if any(a) or any(b):
             A.append(a)
             B.append(b)
-    for ann in _annihilator(relations, h + e + 1):
+    for ann in _annihilator(relations, h + 2 * e + 1 if gyroscopic else h + e + 1):
         a, b = [0] * m, [0] * m
         for j, vec in enumerate(E):
             b[1 + j] = sum((ann[k] * vec[k] for k in range(h)), 0)
             a[1 + j] = ann[h + j]
         a[m - 1] = ann[h + e]
+        if gyroscopic:  # the coefficients of psi_e multiply w_e itself
+            for j in range(e):
+                b[1 + j] += ann[h + e + 1 + j]
         A.append(a)
         B.append(b)
     return solve_dae(A, B, m)
