@@ -71,7 +71,10 @@ def homotheties(g: sympy.Matrix, c, *, angles=frozenset(), max_degree: int = 2) 
     angles = set(angles) | angle_symbols(list(g))
     bound, bound_method = None, "not bounded"
     found, order = None, -1
-    max_order = 2 if c.n <= 6 else 0  # the order-1 and -2 systems of many coordinates are big
+    # The order-1 and -2 systems of many coordinates are big, and the third derivatives of
+    # a non-polynomial metric (Schwarzschild's square roots) swell: order 1 there.
+    polynomial = all(e.is_polynomial(*c.q) for e in g)
+    max_order = 0 if c.n > 6 else 2 if polynomial or c.n < 4 else 1
     for degree in range(1, max_degree + 1):
         found, method = _ansatz(g, c, angles, degree)
         if found is None:
@@ -200,7 +203,7 @@ def _taylor(g, c, order: int):
     exps = _exponents(n, order)
     derivs = {}
     for j in range(n):
-        for m in range(n):
+        for m in range(j, n):  # g is symmetric: the lower triangle is copied below
             d = {exps[0]: g[j, m]}
             for e in exps[1:]:
                 i = next(k for k in range(n) if e[k])
@@ -214,8 +217,10 @@ def _taylor(g, c, order: int):
         values = {key: {e: ev.value(v) for e, v in d.items()} for key, d in derivs.items()}
         if all(x is not None for d in values.values() for x in d.values()):
             scale = {e: QQ(1, _factorial(e)) for e in exps}
-            return {key: {e: x * scale[e] for e, x in d.items() if x}
-                    for key, d in values.items()}
+            taylor = {key: {e: x * scale[e] for e, x in d.items() if x}
+                      for key, d in values.items()}
+            taylor.update({(m, j): v for (j, m), v in list(taylor.items())})
+            return taylor
     return None
 
 
