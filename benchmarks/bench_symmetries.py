@@ -90,7 +90,7 @@ CASES = [
     ("pendulum", pendulum, 1, True, 10),
     ("Kepler 2D", lambda: kepler(2), 2, True, 10),
     ("Kepler 3D", lambda: kepler(3), 4, True, 10),
-    ("spherical pendulum (homotheties beyond the ansatz)", spherical_pendulum, 2, False, 10),
+    ("spherical pendulum (round metric)", spherical_pendulum, 2, True, 10),
     ("two particles 3D, pair potential", lambda: particles(2, 3, [1, sympy.Rational(4, 5)]),
      13, True, 10),
     ("four particles 3D, pair potentials", lambda: particles(4, 3, [1] * 4), 13, True, 60),

@@ -26,6 +26,7 @@ import sympy
 
 from ..calculus import gradient
 from ..coordinates import TIME
+from ..exact import high_precision_rank
 from ..identity import ExactEvaluator, decide_zero, rational_points
 
 __all__ = ["NaturalForm", "natural_form", "prolonged_condition"]
@@ -86,17 +87,17 @@ def natural_form(L: sympy.Expr, c) -> tuple[NaturalForm | None, str]:
         return None, f"the split L = qdot.g.qdot/2 + A.qdot - V could not be proved ({test.method})"
     rank = _rank(g, c)
     if rank != c.n:
-        return None, (f"the metric d2L/dqdot2 has rank {rank} < n = {c.n} (or its rank could "
-                      "not be evaluated exactly): a degenerate Lagrangian")
+        return None, (f"the metric d2L/dqdot2 has rank {rank} < n = {c.n}: a degenerate "
+                      "Lagrangian")
     return NaturalForm(g, A, V, test.method), "quadratic in the velocities, g non-degenerate"
 
 
-def _rank(g: sympy.Matrix, c) -> int | None:
+def _rank(g: sympy.Matrix, c) -> int:
     for point in rational_points(list(g), c.q, 8, seed=3):
         matrix = ExactEvaluator(point).matrix(g.tolist())
         if matrix is not None:
             return matrix.rank()
-    return None
+    return high_precision_rank(g.tolist(), c.q)  # exp, log, ...: 50 digits
 
 
 def prolonged_condition(L, c, tau, xi, F, t) -> sympy.Expr:

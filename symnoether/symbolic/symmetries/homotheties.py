@@ -86,14 +86,25 @@ def homotheties(g: sympy.Matrix, c, *, angles=frozenset(), max_degree: int = 2) 
         if bound is not None and len(found[0]) >= bound:
             return Homotheties(found[0], found[1], True, bound,
                                f"{method}, degree {degree}; {bound_method}")
+    curved = angle_symbols(list(g))
+    if len(curved) == 1 and bound is not None and c.n <= 3:
+        # Round metrics (the sphere's sin^2 theta) have Killing fields with cot theta and
+        # the sines of the other coordinates: one wider ansatz before giving up (for one
+        # angle only: with more, its size and the time it takes grow fast).
+        extra = [sympy.cos(s) / sympy.sin(s) for s in sorted(curved, key=sympy.default_sort_key)]
+        wide, method = _ansatz(g, c, set(c.q), max_degree, extra)
+        if wide is not None and len(wide[0]) >= bound:
+            return Homotheties(wide[0], wide[1], True, bound,
+                               f"{method} (cos, sin of every coordinate and cot of the "
+                               f"metric's angles), degree {max_degree}; {bound_method}")
     return Homotheties(found[0], found[1], False, bound,
                        f"{method}, degree <= {max_degree}; {bound_method}: the ansatz found "
                        f"{len(found[0])} of at most {bound}")
 
 
-def _basis_functions(c, angles, degree: int) -> list[sympy.Expr]:
+def _basis_functions(c, angles, degree: int, extra=()) -> list[sympy.Expr]:
     gens = list(c.q) + [f(s) for s in sorted(angles, key=sympy.default_sort_key)
-                        for f in (sympy.cos, sympy.sin)]
+                        for f in (sympy.cos, sympy.sin)] + list(extra)
     monomials = [sympy.Integer(1)]
     for d in range(1, degree + 1):
         for combo in itertools.combinations_with_replacement(gens, d):
@@ -114,9 +125,9 @@ def _lie_g(g, c, X) -> list[sympy.Expr]:
     return out
 
 
-def _ansatz(g, c, angles, degree):
+def _ansatz(g, c, angles, degree, extra=()):
     n = c.n
-    basis = _basis_functions(c, angles, degree)
+    basis = _basis_functions(c, angles, degree, extra)
     # cos^2 + sin^2 = 1 makes some monomials dependent: keep an independent subset, or
     # the relations would count combinations that vanish as fields.
     dependent = linear_relations([(b,) for b in basis], c)
