@@ -38,6 +38,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "InvariantSet": ("symbolic.invariants", "InvariantSet"),
     "derive_invariants": ("symbolic.invariants", "derive_invariants"),
     "energy": ("symbolic.noether", "energy"),
+    "NoetherSymmetry": ("symbolic.symmetries", "NoetherSymmetry"),
+    "SymmetryAlgebra": ("symbolic.symmetries", "SymmetryAlgebra"),
+    "find_symmetries": ("symbolic.symmetries", "find_symmetries"),
     "noether_charges": ("symbolic.noether", "noether_charges"),
     "balances": ("symbolic.balance", "balances"),
     "charge_rates": ("symbolic.balance", "charge_rates"),
@@ -178,6 +181,11 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         derive_invariants as derive_invariants,
     )
     from .symbolic.noether import energy as energy, noether_charges as noether_charges
+    from .symbolic.symmetries import (
+        NoetherSymmetry as NoetherSymmetry,
+        SymmetryAlgebra as SymmetryAlgebra,
+        find_symmetries as find_symmetries,
+    )
     from .symbolic.system import System as System, load_spec as load_spec
     from .symbolic.verify import VerificationReport as VerificationReport, verify as verify
 

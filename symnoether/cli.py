@@ -1,4 +1,4 @@
-"""The `symnoether` command: derive, verify, generate, train, evaluate, demo.
+"""The `symnoether` command: derive, verify, symmetries, generate, train, evaluate, demo.
 
 What is printed (tables, stages, messages) is printed here; the work is done by the
 library and `pipeline.py`. Exit codes (docs/ERRORS.md): 0 success; 1 a check failed (a
@@ -115,6 +115,19 @@ def cmd_verify(args) -> int:
     report = verify(_load(args.spec, args.minimal))
     print(report)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_symmetries(args) -> int:
+    """Find every Noether point symmetry of the spec's Lagrangian; exit 0 when the basis is
+    proved complete, 1 when a part is undecided or a generator is not proved."""
+    from .symbolic.symmetries import find_symmetries
+
+    result = find_symmetries(_load(args.spec))
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2))
+    else:
+        print(result.table())
+    return EXIT_OK if result.complete else EXIT_FAILED
 
 
 def cmd_generate(args) -> int:
@@ -335,6 +348,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("spec")
     _minimal_flag(p)
     p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("symmetries", help="find every Noether point symmetry of the "
+                       "Lagrangian, with charges and proofs")
+    p.add_argument("spec")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as JSON (for scripts) instead of the table")
+    p.set_defaults(func=cmd_symmetries)
     p = sub.add_parser("generate", help="write the JAX module of a spec")
     p.add_argument("spec")
     _minimal_flag(p)

@@ -22,8 +22,8 @@ from sympy.polys.matrices import DomainMatrix
 
 from ..errors import SpecError, SymmetryError
 from .coordinates import TIME, Coordinates
-from .exact import is_zero, random_points, rational_matrix
 from .names import name_problems
+from .span import span_coefficients_many
 
 __all__ = [
     "Action",
@@ -306,8 +306,10 @@ def _structure_constants(group: SymmetryGroup) -> dict:
 
     Membership of each bracket in the constant-coefficient span of the generators is
     decided exactly: on polynomial coefficient vectors over QQ when every field is
-    polynomial (one sparse row reduction for all brackets), else at random rational points
-    followed by a symbolic check of the residual.
+    polynomial (one sparse row reduction for all brackets), else by
+    [`span_coefficients_many`][]: exact evaluation at random rational points (angles on rational
+    points of the circle, so sin^2 + cos^2 = 1 holds there), then the residual proved by the
+    identity tests every other check uses.
     """
     K = group.K
     pairs = list(itertools.combinations(range(K), 2))
@@ -317,12 +319,12 @@ def _structure_constants(group: SymmetryGroup) -> dict:
         return {}
     targets = [brackets[ab] for ab in nonzero]
     solutions = _span_coefficients_poly(group, targets)
-    if solutions is None:
-        points = random_points(group._variables(), 2 * K + 6, seed=1)
-        solutions = [_solve_in_span(group.generators, br, points) for br in targets]
+    if solutions is None:  # angles, roots: decided by the identity tests (sin^2 + cos^2 = 1)
+        solutions = [coeffs for coeffs, _ in span_coefficients_many(
+            targets, group.generators, group.coordinates, seed=1)]
     constants = {}
     for (a, b), br, coeffs in zip(nonzero, targets, solutions):
-        if coeffs is None or not _is_combination(group, br, coeffs):
+        if coeffs is None:
             raise SymmetryError(
                 f"the symmetry {group.name!r} is not closed: the Lie bracket "
                 f"[{group.names[a]}, {group.names[b]}] = {br} is not a constant-coefficient "
@@ -331,13 +333,6 @@ def _structure_constants(group: SymmetryGroup) -> dict:
             )
         constants[(a, b)] = coeffs
     return constants
-
-
-def _is_combination(group, target, coeffs) -> bool:
-    return all(
-        is_zero(target[i] - sum(c * xi[i] for c, xi in zip(coeffs, group.generators) if c))
-        for i in range(group.coordinates.n)
-    )
 
 
 def _coefficient_vector(field_, q) -> dict | None:
@@ -382,27 +377,6 @@ def _span_coefficients_poly(group, targets) -> list | None:
                 coeffs[pivot] = sympy.Rational(rref[row, col])
         solutions.append(tuple(coeffs))
     return solutions
-
-
-def _solve_in_span(generators, target, points) -> tuple[sympy.Rational, ...] | None:
-    """Constants c with target = sum_k c_k xi_k at the sample points, or None."""
-    rows, rhs = [], []
-    for point in points:
-        columns = rational_matrix([list(xi) for xi in generators], point)
-        values = rational_matrix([list(target)], point)
-        if columns is None or values is None:
-            continue
-        rows += columns.transpose().to_Matrix().tolist()
-        rhs += values.to_Matrix().tolist()[0]
-    if not rows:
-        return None
-    A, y = sympy.Matrix(rows), sympy.Matrix(rhs)
-    try:
-        solution, params = A.gauss_jordan_solve(y)
-    except ValueError:  # inconsistent: the bracket is not in the span
-        return None
-    solution = solution.subs({p: 0 for p in params})
-    return tuple(sympy.Rational(v) for v in solution)
 
 
 def _block_dim(c: Coordinates, blocks: Sequence[str], what: str) -> int:
