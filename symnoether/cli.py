@@ -319,6 +319,14 @@ def _trust_flag(parser) -> None:
                              "(recorded in the run folder and shown by evaluate)")
 
 
+def _cache_flags(parser) -> None:
+    parser.add_argument("--cache-dir", default=None, metavar="DIR",
+                        help="JAX's compilation cache folder, for fast restarts (default "
+                             "$SYMNOETHER_CACHE_DIR, else ~/.cache/symnoether/jax)")
+    parser.add_argument("--no-cache", dest="cache", action="store_false",
+                        help="no compilation cache (or SYMNOETHER_CACHE_DIR=off)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="symnoether",
@@ -357,6 +365,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="train even if a verification check fails or is undecided (recorded "
                         "in the generated module's header)")
     _trust_flag(p)
+    _cache_flags(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="metrics.json and plots for a run folder")
     p.add_argument("run_dir")
@@ -371,6 +380,7 @@ def _parser() -> argparse.ArgumentParser:
                         "rather than float32 rounding; float32 is the precision of training; "
                         "mixed: a float32 network called from float64 states)")
     _trust_flag(p)
+    _cache_flags(p)
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("demo", help="the main job, end to end, on the Kepler example")
     p.add_argument("--spec", default=None, help="spec file (default: examples/kepler/spec.py)")
@@ -380,6 +390,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="tiny budget, well under a minute (for tests)")
     budget.add_argument("--full", dest="budget", action="store_const", const="full",
                         help="the reference budget: 2500 epochs x 100 steps (hours)")
+    _cache_flags(p)
     p.set_defaults(func=cmd_demo, budget="short")
     return parser
 
@@ -399,6 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     from .progress import enable
 
     enable()  # one line per long stage on stderr
+    if hasattr(args, "cache"):  # the commands that compile: before anything imports JAX
+        from .compilation_cache import enable_cache
+
+        enable_cache(args.cache_dir, enabled=args.cache)
     if getattr(args, "models", None) is not None:
         args.models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
