@@ -170,6 +170,31 @@ def cmd_evaluate(args) -> int:
     return EXIT_OK
 
 
+def cmd_export(args) -> int:
+    """Write a trained model's Lagrangian and acceleration as `jax.export` artefacts."""
+    import jax
+
+    from .errors import RunFolderError
+    from .numeric.checkpoint import read_json
+    from .numeric.export import export_model
+    from .numeric.run import load_run
+
+    record = Path(args.run_dir) / "run.json"
+    if record.is_file() and read_json(record, "run record").get("config", {}).get(
+            "dtype") == "float64":  # float64 weights load only in JAX's 64-bit mode
+        jax.config.update("jax_enable_x64", True)
+    run = load_run(args.run_dir, trust_module=args.trust_module)
+    if args.model not in run.models:
+        raise RunFolderError(f"run folder {args.run_dir!r} has no model {args.model!r}; it "
+                              f"has {', '.join(run.models)} (choose one with --model)")
+    out = Path(args.output or Path(args.run_dir) / "export" / args.model)
+    platforms = tuple(p.strip() for p in args.platforms.split(",")) if args.platforms else None
+    export_model(run.models[args.model], out, platforms=platforms)
+    print(f"wrote {out}: lagrangian.jaxexport, acceleration.jaxexport, export.json "
+          "(load with jax.export.deserialize; see export.json)")
+    return EXIT_OK
+
+
 _MISSING = object()
 
 
@@ -382,6 +407,15 @@ def _parser() -> argparse.ArgumentParser:
     _trust_flag(p)
     _cache_flags(p)
     p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("export", help="a trained model as jax.export programs (StableHLO)")
+    p.add_argument("run_dir")
+    p.add_argument("--model", default="invariant", help="the variant (default invariant)")
+    p.add_argument("-o", "--output", default=None,
+                   help="the folder to write (default RUN_DIR/export/MODEL)")
+    p.add_argument("--platforms", default=None,
+                   help="comma-separated, e.g. cpu,cuda (default: the platform JAX runs on)")
+    _trust_flag(p)
+    p.set_defaults(func=cmd_export)
     p = sub.add_parser("demo", help="the main job, end to end, on the Kepler example")
     p.add_argument("--spec", default=None, help="spec file (default: examples/kepler/spec.py)")
     p.add_argument("--out", default=None, help="run folder (default: runs/demo-<budget>)")
