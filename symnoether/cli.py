@@ -126,15 +126,28 @@ def cmd_generate(args) -> int:
     return EXIT_OK
 
 
-def _variants(args) -> tuple[str, ...]:
+def _variants(args, system, config) -> tuple[str, ...]:
     # --models given: those. Otherwise a resume continues the variants the run records (an
-    # invariant-only run stays one), and a new run trains both.
+    # invariant-only run stays one), and a new run trains both, or only one for a system
+    # without symmetry.
     from .numeric.run import VARIANTS, recorded_variants
 
     if args.models is not None:
         return args.models
     recorded = recorded_variants(args.out) if args.resume else None
-    return tuple(VARIANTS) if recorded is None else recorded
+    return _default_variants(system, config, tuple(VARIANTS)) if recorded is None else recorded
+
+
+def _default_variants(system, config, variants: tuple[str, ...]) -> tuple[str, ...]:
+    # Without a symmetry (nor a known part of L) the invariants are q and qdot themselves:
+    # the invariant MLP is the unconstrained one, and training it twice would only double
+    # the time. (The natural model, T - V, is another family: both are trained.)
+    if system.symmetry.K > 0 or system.known_lagrangian is not None or config.model != "mlp":
+        return variants
+    print("note: the system has no symmetry, so the invariant and unconstrained networks "
+          "are the same; training one (--models invariant,unconstrained trains both)",
+          file=sys.stderr)
+    return ("invariant",)
 
 
 def cmd_train(args) -> int:
@@ -155,7 +168,7 @@ def cmd_train(args) -> int:
                   "proved), so nothing was trained; see `symnoether verify SPEC`, or pass "
                   "--force to train anyway", file=sys.stderr)
             return EXIT_FAILED
-        train_models(run, variants=_variants(args), resume=args.resume)
+        train_models(run, variants=_variants(args, system, run.config), resume=args.resume)
     print(f"run folder: {args.out}")
     return EXIT_OK
 
@@ -276,6 +289,7 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
     The exit code: 0, or 1 when verification fails.
     """
     from .lock import run_lock
+    from .numeric.run import VARIANTS
     from .pipeline import BUDGETS, DEFAULT_SPEC, evaluate_run_folder, prepare_run, train_models
     from .symbolic.invariants import derive_invariants
     from .symbolic.system import load_spec
@@ -311,7 +325,8 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
         _done(start)
         start = _stage(f"train: the invariant natural model (T - V, definite mass matrix) and "
                        f"the unconstrained network ({budget} budget)")
-        train_models(run, resume=resume)
+        train_models(run, variants=_default_variants(system, run.config, tuple(VARIANTS)),
+                     resume=resume)
     _done(start)
     from .numeric.integrate import INTEGRATORS
 
