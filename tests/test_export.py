@@ -9,8 +9,13 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
+from handwritten import kepler_contract
 
 from symnoether.cli import main
+from symnoether.numeric.export import export_model
+from symnoether.numeric.network import LagrangianNetwork
+from symnoether.numeric.run import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 KEPLER = str(ROOT / "examples/kepler/spec.py")
@@ -51,9 +56,6 @@ def test_cli_export_runs_in_plain_jax(tmp_path, capsys):
     info = json.loads((folder / "export.json").read_text())
     assert info["n"] == 3 and info["coordinates"] == ["x", "y", "z"]
     assert info["functions"]["acceleration"]["out_shape"] == ["batch", 3]
-
-    from symnoether.numeric.run import load_run
-
     model = load_run(out).models["invariant"]
     rng = np.random.default_rng(0)
     for batch in (1, 5):  # any batch size: the batch axis is symbolic
@@ -70,3 +72,10 @@ def test_cli_export_runs_in_plain_jax(tmp_path, capsys):
 def test_export_of_a_missing_model_is_an_error(tmp_path, capsys):
     assert main(["export", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_a_model_with_a_run_time_check_is_refused_with_the_fix(tmp_path):
+    model = LagrangianNetwork(kepler_contract, max_condition=1e6, width=8,
+                              key=jax.random.key(0))
+    with pytest.raises(ValueError, match="without max_condition.*EQX_ON_ERROR=nan"):
+        export_model(model, tmp_path / "out")

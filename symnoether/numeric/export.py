@@ -65,9 +65,10 @@ def export_model(
 
     **Returns:**
 
-    The folder. Each program takes `(q, qdot)`, arrays of shape `(batch, n)` in the model's
-    dtype for any batch size, and returns `L` of shape `(batch,)` or `qddot` of shape
-    `(batch, n)`; see the module docstring for how plain JAX loads them.
+    The folder. Each program takes `(q, qdot)`, arrays of shape `(batch, n)` in the
+    model's dtype for any batch size, and returns `L` of shape `(batch,)` or `qddot` of
+    shape `(batch, n)`; see the module docstring for how plain JAX loads them. Raises
+    `ValueError` for a model whose programs call back to Python (a `max_condition` check).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,16 @@ def export_model(
     state = jax.ShapeDtypeStruct((batch, n), dtype)
     record = {}
     for name, function in _functions(model).items():
-        exported = jax.export.export(jax.jit(function), platforms=platforms)(state, state)
+        try:
+            exported = jax.export.export(jax.jit(function), platforms=platforms)(state, state)
+        except NotImplementedError as error:  # a host callback: eqx.error_if, max_condition
+            raise ValueError(
+                f"cannot export {name}: {error}. The model checks its mass matrix at run "
+                "time (max_condition=...), through a host callback that jax.export cannot "
+                "serialise; export a model built without max_condition, or set the "
+                "environment variable EQX_ON_ERROR=nan before Equinox is imported (states "
+                "that would raise then give NaN)"
+            ) from error
         file = f"{name}{SUFFIX}"
         _write(out / file, bytes(exported.serialize()))
         record[name] = {"file": file, "inputs": ["q", "qdot"],
