@@ -32,16 +32,17 @@ def exports() -> dict[str, tuple[str, str]]:
 SUPPORTING = (
     "symnoether.symbolic.groups.Action",
     "symnoether.symbolic.invariants.certificate.Certificate",
-    "symnoether.symbolic.verify.Check",
+    "symnoether.symbolic.check.Check",
     "symnoether.symbolic.noether.broken_symmetries",
+    "symnoether.symbolic.balance.Balance",
     "symnoether.numeric.integrate._integrate.IntegrationResult",
     "symnoether.numeric.integrate._base.LagrangianTerm",
     "symnoether.numeric.integrate._base.StepInfo",
     "symnoether.numeric.integrate._base.default_tol",
     "symnoether.numeric.position_loss.discrete_rollout",
     "symnoether.numeric.position_loss.implicit_newton",
-    "symnoether.numeric.integrate._newton.newton",
-    "symnoether.numeric.integrate._newton.NewtonResult",
+    "symnoether.numeric.newton.newton",
+    "symnoether.numeric.newton.NewtonResult",
 )
 
 
