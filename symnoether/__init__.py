@@ -64,6 +64,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "trajectory_data": ("numeric.data", "trajectory_data"),
     "evaluate_models": ("numeric.evaluate", "evaluate_models"),
     "evaluate_run": ("numeric.evaluate", "evaluate_run"),
+    "export_model": ("numeric.export", "export_model"),
     "AbstractIntegrator": ("numeric.integrate", "AbstractIntegrator"),
     "MidpointVariational": ("numeric.integrate", "MidpointVariational"),
     "RK4": ("numeric.integrate", "RK4"),
@@ -119,6 +120,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         trajectory_data as trajectory_data,
     )
     from .numeric.evaluate import evaluate_models as evaluate_models, evaluate_run as evaluate_run
+    from .numeric.export import export_model as export_model
     from .numeric.integrate import (
         RK4 as RK4,
         AbstractIntegrator as AbstractIntegrator,

@@ -140,15 +140,28 @@ def cmd_generate(args) -> int:
     return EXIT_OK
 
 
-def _variants(args) -> tuple[str, ...]:
+def _variants(args, system, config) -> tuple[str, ...]:
     # --models given: those. Otherwise a resume continues the variants the run records (an
-    # invariant-only run stays one), and a new run trains both.
+    # invariant-only run stays one), and a new run trains both, or only one for a system
+    # without symmetry.
     from .numeric.run import VARIANTS, recorded_variants
 
     if args.models is not None:
         return args.models
     recorded = recorded_variants(args.out) if args.resume else None
-    return tuple(VARIANTS) if recorded is None else recorded
+    return _default_variants(system, config, tuple(VARIANTS)) if recorded is None else recorded
+
+
+def _default_variants(system, config, variants: tuple[str, ...]) -> tuple[str, ...]:
+    # Without a symmetry (nor a known part of L) the invariants are q and qdot themselves:
+    # the invariant MLP is the unconstrained one, and training it twice would only double
+    # the time. (The natural model, T - V, is another family: both are trained.)
+    if system.symmetry.K > 0 or system.known_lagrangian is not None or config.model != "mlp":
+        return variants
+    print("note: the system has no symmetry, so the invariant and unconstrained networks "
+          "are the same; training one (--models invariant,unconstrained trains both)",
+          file=sys.stderr)
+    return ("invariant",)
 
 
 def cmd_train(args) -> int:
@@ -169,7 +182,7 @@ def cmd_train(args) -> int:
                   "proved), so nothing was trained; see `symnoether verify SPEC`, or pass "
                   "--force to train anyway", file=sys.stderr)
             return EXIT_FAILED
-        train_models(run, variants=_variants(args), resume=args.resume)
+        train_models(run, variants=_variants(args, system, run.config), resume=args.resume)
     print(f"run folder: {args.out}")
     return EXIT_OK
 
@@ -181,6 +194,31 @@ def cmd_evaluate(args) -> int:
     print_table(evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt,
                                     method=args.method, dtype=args.dtype,
                                     trust_module=args.trust_module))
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    """Write a trained model's Lagrangian and acceleration as `jax.export` artefacts."""
+    import jax
+
+    from .errors import RunFolderError
+    from .numeric.checkpoint import read_json
+    from .numeric.export import export_model
+    from .numeric.run import load_run
+
+    record = Path(args.run_dir) / "run.json"
+    if record.is_file() and read_json(record, "run record").get("config", {}).get(
+            "dtype") == "float64":  # float64 weights load only in JAX's 64-bit mode
+        jax.config.update("jax_enable_x64", True)
+    run = load_run(args.run_dir, trust_module=args.trust_module)
+    if args.model not in run.models:
+        raise RunFolderError(f"run folder {args.run_dir!r} has no model {args.model!r}; it "
+                              f"has {', '.join(run.models)} (choose one with --model)")
+    out = Path(args.output or Path(args.run_dir) / "export" / args.model)
+    platforms = tuple(p.strip() for p in args.platforms.split(",")) if args.platforms else None
+    export_model(run.models[args.model], out, platforms=platforms)
+    print(f"wrote {out}: lagrangian.jaxexport, acceleration.jaxexport, export.json "
+          "(load with jax.export.deserialize; see export.json)")
     return EXIT_OK
 
 
@@ -265,6 +303,7 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
     The exit code: 0, or 1 when verification fails.
     """
     from .lock import run_lock
+    from .numeric.run import VARIANTS
     from .pipeline import BUDGETS, DEFAULT_SPEC, evaluate_run_folder, prepare_run, train_models
     from .symbolic.invariants import derive_invariants
     from .symbolic.system import load_spec
@@ -300,7 +339,8 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
         _done(start)
         start = _stage(f"train: the invariant natural model (T - V, definite mass matrix) and "
                        f"the unconstrained network ({budget} budget)")
-        train_models(run, resume=resume)
+        train_models(run, variants=_default_variants(system, run.config, tuple(VARIANTS)),
+                     resume=resume)
     _done(start)
     from .numeric.integrate import INTEGRATORS
 
@@ -331,6 +371,14 @@ def _trust_flag(parser) -> None:
                         help="use the run folder's module.py even if it was edited after "
                              "generation or is not the one the run was trained with "
                              "(recorded in the run folder and shown by evaluate)")
+
+
+def _cache_flags(parser) -> None:
+    parser.add_argument("--cache-dir", default=None, metavar="DIR",
+                        help="JAX's compilation cache folder, for fast restarts (default "
+                             "$SYMNOETHER_CACHE_DIR, else ~/.cache/symnoether/jax)")
+    parser.add_argument("--no-cache", dest="cache", action="store_false",
+                        help="no compilation cache (or SYMNOETHER_CACHE_DIR=off)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -377,6 +425,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="train even if a verification check fails or is undecided (recorded "
                         "in the generated module's header)")
     _trust_flag(p)
+    _cache_flags(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="metrics.json and plots for a run folder")
     p.add_argument("run_dir")
@@ -391,7 +440,17 @@ def _parser() -> argparse.ArgumentParser:
                         "rather than float32 rounding; float32 is the precision of training; "
                         "mixed: a float32 network called from float64 states)")
     _trust_flag(p)
+    _cache_flags(p)
     p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("export", help="a trained model as jax.export programs (StableHLO)")
+    p.add_argument("run_dir")
+    p.add_argument("--model", default="invariant", help="the variant (default invariant)")
+    p.add_argument("-o", "--output", default=None,
+                   help="the folder to write (default RUN_DIR/export/MODEL)")
+    p.add_argument("--platforms", default=None,
+                   help="comma-separated, e.g. cpu,cuda (default: the platform JAX runs on)")
+    _trust_flag(p)
+    p.set_defaults(func=cmd_export)
     p = sub.add_parser("demo", help="the main job, end to end, on the Kepler example")
     p.add_argument("--spec", default=None, help="spec file (default: examples/kepler/spec.py)")
     p.add_argument("--out", default=None, help="run folder (default: runs/demo-<budget>)")
@@ -400,6 +459,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="tiny budget, well under a minute (for tests)")
     budget.add_argument("--full", dest="budget", action="store_const", const="full",
                         help="the reference budget: 2500 epochs x 100 steps (hours)")
+    _cache_flags(p)
     p.set_defaults(func=cmd_demo, budget="short")
     return parser
 
@@ -419,6 +479,10 @@ def main(argv: list[str] | None = None) -> int:
     from .progress import enable
 
     enable()  # one line per long stage on stderr
+    if hasattr(args, "cache"):  # the commands that compile: before anything imports JAX
+        from .compilation_cache import enable_cache
+
+        enable_cache(args.cache_dir, enabled=args.cache)
     if getattr(args, "models", None) is not None:
         args.models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:

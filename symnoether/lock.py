@@ -77,6 +77,7 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
     another process holds the lock.
     """
     folder = Path(folder)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     key = folder.resolve()
     with _guard:
@@ -114,4 +115,21 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
                 del _held[key]
         if last:
             RunFolder(folder).lock_info.unlink(missing_ok=True)
+            _remove_if_unused(folder, created)
             entry[0].release()
+
+
+def _remove_if_unused(folder: Path, created: bool) -> None:
+    # A refused command (a bad spec, a failed verification, a run already trained) wrote
+    # nothing: leave no lock file behind, nor the folder when the lock made it. Done while
+    # the lock is still held, so another trainer finds it taken (timeout 0) or finds no
+    # file; only one that opened the file in the microseconds between its own open and lock
+    # calls, overlapping this unlink and release, could lock the removed file.
+    try:
+        if [p.name for p in folder.iterdir()] != [LOCK]:
+            return
+        (folder / LOCK).unlink()
+        if created:
+            folder.rmdir()
+    except OSError:  # someone wrote in between, or the folder is not ours to remove
+        pass

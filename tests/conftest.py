@@ -8,6 +8,8 @@ derandomised examples, so `make test` stays quick and deterministic) and `long` 
 test-slow` passes `--hypothesis-profile=long`).
 """
 
+import os
+
 import jax
 from hypothesis import HealthCheck, settings
 
@@ -19,3 +21,8 @@ settings.register_profile("long", max_examples=200, deadline=None,
 settings.load_profile("fast")
 
 jax.config.update("jax_enable_x64", True)
+
+# The command's JAX compilation cache (symnoether/compilation_cache.py) stays off in tests,
+# in process and in the subprocesses they start, unless a test turns it on: a test must not
+# fill the user's ~/.cache, nor depend on what an earlier run left there.
+os.environ.setdefault("SYMNOETHER_CACHE_DIR", "off")

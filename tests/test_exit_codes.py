@@ -60,7 +60,7 @@ def test_hierarchy_and_exit_codes():
     ({"t_final": 0.05}, "t_final (0.05) must be >= sample_every (0.1)"),
     ({"t_final": float("inf")}, "t_final must be a finite number, got inf"),
     ({"dtype": "float16"}, "dtype must be one of ('float32', 'float64')"),
-    ({"widht": 8}, "unknown training setting(s) ['widht']"),
+    ({"widht": 8}, "unknown training setting 'widht'; did you mean 'width'?"),
     ({"solver": "pinv", "mass_solve": "cholesky"}, "give mass_solve= only"),
 ])
 def test_bad_configuration_is_exit_2_before_anything_is_written(tmp_path, spec, capsys,

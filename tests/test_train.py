@@ -221,7 +221,7 @@ def test_train_config_round_trip_and_validation(tmp_path):
     (tmp_path / "partial.json").write_text('{"width": 64, "dtype": "float64"}')
     partial = TrainConfig.from_file(tmp_path / "partial.json")
     assert (partial.width, partial.dtype, partial.depth) == (64, "float64", 2)
-    with pytest.raises(ValueError, match=r"unknown training setting\(s\) \['widht'\]"):
+    with pytest.raises(ValueError, match="unknown training setting 'widht'; did you mean 'width'"):
         TrainConfig.from_dict({"widht": 3})
     with pytest.raises(TypeError, match="width must be an integer, got '128'"):
         TrainConfig(width="128")

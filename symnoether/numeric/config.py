@@ -6,6 +6,7 @@ the settings of `RESUMABLE`.
 """
 
 import dataclasses
+import difflib
 import json
 import math
 import os
@@ -128,16 +129,12 @@ class TrainConfig:
             raise ConfigError(str(error)) from None
         object.__setattr__(self, "mass_solve", mass_solve)
         self._name_activation()
-        types = [
-            f"{name} must be an integer, got {getattr(self, name)!r}"
-            for name in _INTS
-            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int)
-        ] + [
-            f"{name} must be a number, got {getattr(self, name)!r}"
-            for name in _FLOATS
-            if isinstance(getattr(self, name), bool)
-            or not isinstance(getattr(self, name), int | float)
-        ]
+        ints = [n for n in _INTS if isinstance(getattr(self, n), bool)
+                or not isinstance(getattr(self, n), int)]
+        floats = [n for n in _FLOATS if isinstance(getattr(self, n), bool)
+                  or not isinstance(getattr(self, n), int | float)]
+        types = [f"{n} must be an integer, got {getattr(self, n)!r}" for n in ints]
+        types += [f"{n} must be a number, got {getattr(self, n)!r}" for n in floats]
         if not isinstance(self.standardize, bool):
             types.append(f"standardize must be true or false, got {self.standardize!r}")
         if not (isinstance(self.negative, list | tuple)
@@ -145,11 +142,10 @@ class TrainConfig:
             types.append(f"negative must be a list of coordinate names, got {self.negative!r}")
         else:
             object.__setattr__(self, "negative", tuple(self.negative))
-        if types:
-            raise ConfigError(types)
-        values = self._value_problems()
-        if values:
-            raise ConfigError(values)
+        # Every problem at once: the values of the settings whose types are right, too.
+        problems = types + self._value_problems(skip={*ints, *floats})
+        if problems:
+            raise ConfigError(problems)
 
     def _name_activation(self) -> None:
         # One mapping (ACTIVATIONS) for names and functions; the name is what JSON holds.
@@ -164,22 +160,25 @@ class TrainConfig:
                 )
             object.__setattr__(self, "activation", name)
 
-    def _value_problems(self) -> list[str]:
+    def _value_problems(self, skip=frozenset()) -> list[str]:
+        # `skip`: the numeric settings of the wrong type (reported already).
         problems = [
             f"{name} must be one of {choices}, got {getattr(self, name)!r}"
             for name, choices in _CHOICES.items()
             if getattr(self, name) not in choices
         ]
-        infinite = [n for n in _FLOATS if not math.isfinite(getattr(self, n))]
+        floats = [n for n in _FLOATS if n not in skip]
+        infinite = [n for n in floats if not math.isfinite(getattr(self, n))]
         problems += [f"{n} must be a finite number, got {getattr(self, n)}" for n in infinite]
-        positive = [n for n in _INTS + _FLOATS if n not in ("depth", "seed", "noise", *infinite)]
+        positive = [n for n in _INTS + _FLOATS
+                    if n not in ("depth", "seed", "noise", *infinite, *skip)]
         problems += [
             f"{n} must be > 0, got {getattr(self, n)}" for n in positive if getattr(self, n) <= 0
         ]
         problems += [
             f"{n} must be >= 0, got {getattr(self, n)}"
             for n in ("depth", "seed", "noise")
-            if n not in infinite and getattr(self, n) < 0
+            if n not in (*infinite, *skip) and getattr(self, n) < 0
         ]
         if self.model == "natural" and self.standardize:
             problems.append("standardize applies to the MLP's inputs: the natural model "
@@ -187,7 +186,7 @@ class TrainConfig:
         if self.negative and self.model != "natural":
             problems.append("negative (coordinates with negative kinetic energy) is a setting "
                             "of model 'natural'")
-        if not problems:
+        if not problems and not skip:
             problems += self._time_problems()
         return problems
 
@@ -214,11 +213,14 @@ class TrainConfig:
         The deprecated `"solver"` is read as `"mass_solve"`, with a `DeprecationWarning`."""
         known = {field.name for field in dataclasses.fields(cls)} | set(_RENAMED)
         unknown = sorted(map(str, set(settings) - known))
-        if unknown:
-            raise ConfigError(
-                f"unknown training setting(s) {unknown}; the known ones are {sorted(known)}"
-            )
-        return cls(**settings)
+        problems = [_unknown_setting(name, known) for name in unknown]
+        try:  # the known settings are checked too, so that every problem is reported at once
+            config = cls(**{k: v for k, v in settings.items() if k in known})
+        except ConfigError as error:
+            problems += error.problems
+        if problems:
+            raise ConfigError(problems)
+        return config
 
     @classmethod
     def from_file(cls, path: str | os.PathLike) -> "TrainConfig":
@@ -290,6 +292,12 @@ class TrainConfig:
             activation=self.activation, init=self.init, dtype=self.dtype,
             mass_solve=self.mass_solve, standardize=self.standardize, key=key,
         )  # fmt: skip
+
+
+def _unknown_setting(name: str, known) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"the known ones are {sorted(known)}"
+    return f"unknown training setting {name!r}; {hint}"
 
 
 def _check_kepler(module: ModuleType, sampler) -> None:

@@ -407,12 +407,23 @@ def _suffix(label: str | None) -> str:
     return f"_{label}"
 
 
+def _charge_names(group: SymmetryGroup, charge_names: Sequence[str] | None) -> SymmetryGroup:
+    # A built-in group with charges of the user's names (a U(1) of a complex field: "charge").
+    if charge_names is None:
+        return group
+    if isinstance(charge_names, str) or len(charge_names) != group.K:
+        raise SpecError(f"charge_names={charge_names!r}: give a list of {group.K} name(s), one "
+                        f"per generator {group.names}", what="symmetry")
+    return dataclasses.replace(group, charge_names=tuple(charge_names))
+
+
 def translations(
     c: Coordinates,
     blocks: Sequence[str] | None = None,
     *,
     coordinates: Sequence[str] | None = None,
     label: str | None = None,
+    charge_names: Sequence[str] | None = None,
 ) -> SymmetryGroup:
     """Translations: the same shift of every block, or shifts of single coordinates.
 
@@ -424,6 +435,7 @@ def translations(
     - `coordinates`: instead, single coordinates; one generator `translation_{name}` each
       (charge `p_{name}`), e.g. time translation of `t`.
     - `label`: optional suffix of the names, to tell several such groups apart.
+    - `charge_names`: optional names of the charges, one per generator, in their order.
 
     **Returns:**
 
@@ -443,22 +455,22 @@ def translations(
                 what="symmetry",
             )
         gens = [tuple(int(n == x) for n in c.names) for x in coordinates]
-        return SymmetryGroup(
+        return _charge_names(SymmetryGroup(
             c, tuple(gens), tuple(f"translation_{x}{s}" for x in coordinates),
             tuple(f"p_{x}{s}" for x in coordinates),
             f"T({', '.join(coordinates)})", (Action("coordinate_translation",
                                                    coordinates=tuple(coordinates)),),
-        )
+        ), charge_names)
     d = _block_dim(c, blocks, "translations")
     gens = []
     for k in range(d):
         axis = {c.block_indices(b)[k] for b in blocks}
         gens.append(tuple(int(i in axis) for i in range(c.n)))
-    return SymmetryGroup(
+    return _charge_names(SymmetryGroup(
         c, tuple(gens), tuple(f"translation_x{k}{s}" for k in range(d)),
         tuple(f"momentum_x{k}{s}" for k in range(d)), f"T({d})",
         (Action("translation", blocks=tuple(blocks)),),
-    )
+    ), charge_names)
 
 
 def _pseudo_rotations(
@@ -484,7 +496,8 @@ def _pseudo_rotations(
 
 
 def rotations(
-    c: Coordinates, blocks: Sequence[str], *, reflections: bool = False, label: str | None = None
+    c: Coordinates, blocks: Sequence[str], *, reflections: bool = False, label: str | None = None,
+    charge_names: Sequence[str] | None = None,
 ) -> SymmetryGroup:
     """Rotations SO(d) (or O(d) with `reflections=True`), the same rotation on every block.
 
@@ -495,6 +508,8 @@ def rotations(
     - `reflections`: include reflections (O(d)); the Lie algebra is the same, but the
       invariants then exclude the Levi-Civita contractions.
     - `label`: optional suffix of the names.
+    - `charge_names`: optional names of the charges, one per generator, in their order;
+      e.g. `["charge"]` for the U(1) = SO(2) of a complex field.
 
     **Returns:**
 
@@ -508,7 +523,8 @@ def rotations(
     gens, names, charges = _pseudo_rotations(c, blocks, metric, label)
     action = Action("rotation", blocks=tuple(blocks), metric=metric, reflections=reflections)
     name = f"{'O' if reflections else 'SO'}({d})"
-    return SymmetryGroup(c, tuple(gens), tuple(names), tuple(charges), name, (action,))
+    group = SymmetryGroup(c, tuple(gens), tuple(names), tuple(charges), name, (action,))
+    return _charge_names(group, charge_names)
 
 
 def lorentz(
@@ -518,6 +534,7 @@ def lorentz(
     signature: tuple[int, int],
     reflections: bool = False,
     label: str | None = None,
+    charge_names: Sequence[str] | None = None,
 ) -> SymmetryGroup:
     """Pseudo-orthogonal group SO(p, q) with metric diag(-1 (p times), +1 (q times)).
 
@@ -528,6 +545,7 @@ def lorentz(
     - `signature`: `(p, q)`, e.g. `(1, 3)` for the Lorentz group of Minkowski space.
     - `reflections`: include reflections (O(p, q)): no Levi-Civita invariants.
     - `label`: optional suffix of the names.
+    - `charge_names`: optional names of the charges, one per generator, in their order.
 
     **Returns:**
 
@@ -552,7 +570,8 @@ def lorentz(
     gens, names, charges = _pseudo_rotations(c, blocks, metric, label)
     action = Action("lorentz", blocks=tuple(blocks), metric=metric, reflections=reflections)
     name = f"{'O' if reflections else 'SO'}({p},{q})"
-    return SymmetryGroup(c, tuple(gens), tuple(names), tuple(charges), name, (action,))
+    group = SymmetryGroup(c, tuple(gens), tuple(names), tuple(charges), name, (action,))
+    return _charge_names(group, charge_names)
 
 
 def galilean_boosts(

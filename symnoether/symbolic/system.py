@@ -4,6 +4,7 @@ import functools
 import hashlib
 import importlib.util
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,12 +226,21 @@ class System:
 
     def _expression_problems(self, what: str) -> list[str]:
         """Sympify the field `what` (a Lagrangian); its symbols must be known."""
+        if isinstance(getattr(self, what), str):  # sympify would parse it with other symbols
+            raise TypeError(
+                f"{what} is a string ({getattr(self, what)!r}); build it as a SymPy expression "
+                "from the symbols of your coordinates, e.g. q, qdot = c.q, c.qdot; "
+                "lagrangian=qdot[0]**2 / 2 - q[0]**2 / 2"
+            )
         expr = self._by_name(sympy.sympify(getattr(self, what)))
         object.__setattr__(self, what, expr)
         unknown = expr.free_symbols - self._allowed()
         if not unknown:
             return []
         label = "the Lagrangian" if what == "lagrangian" else "the known Lagrangian"
+        twins = _same_names(unknown, self._allowed())
+        if twins:
+            return [f"{label} mentions {text}" for text in twins]
         return [
             f"{label} mentions {sorted(map(str, unknown))}, which are neither "
             f"coordinates {self.coordinates.names}, velocities, the time nor parameters; use "
@@ -345,6 +355,38 @@ class System:
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+def _where(path: Path, error: Exception) -> str:
+    # " at FILE:LINE (`source`)": the spec's own line the error came from (the deepest
+    # frame in the spec file), or that of a syntax error.
+    if isinstance(error, SyntaxError) and error.lineno is not None:
+        line, text = error.lineno, (error.text or "").strip()
+    else:
+        frames = [f for f in traceback.extract_tb(error.__traceback__)
+                  if Path(f.filename).resolve() == path.resolve()]
+        if not frames:
+            return ""
+        line, text = frames[-1].lineno, (frames[-1].line or "").strip()
+    return f" at {path}:{line}" + (f" (`{text}`)" if text else "")
+
+
+def _same_names(unknown, known) -> list[str]:
+    # Symbols that have the name of a coordinate, velocity or parameter but other SymPy
+    # assumptions (a hand-made Symbol("xdot")): SymPy takes them for different symbols.
+    by_name = {s.name: s for s in known}
+    return [
+        f"Symbol({s.name!r}) with assumptions {_assumptions(s)}, but the system's symbol of "
+        f"that name has {_assumptions(by_name[s.name])}: the names match, the assumptions "
+        "differ, so SymPy treats them as different symbols. Use the system's own symbols "
+        f"(c.q, c.qdot, or sympy.Symbol({s.name!r}, real=True))"
+        for s in sorted(unknown, key=sympy.default_sort_key) if s.name in by_name
+    ]
+
+
+def _assumptions(symbol: sympy.Symbol) -> str:
+    given = symbol._assumptions_orig  # as the user wrote them, not the derived ones
+    return "{" + ", ".join(f"{k}={v}" for k, v in sorted(given.items())) + "}"
+
+
 def _parameters(parameters) -> tuple[dict, list[str]]:
     if not isinstance(parameters, Mapping):
         return {}, [f"parameters is a {type(parameters).__name__}; expected a dict"]
@@ -388,7 +430,8 @@ def load_spec(path: str | Path) -> System:
         raise
     except Exception as error:
         raise SpecError(
-            f"spec file {str(path)!r} failed to import: {type(error).__name__}: {error}",
+            f"spec file {str(path)!r} failed to import{_where(path, error)}: "
+            f"{type(error).__name__}: {error}",
             what="spec",
         ) from error
     finally:
