@@ -1,31 +1,41 @@
 #!/usr/bin/env bash
-# Kepler at the reference's full budget (docs/RESULTS.md, "Why Kepler"): the rotation-
-# invariant network from several seeds and two initialisations, to separate the seed's
-# spread from the effect of the initialisation. Each run is the reference configuration
-# (examples/configs/reference-kepler.json) with only "seed" and "init" changed, then
-# evaluated with RK4 to t = 128. Rerunning resumes.
+# Kepler at the reference's full budget (docs/RESULTS.md, "Kepler: the spread over seeds"):
+# the rotation-invariant network from several seeds, to measure the seed's spread. Each run
+# is the reference configuration (examples/configs/reference-kepler.json: the reference's
+# initialisation, init "reference", and Keras' Adam epsilon 1e-7) with "seed" and "init"
+# changed, and "adam_eps" too when a run names it; then evaluated with RK4 to t = 128.
+# Rerunning resumes: a finished run is skipped, an interrupted one continues from its last
+# checkpoint.
 #
-#   benchmarks/kepler_seeds.sh ["init:seed init:seed ..."]   (default: see RUNS below)
+#   benchmarks/kepler_seeds.sh ["init:seed[:adam_eps] ..."]   (default: reference:0 .. reference:9)
 #
-# Then `.venv/bin/python benchmarks/kepler_seeds.py` prints the table.
+# e.g. "default:1:1e-8 glorot:0:1e-8" for the earlier study's runs (optax's epsilon). Then
+# `.venv/bin/python benchmarks/kepler_seeds.py "$OUT"` prints the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/kepler-seeds}
 SN=${SN:-.venv/bin/symnoether}
 PY=${PY:-.venv/bin/python}
-RUNS=${1:-"glorot:0 default:1 glorot:1 default:2 glorot:2"}
+BASE=${BASE:-examples/configs/reference-kepler.json}  # another base configuration: smoke tests
+RUNS=${1:-"reference:0 reference:1 reference:2 reference:3 reference:4 reference:5 reference:6
+reference:7 reference:8 reference:9"}
 mkdir -p "$OUT"
 for run in $RUNS; do
-    init=${run%%:*} seed=${run##*:}
-    folder=$OUT/$init-seed$seed
-    config=$OUT/$init-seed$seed.json
-    "$PY" - "$init" "$seed" "$config" <<'PYEOF'
+    IFS=: read -r init seed eps <<< "$run"
+    name=$init-seed$seed${eps:+-eps$eps}
+    folder=$OUT/$name
+    config=$OUT/$name.json
+    "$PY" - "$BASE" "$config" "$init" "$seed" "$eps" <<'PYEOF'
 import json, sys
-config = json.load(open("examples/configs/reference-kepler.json"))
-config.update(init=sys.argv[1], seed=int(sys.argv[2]))
-json.dump(config, open(sys.argv[3], "w"))
+base, path, init, seed, eps = sys.argv[1:]
+config = json.load(open(base))
+config.update(init=init, seed=int(seed), **({"adam_eps": float(eps)} if eps else {}))
+json.dump(config, open(path, "w"))
 PYEOF
-    "$SN" train examples/kepler/spec.py --out "$folder" --config "$config" \
-        --models invariant --resume
-    "$SN" evaluate "$folder" --t-final 128 --method rk4
+    if [ ! -f "$folder/evaluation/metrics.json" ]; then
+        "$SN" train examples/kepler/spec.py --out "$folder" --config "$config" \
+            --models invariant --resume
+        "$SN" evaluate "$folder" --t-final 128 --method rk4
+    fi
+    echo "finished $name"
 done

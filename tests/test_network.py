@@ -1,5 +1,6 @@
 """The Lagrangian network: chain-rule acceleration, charges, dtypes, options and errors."""
 
+import json
 import subprocess
 import sys
 import types
@@ -17,6 +18,10 @@ from symnoether.numeric import dynamics
 from symnoether.numeric.network import LagrangianNetwork, check_module
 
 MODULES = [kepler_contract, two_particle_2d_contract, two_particle_4d_contract]
+# The layer configurations the reference's trained models record (Keras Dense layers).
+REFERENCE_LAYERS = json.loads(
+    (Path(__file__).parent / "fixtures" / "reference_layers.json").read_text()
+)["models"]
 ids = lambda m: m.SYSTEM_NAME  # noqa: E731
 
 
@@ -56,6 +61,7 @@ def test_handwritten_contract_is_consistent(module):
         (two_particle_2d_contract, "default"),
         (two_particle_4d_contract, "reference"),
         (two_particle_2d_contract, "glorot"),
+        (kepler_contract, "cranmer"),
     ],  # fmt: skip
     ids=lambda x: getattr(x, "SYSTEM_NAME", x),
 )
@@ -170,8 +176,76 @@ def test_unconstrained_network_has_the_same_api():
     assert [x.shape for x in outputs(q, qdot)] == [(), (4,), (3,), (4, 4)]
 
 
-def test_reference_init_scales():
-    model = LagrangianNetwork(kepler_contract, init="reference", key=jax.random.key(0))
+def _pooled_weights(module, invariant, init, seeds=16, **kwargs):
+    # Each layer's weights and biases over several seeds; the standard deviation of a
+    # pooled layer then has a relative error of about 1 / sqrt(2 * count): under 1.6% here.
+    models = [
+        LagrangianNetwork(module, invariant=invariant, init=init, key=jax.random.key(seed),
+                          **kwargs)
+        for seed in range(seeds)
+    ]  # fmt: skip
+    layers = zip(*(model.mlp.layers for model in models), strict=True)
+    return [([np.asarray(x.weight) for x in layer], [x.bias for x in layer]) for layer in layers]
+
+
+def test_the_reference_records_one_layer_configuration():
+    # Every trained model of the reference (Kepler, Schwarzschild, two particles; invariant
+    # and not) records the same three layers, up to the input size: matching a few of them
+    # below matches them all.
+    def without_input(layers):
+        return [{**layer, "weight_shapes": layer["weight_shapes"][1:]} for layer in layers]
+
+    configurations = [without_input(layers) for layers in REFERENCE_LAYERS.values()]
+    assert len(configurations) == 9
+    assert all(c == configurations[0] for c in configurations)
+
+
+@pytest.mark.parametrize(
+    "name, module, invariant",
+    [
+        ("kepler/nn_lagrangian_rot", kepler_contract, True),
+        ("kepler/nn_lagrangian", kepler_contract, False),
+        ("two_particle/4d/nn_lagrangian_rot_trans", two_particle_4d_contract, True),
+    ],
+    ids=["kepler", "kepler-unconstrained", "two_particles_4d"],
+)
+def test_reference_init_draws_as_the_reference_records(name, module, invariant):
+    records = REFERENCE_LAYERS[name]
+    pooled = _pooled_weights(module, invariant, "reference")
+    assert len(pooled) == len(records)
+    for record, (weights, biases) in zip(records, pooled, strict=True):
+        config, kernel = record["config"], record["weight_shapes"][0]
+        assert record["class"].endswith("Dense") and config["activation"] in ("softplus", "linear")
+        initializer = config["kernel_initializer"]
+        assert initializer["class_name"] == "RandomNormal"
+        assert all(w.shape == (kernel[1], kernel[0]) for w in weights)  # Keras' is (in, out)
+        x = np.concatenate([w.ravel() for w in weights]).astype(np.float64)
+        sigma = initializer["config"]["stddev"]
+        np.testing.assert_allclose(x.std(), sigma, rtol=0.05)
+        assert abs(x.mean() - initializer["config"]["mean"]) < 4 * sigma / np.sqrt(x.size)
+        # Normal, not uniform (kurtosis 1.8) or truncated: the fourth moment is 3 sigma^4.
+        np.testing.assert_allclose(np.mean(x**4) / x.var() ** 2, 3.0, rtol=0.1)
+        if config["use_bias"]:
+            assert config["bias_initializer"]["class_name"] == "Zeros"
+            assert all(b.shape == (config["units"],) and np.all(b == 0) for b in biases)
+        else:
+            assert all(b is None for b in biases)
+
+
+@pytest.mark.parametrize("depth, sigmas, rtol", [
+    (3, [2 / 16**0.5, 1 / 16**0.5, 1 / 16**0.5, 16**0.5], 0.1),  # further hidden: 1/sqrt(w)
+    (0, [3**0.5], 0.25),  # no hidden layer: the output rule, sqrt of the 3 inputs (96 draws)
+])  # fmt: skip
+def test_reference_init_at_other_depths(depth, sigmas, rtol):
+    pooled = _pooled_weights(kepler_contract, True, "reference", seeds=32, width=16,
+                             depth=depth)  # fmt: skip
+    stds = [np.concatenate([w.ravel() for w in weights]).std() for weights, _ in pooled]
+    np.testing.assert_allclose(stds, sigmas, rtol=rtol)
+    assert pooled[-1][1][0] is None
+
+
+def test_cranmer_init_scales():
+    model = LagrangianNetwork(kepler_contract, init="cranmer", key=jax.random.key(0))
     layers = model.mlp.layers
     assert all(np.all(layer.bias == 0) for layer in layers[:-1])
     assert layers[-1].bias is None
@@ -181,7 +255,7 @@ def test_reference_init_scales():
 
 
 def test_glorot_init_is_the_keras_default():
-    # Mueller's reference trains from Keras' Dense default: U(-a, a) weights with
+    # Keras' Dense default (not the reference's): U(-a, a) weights with
     # a = sqrt(6 / (fan_in + fan_out)), zero biases.
     model = LagrangianNetwork(kepler_contract, init="glorot", key=jax.random.key(0))
     layers = model.mlp.layers

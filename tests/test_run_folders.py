@@ -141,6 +141,7 @@ def test_resume_cleans_stale_temporary_files(run, capsys):
     ({"activation": "tanh"}, "activation was 'softplus', now 'tanh'"),
     ({"mass_solve": "pinv"}, "mass_solve was 'solve', now 'pinv'"),
     ({"init": "reference"}, "init was 'default', now 'reference'"),
+    ({"adam_eps": 1e-7}, "adam_eps was 1e-08, now 1e-07"),
 ])
 def test_resume_refuses_any_configuration_change(run, tmp_path, capsys, change, difference):
     config = tmp_path / "changed.json"
@@ -149,6 +150,25 @@ def test_resume_refuses_any_configuration_change(run, tmp_path, capsys, change, 
     code, err = cli(capsys, "train", KEPLER, "--out", run, *RESUME, "--config", config)
     assert code == 2 and difference in err and "only ['checkpoint_every'] may change" in err
     assert (run / "run.json").read_bytes() == before
+
+
+def test_old_records_of_init_reference_meant_cranmers(run, tmp_path, capsys):
+    # Before the reference's own initialisation took the name, "reference" named Cranmer
+    # et al.'s; records of that time have no adam_eps, and are read as "cranmer".
+    for path in (run / "run.json", run / "models/invariant/config.json"):
+        record = json.loads(path.read_text())
+        config = record["config"]
+        config.pop("adam_eps")
+        config["init"] = "reference"
+        path.write_text(json.dumps(record))
+    assert load_run(run).config.init == "cranmer"
+    config = tmp_path / "reference.json"
+    config.write_text(json.dumps({**TINY, "init": "reference"}))
+    code, err = cli(capsys, "train", KEPLER, "--out", run, *RESUME, "--config", config)
+    assert code == 2 and "init was 'cranmer', now 'reference'" in err
+    config.write_text(json.dumps({**TINY, "init": "cranmer"}))
+    assert cli(capsys, "train", KEPLER, "--out", run, *RESUME, "--config", config)[0] == 0
+    assert json.loads((run / "run.json").read_text())["config"]["init"] == "cranmer"
 
 
 def test_resume_refuses_other_data_and_accepts_checkpoint_every(run, tmp_path, capsys):

@@ -22,7 +22,7 @@ from symnoether.errors import RunFolderError
 from symnoether.numeric import train as train_module
 from symnoether.numeric.data import Dataset, trajectory_data
 from symnoether.numeric.run import TrainConfig, load_module, load_run, train_run
-from symnoether.numeric.train import TrainingDivergedError, train
+from symnoether.numeric.train import TrainingDivergedError, make_optimizer, train
 
 HANDWRITTEN = Path(__file__).parent / "handwritten"
 # Small float32 settings shared by the tests (train_run's invariant variant included), so
@@ -235,6 +235,50 @@ def test_train_config_round_trip_and_validation(tmp_path):
     (tmp_path / "list.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="must hold a JSON object"):
         TrainConfig.from_file(tmp_path / "list.json")
+
+
+def test_adam_eps_is_validated_and_used():
+    assert TrainConfig().adam_eps == 1e-8  # optax's; the reference configurations: 1e-7
+    with pytest.raises(ValueError, match=r"(?s)epochs must be > 0.*adam_eps must be > 0, got 0"):
+        TrainConfig(adam_eps=0, epochs=0)
+    with pytest.raises(ValueError, match="adam_eps must be a finite number, got nan"):
+        TrainConfig(adam_eps=float("nan"))
+    with pytest.raises(TypeError, match="adam_eps must be a number, got '1e-7'"):
+        TrainConfig(adam_eps="1e-7")
+    # Where sqrt(v) is far below eps, eps sets the step: larger eps, smaller step.
+    params, grads = {"w": jnp.zeros(2)}, {"w": jnp.array([1e-9, 1e-3])}
+    steps = []
+    for eps in (1e-8, 1e-7):
+        optimizer = make_optimizer(1e-3, 1e-5, 100, eps=eps)
+        steps.append(optimizer.update(grads, optimizer.init(params), params)[0]["w"])
+    np.testing.assert_allclose(steps[0][0] / steps[1][0], (1e-9 + 1e-7) / (1e-9 + 1e-8))
+    np.testing.assert_allclose(steps[0][1], steps[1][1], rtol=1e-3)
+
+
+def test_train_run_with_another_adam_eps(data, tmp_path):
+    # Recorded in the run; trained with that Adam (a custom optimiser for the checkpoint).
+    config = dataclasses.replace(CONFIG, adam_eps=1e-7)
+    shutil.copy(HANDWRITTEN / "kepler_contract.py", tmp_path / "module.py")
+    run = train_run(tmp_path, kepler_contract, data, config, variants=("invariant",),
+                    progress=False)  # fmt: skip
+    assert json.loads((tmp_path / "run.json").read_text())["config"]["adam_eps"] == 1e-7
+    folder = tmp_path / "models" / "invariant"
+    assert json.loads((folder / "config.json").read_text())["config"]["adam_eps"] == 1e-7
+    assert json.loads((folder / "checkpoint.json").read_text())["settings"]["optimizer"] == (
+        "custom"
+    )
+    direct = train(
+        CONFIG.make_network(kepler_contract, key=jax.random.split(jax.random.key(0))[0]),
+        data, epochs=3, steps_per_epoch=10, batch_size=16, progress=False,
+        optimizer=make_optimizer(1e-2, 1e-5, 30, eps=1e-7),
+        key=jax.random.split(jax.random.key(0))[1],
+    )  # fmt: skip
+    for a, b in zip(_leaves(run.models["invariant"]), _leaves(direct.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    resumed = train_run(tmp_path, kepler_contract, data, config, variants=("invariant",),
+                        resume=True, progress=False)  # fmt: skip
+    np.testing.assert_array_equal(resumed.losses["invariant"], run.losses["invariant"])
+    assert load_run(tmp_path).config == config
 
 
 def test_activation_by_name_or_function_and_deprecated_solver():

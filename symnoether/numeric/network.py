@@ -46,7 +46,7 @@ ACTIVATIONS: dict[str, Callable] = {
     "silu": jax.nn.silu,
     "gelu": jax.nn.gelu,
 }
-INITS: tuple[str, ...] = ("default", "glorot", "reference")
+INITS: tuple[str, ...] = ("default", "reference", "glorot", "cranmer")
 Activation = str | Callable[[Array], Array]
 
 
@@ -91,28 +91,49 @@ def _in_size(module: ModuleType, invariant: bool) -> int:
 
 
 def _reference_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
+    # Mueller's reference (eikehmueller/mlconservation_code) as every weights.json of its
+    # published models records it: Keras RandomNormal(0, sigma) kernels, zero biases, and a
+    # bias-free output layer (its train_model.py and NNLagrangian.__init__). With w units,
+    # sigma = 2/sqrt(w) in the first hidden layer, 1/sqrt(w) in the second and
+    # sqrt(w) in the output layer on those w units. The reference always has two hidden
+    # layers; a deeper network takes 1/sqrt(w) in every further hidden layer, and one
+    # without hidden layers sqrt(n) on its n inputs (the output rule).
+    last = len(mlp.layers) - 1
+
+    def draw(i, weight, key):
+        fan_out, fan_in = weight.shape
+        sigma = math.sqrt(fan_in) if i == last else (2.0 if i == 0 else 1.0) / math.sqrt(fan_out)
+        return sigma * jax.random.normal(key, weight.shape, weight.dtype)
+
+    return _redraw(mlp, key, draw)
+
+
+def _glorot_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
+    # Keras' default for a Dense layer: Glorot-uniform weights, U(-a, a) with
+    # a = sqrt(6 / (fan_in + fan_out)), and zero biases. Not the reference's: its models
+    # were trained from this only before its commit b8aa485 (2022-08-23, "Use initialisers
+    # similar to the ones used by Greydanus et al."); the published ones from `"reference"`.
+    # Equinox's default draws weights and biases from U(-1/sqrt(fan_in), 1/sqrt(fan_in)):
+    # 2.7x wider on the 3-invariant input layer of Kepler, 2.5x narrower on the output.
+    def draw(i, weight, key):
+        limit = math.sqrt(6.0 / sum(weight.shape))
+        return jax.random.uniform(key, weight.shape, weight.dtype, -limit, limit)
+
+    return _redraw(mlp, key, draw)
+
+
+def _cranmer_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
     # Cranmer et al. (2020), `custom_init` of their LNN code: zero biases, weights
     # N(0, sigma^2) with sigma = c / sqrt(n), n = max(fan_in, fan_out), c = 2.2 for the
     # first layer, 0.58 * i for hidden layer i and n for the output layer (sigma = sqrt(n)).
-    # Mueller's reference code does not use it: it trains from Keras' default (`"glorot"`).
+    # Called "reference" before the reference's own initialisation took that name; run
+    # folders of that time are read as "cranmer" (see `run._saved_config`).
     last = len(mlp.layers) - 1
 
     def draw(i, weight, key):
         n = max(weight.shape)
         factor = n if i == last else (2.2 if i == 0 else 0.58 * i)
         return factor / math.sqrt(n) * jax.random.normal(key, weight.shape, weight.dtype)
-
-    return _redraw(mlp, key, draw)
-
-
-def _glorot_init(mlp: eqx.nn.MLP, key: PRNGKeyArray) -> eqx.nn.MLP:
-    # Keras' default for a Dense layer, which Mueller's reference code trains from:
-    # Glorot-uniform weights, U(-a, a) with a = sqrt(6 / (fan_in + fan_out)), zero biases.
-    # Equinox's default draws weights and biases from U(-1/sqrt(fan_in), 1/sqrt(fan_in)):
-    # 2.7x wider on the 3-invariant input layer of Kepler, 2.5x narrower on the output.
-    def draw(i, weight, key):
-        limit = math.sqrt(6.0 / sum(weight.shape))
-        return jax.random.uniform(key, weight.shape, weight.dtype, -limit, limit)
 
     return _redraw(mlp, key, draw)
 
@@ -157,7 +178,7 @@ class LagrangianNetwork(AbstractLagrangian):
         width: int = 128,
         depth: int = 2,
         activation: Activation = "softplus",
-        init: Literal["default", "glorot", "reference"] = "default",
+        init: Literal["default", "reference", "glorot", "cranmer"] = "default",
         dtype=jnp.float32,
         mass_solve: MassSolve = "solve",
         max_condition: float | None = None,
@@ -172,9 +193,13 @@ class LagrangianNetwork(AbstractLagrangian):
         - `width`, `depth`: `depth` hidden layers of `width` units.
         - `activation`: a twice-differentiable activation: a name of `ACTIVATIONS`
             (`"softplus"`, `"tanh"`, ...) or a function such as `jax.nn.softplus`.
-        - `init`: `"default"` (Equinox's), `"glorot"` (Keras' default: Glorot-uniform
-            weights and zero biases, as in Mueller's reference code; see `_glorot_init`) or
-            `"reference"` (Cranmer et al.'s LNN initialisation; see `_reference_init`).
+        - `init`: `"default"` (Equinox's), `"reference"` (Mueller's reference, as its
+            trained models record it: weights $N(0, \\sigma^2)$ with $\\sigma = 2/\\sqrt{w}$
+            in the first hidden layer of $w$ units, $1/\\sqrt{w}$ in later ones and
+            $\\sqrt{w}$ in the output layer, zero biases; see `_reference_init`),
+            `"glorot"` (Keras' default for a dense layer: Glorot-uniform weights, zero
+            biases) or `"cranmer"` (Cranmer et al.'s LNN initialisation; see
+            `_cranmer_init`).
         - `dtype`: of the parameters; float64 needs `jax_enable_x64`.
         - `mass_solve`: how d2L/dqdot2 is solved: `"solve"`, `"cholesky"` or `"pinv"`, see
             `dynamics.solve_mass_matrix`.
@@ -201,8 +226,8 @@ class LagrangianNetwork(AbstractLagrangian):
             in_size, "scalar", width, depth, activation, use_final_bias=False,
             dtype=check_float_dtype(dtype), key=init_key,
         )  # fmt: skip
-        inits = {"default": lambda mlp, _: mlp, "glorot": _glorot_init,
-                 "reference": _reference_init}  # fmt: skip
+        inits = {"default": lambda mlp, _: mlp, "reference": _reference_init,
+                 "glorot": _glorot_init, "cranmer": _cranmer_init}  # fmt: skip
         self.mlp = inits[init](mlp, reference_key)
         dtype = check_float_dtype(dtype)
         self.input_scaling = (

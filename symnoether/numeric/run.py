@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -26,7 +27,15 @@ from ..errors import RunFolderError, format_problems
 from ..lock import run_lock
 from ..run_folder import RunFolder
 from .checkpoint import load_checkpoint, read_json, read_losses, write_json
-from .config import DATA_KINDS, MODELS, POSITION_LOSSES, RESUMABLE, TrainConfig, saved_config
+from .config import (
+    DATA_KINDS,
+    MODELS,
+    OPTAX_EPS,
+    POSITION_LOSSES,
+    RESUMABLE,
+    TrainConfig,
+    saved_config,
+)
 from .network import LagrangianNetwork
 from .record import (
     VARIANTS,
@@ -181,12 +190,24 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
             model = model.standardized(*data.preview(config.batch_size))
         models[variant], losses[variant] = train(
             model, data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-            batch_size=config.batch_size, learning_rate=config.learning_rate,
-            final_learning_rate=config.final_learning_rate,
+            batch_size=config.batch_size, **_optimizer_arguments(config),
             checkpoint_dir=folder.model(variant), checkpoint_every=config.checkpoint_every,
             resume=resume, progress=progress, loss=config.make_loss(data), key=train_key,
         )  # fmt: skip
     return Run(run_dir, module, config, models, losses, state, tuple(overrides))
+
+
+def _optimizer_arguments(config: TrainConfig) -> dict[str, Any]:
+    # With optax's epsilon, `train`'s default optimiser: its checkpoints record the two rates
+    # as they always have, so older run folders resume. Another epsilon (the reference's)
+    # is the same Adam and schedule passed built; the checkpoint then records a custom
+    # optimiser, and run.json's configuration is what a resume must match.
+    if config.adam_eps == OPTAX_EPS:
+        return {"learning_rate": config.learning_rate,
+                "final_learning_rate": config.final_learning_rate}  # fmt: skip
+    total = config.epochs * config.steps_per_epoch
+    return {"optimizer": make_optimizer(config.learning_rate, config.final_learning_rate, total,
+                                        eps=config.adam_eps)}  # fmt: skip
 
 
 def _check_resume(run_dir, module, data, config, initial_state, metadata, trust_module,
@@ -243,7 +264,8 @@ def _load_model(folder: RunFolder, variant: str,
         module, invariant=VARIANTS[settings["variant"]], key=jax.random.key(0)
     )
     total = config.epochs * config.steps_per_epoch
-    optimizer = make_optimizer(config.learning_rate, config.final_learning_rate, total)
+    optimizer = make_optimizer(config.learning_rate, config.final_learning_rate, total,
+                               eps=config.adam_eps)
     opt_state = optimizer.init(eqx.filter(skeleton, eqx.is_inexact_array))
     return load_checkpoint(folder.model(variant), skeleton, opt_state).model, config
 

@@ -77,17 +77,18 @@ class TrainResult(NamedTuple):
 
 @functools.lru_cache(maxsize=16)
 def make_optimizer(
-    learning_rate: float, final_learning_rate: float, total_steps: int
+    learning_rate: float, final_learning_rate: float, total_steps: int, *, eps: float = 1e-8
 ) -> optax.GradientTransformation:
     """Adam whose learning rate decays along a cosine from `learning_rate` to
-    `final_learning_rate` over `total_steps` steps (the reference's schedule).
+    `final_learning_rate` over `total_steps` steps (the reference's schedule); `eps` is
+    Adam's epsilon (optax's default; the reference's Keras Adam has 1e-7).
 
     Cached: the same settings give the same optimiser, so compiled epochs are reused.
     """
     schedule = optax.cosine_decay_schedule(
         learning_rate, max(total_steps, 1), alpha=final_learning_rate / learning_rate
     )
-    return optax.adam(schedule)
+    return optax.adam(schedule, eps=eps)
 
 
 def _check_arguments(sizes: dict, rates: dict) -> None:
