@@ -2,6 +2,7 @@
 time, and the exact discrete balance law of the forced variational integrator."""
 
 import os
+import warnings
 from pathlib import Path
 
 import jax
@@ -189,3 +190,45 @@ def test_force_errors():
     with pytest.raises(ValueError, match="no generated module"):
         balance_residuals(sn.FunctionLagrangian(pendulum.lagrangian), jnp.ones((1, 1)),
                           jnp.ones((1, 1)))  # fmt: skip
+
+
+def _pendulum_data(module, steps=2000):
+    model = sn.true_model(module)
+    result = sn.integrate(model, [2.0], [0.0], dt=0.05, steps=steps, save_every=10,
+                          full_output=True)  # fmt: skip
+    qddot = model.batched_acceleration(result.qs, result.qdots)
+    return sn.Dataset(result.qs, result.qdots, qddot, t=result.ts)
+
+
+def _conservative_pendulum():
+    import sympy
+
+    c = sn.coordinates("theta")
+    (theta,), (thetadot,) = c.q, c.qdot
+    system = sn.System(name="pendulum", coordinates=c,
+                       lagrangian=thetadot**2 / 2 + sympy.cos(theta))  # fmt: skip
+    return sn.generate(system)
+
+
+def test_train_warns_when_the_data_lose_energy_and_no_friction_is_declared():
+    damped, conservative = _module("damped_pendulum"), _conservative_pendulum()
+    decaying = _pendulum_data(damped)
+    network = sn.LagrangianNetwork(conservative, key=jax.random.key(0), dtype=jnp.float64)
+    message = r"data lose energy: .* last quarter is \d+% of .* 'pendulum' declares no dissipation"
+    with pytest.warns(RuntimeWarning, match=message):
+        sn.train(network, decaying, steps=1, progress=False, key=jax.random.key(1))
+    kept = _pendulum_data(conservative)
+    from symnoether.numeric.decay import energy_decay
+
+    assert 0.9 < energy_decay(conservative, kept.q, kept.qdot, kept.t) < 1.1
+    assert energy_decay(conservative, kept.q, kept.qdot, None) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sn.train(network, kept, steps=1, progress=False, key=jax.random.key(1))
+        # A system that declares its friction is not warned about.
+        model = sn.ForcedLagrangian(
+            sn.LagrangianNetwork(damped, key=jax.random.key(0), dtype=jnp.float64),
+            sn.RayleighDissipation(damped, dtype=jnp.float64, key=jax.random.key(2)),
+        )
+        result = sn.train(model, decaying, steps=2, progress=False, key=jax.random.key(1))
+    assert isinstance(result.model, sn.ForcedLagrangian)

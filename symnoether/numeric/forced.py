@@ -95,6 +95,18 @@ class ForcedLagrangian(AbstractLagrangian):
         mass, rhs = jax.vmap(self.lagrangian.euler_lagrange)(q, qdot)
         return self.lagrangian.batched_solve(mass, rhs + self.force.batched(q, qdot, t=t))
 
+    def normalized(
+        self, q: Float[Array, "batch n"], qdot: Float[Array, "batch n"]
+    ) -> "ForcedLagrangian":
+        """This model with its Lagrangian rescaled (`rescaled`) to mean mass $+1$ on a batch
+        of states, the start for training a learned friction: the data fix $L$ only up to
+        a factor, but a friction $R \\ge 0$ removes energy only under a positive mass, and
+        an initial network whose mass is negative would have to pass through a singular
+        one. Unchanged for a Lagrangian whose scale is fixed (a known part)."""
+        mass = jax.vmap(self.lagrangian.mass_matrix)(q, qdot)
+        mean = jnp.mean(jnp.trace(mass, axis1=-2, axis2=-1)) / q.shape[-1]
+        return ForcedLagrangian(self.lagrangian.rescaled(1 / mean), self.force)
+
     def friction_coefficient(
         self, q: Float[Array, "batch n"], qdot: Float[Array, "batch n"], *, t: Time = 0.0
     ) -> Float[Array, " batch"]:

@@ -40,6 +40,7 @@ from .checkpoint import (
     truncate_losses,
 )
 from .data import Dataset
+from .decay import warn_if_energy_decays
 from .network import LagrangianNetwork
 from .position_loss import PositionLoss, indefinite_fraction, normalize_scale
 from .positions import PositionData
@@ -477,7 +478,11 @@ def train(
     **Returns:**
 
     A `TrainResult(model, losses)`. A non-finite loss raises `TrainingDivergedError`.
+    A `RuntimeWarning` when a trajectory `Dataset`'s energy decays and the system declares
+    no friction or forces (`numeric/decay.py`).
     """
+    if isinstance(data, Dataset) and not resume:
+        warn_if_energy_decays(model.module, data.q, data.qdot, data.t, stacklevel=3)
     loop = _prepare(
         model, data, key, epochs=epochs, steps=steps, steps_per_epoch=steps_per_epoch,
         batch_size=batch_size, learning_rate=learning_rate,
