@@ -77,6 +77,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ZeroForce": ("numeric.forces", "ZeroForce"),
     "ForcedLagrangian": ("numeric.forced", "ForcedLagrangian"),
     "true_model": ("numeric.forced", "true_model"),
+    "forced_trajectory_data": ("numeric.forced", "forced_trajectory_data"),
     "balance_residuals": ("numeric.balance", "balance_residuals"),
     "NaturalLagrangianNetwork": ("numeric.natural", "NaturalLagrangianNetwork"),
     "PositionLoss": ("numeric.position_loss", "PositionLoss"),
@@ -122,7 +123,11 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         trajectory_data as trajectory_data,
     )
     from .numeric.evaluate import evaluate_models as evaluate_models, evaluate_run as evaluate_run
-    from .numeric.forced import ForcedLagrangian as ForcedLagrangian, true_model as true_model
+    from .numeric.forced import (
+        ForcedLagrangian as ForcedLagrangian,
+        forced_trajectory_data as forced_trajectory_data,
+        true_model as true_model,
+    )
     from .numeric.forces import (
         AbstractForce as AbstractForce,
         DrivingForce as DrivingForce,

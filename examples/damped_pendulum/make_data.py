@@ -15,26 +15,11 @@ import tempfile
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import symnoether as sn
 
 SPEC = Path(__file__).resolve().parent / "spec.py"
-
-
-def forced_trajectory_data(module, q0, qdot0, *, dt, sample_every, t_final, noise, key):
-    """One noisy trajectory of a system with forces (and possibly a drive in time)."""
-    substeps = round(sample_every / dt)
-    steps = substeps * round(t_final / sample_every)
-    model = sn.true_model(module)
-    result = sn.integrate(model, jnp.asarray(q0, float), jnp.asarray(qdot0, float), dt=dt,
-                          steps=steps, save_every=substeps, full_output=True)  # fmt: skip
-    qddot = model.batched_acceleration(result.qs, result.qdots, t=result.ts)
-    keys = jax.random.split(key, 3)
-    noisy = [x + noise * jax.random.normal(k, x.shape, x.dtype)
-             for x, k in zip((result.qs, result.qdots, qddot), keys, strict=True)]  # fmt: skip
-    return sn.Dataset(*noisy, t=result.ts)
 
 
 def main() -> None:
@@ -49,8 +34,8 @@ def main() -> None:
     system = sn.load_spec(SPEC)
     with tempfile.TemporaryDirectory() as folder:
         module = sn.generate(system, Path(folder) / "model.py")
-    q0, qdot0 = system.initial_state
-    data = forced_trajectory_data(
+    q0, qdot0 = (np.asarray(x, float) for x in system.initial_state)
+    data = sn.forced_trajectory_data(
         module, q0, qdot0, dt=0.01, sample_every=args.sample_every, t_final=args.t_final,
         noise=args.noise, key=jax.random.key(args.seed),
     )  # fmt: skip

@@ -12,12 +12,14 @@ from types import ModuleType
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, PRNGKeyArray
 
+from .data import Dataset
 from .forces import AbstractForce, KnownForce, Time
+from .integrate import RK4, integrate
 from .lagrangian import AbstractLagrangian, FunctionLagrangian
 
-__all__ = ["ForcedLagrangian", "true_model"]
+__all__ = ["ForcedLagrangian", "forced_trajectory_data", "true_model"]
 
 
 class ForcedLagrangian(AbstractLagrangian):
@@ -143,3 +145,33 @@ def true_model(module: ModuleType) -> ForcedLagrangian | FunctionLagrangian:
         return FunctionLagrangian(module.lagrangian, module.acceleration, module)
     return ForcedLagrangian(FunctionLagrangian(module.lagrangian, module=module),
                             KnownForce(module))  # fmt: skip
+
+
+def forced_trajectory_data(
+    module: ModuleType,
+    q0: Float[Array, " n"],
+    qdot0: Float[Array, " n"],
+    *,
+    dt: float = 0.01,
+    sample_every: float = 0.1,
+    t_final: float = 100.0,
+    t0: float = 0.0,
+    noise: float = 1e-3,
+    key: PRNGKeyArray,
+) -> Dataset:
+    """One noisy trajectory of a system with friction or a drive in time: RK4 on
+    [`true_model`][]`(module)` (the time reaches the drive), sampled every `sample_every`,
+    with Gaussian noise of standard deviation `noise` on q, qdot and qddot; the Dataset
+    keeps the sample times `t`, which a driven model trains with. In the dtype of `q0`.
+    """
+    substeps = round(sample_every / dt)
+    steps = substeps * round((t_final - t0) / sample_every)
+    model = true_model(module)
+    q0, qdot0 = jnp.asarray(q0), jnp.asarray(qdot0)
+    result = integrate(model, q0, qdot0, dt=dt, steps=steps, save_every=substeps,
+                       method=RK4(), full_output=True, t0=t0)  # fmt: skip
+    qddot = model.batched_acceleration(result.qs, result.qdots, t=result.ts)
+    keys = jax.random.split(key, 3)
+    noisy = [x + noise * jax.random.normal(k, x.shape, x.dtype)
+             for x, k in zip((result.qs, result.qdots, qddot), keys, strict=True)]  # fmt: skip
+    return Dataset(*noisy, t=result.ts)

@@ -134,8 +134,10 @@ def _loss(params: PyTree, static: PyTree, objective, *batch: Array) -> Array:
     model = eqx.combine(params, static)
     if objective is not None:
         return objective(model, *batch)
-    q, qdot, qddot = batch
-    return jnp.mean((model.batched_acceleration(q, qdot) - qddot) ** 2)
+    # A fourth array is the samples' times, for a model driven in time (`explicit_time`).
+    q, qdot, qddot, *t = batch
+    keywords = {"t": t[0]} if t else {}
+    return jnp.mean((model.batched_acceleration(q, qdot, **keywords) - qddot) ** 2)
 
 
 class _Fixed(AbstractStream):
@@ -215,6 +217,8 @@ def _source(model: LagrangianNetwork, data: Dataset | AbstractStream | PositionD
         width = batch[0].shape[-1]
     elif isinstance(data, Dataset):
         arrays = tuple(jnp.asarray(x, model.dtype) for x in (data.q, data.qdot, data.qddot))
+        if model.explicit_time:
+            arrays += (jnp.asarray(_times(data), model.dtype),)
         source, width = _Fixed(arrays, dtype=np.dtype(model.dtype)), data.q.shape[1]
     else:
         raise TypeError(
@@ -227,6 +231,16 @@ def _source(model: LagrangianNetwork, data: Dataset | AbstractStream | PositionD
             f"{model.module.SYSTEM_NAME!r} has {n}; use data made for this system"
         )
     return source
+
+
+def _times(data: Dataset) -> Array:
+    if data.t is None:
+        raise ValueError(
+            "the model's force depends on the time (explicit_time), but the Dataset has no "
+            "sample times t; give Dataset(q, qdot, qddot, t=...) (trajectory files: the "
+            "array 't')"
+        )
+    return data.t
 
 
 class _Loop(NamedTuple):
