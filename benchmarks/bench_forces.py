@@ -52,7 +52,8 @@ def _case(friction: str, method: str, steps: int) -> dict:
         row[f"balance_{name}"] = (f"{value:.1e} rel" if relative else f"{value:.1e} abs")
         if module.CONSERVED_CHARGES[i]:
             drift = np.abs(charges[:, i] - charges[0, i]).max()
-            row[f"conserved_{name}"] = f"{drift / max(abs(charges[0, i]), 1e-300):.1e} rel"
+            row[f"conserved_{name}"] = (f"{drift / abs(charges[0, i]):.1e} rel" if relative
+                                        else f"{drift:.1e} abs")  # fmt: skip
         row[f"change_{name}"] = f"{charges[-1, i] - charges[0, i]:+.3e}"
     return row
 

@@ -232,3 +232,23 @@ def test_train_warns_when_the_data_lose_energy_and_no_friction_is_declared():
         )
         result = sn.train(model, decaying, steps=2, progress=False, key=jax.random.key(1))
     assert isinstance(result.model, sn.ForcedLagrangian)
+
+
+@pytest.mark.parametrize("name", ["damped_pendulum", "duffing"])
+def test_the_true_systems_balance_laws_hold_along_its_dynamics(name):
+    from symnoether.numeric.balance import balance_metrics, true_balance_residuals
+
+    module = _module(name)
+    q, qdot = jnp.linspace(-1, 1, 5)[:, None], jnp.linspace(1, -0.5, 5)[:, None]
+    residuals = true_balance_residuals(module, q, qdot, t=jnp.linspace(0, 3, 5))
+    metrics = balance_metrics(module.CHARGE_NAMES, residuals)
+    assert set(metrics) == {"energy"} and metrics["energy"] < 1e-12
+    model_residuals = balance_residuals(sn.true_model(module), q, qdot, t=jnp.linspace(0, 3, 5))
+    assert balance_metrics((), model_residuals)["energy"] < 1e-12
+
+
+def test_true_balance_needs_forces():
+    with pytest.raises(ValueError, match="needs a true Lagrangian and forces or friction"):
+        from symnoether.numeric.balance import true_balance_residuals
+
+        true_balance_residuals(_conservative_pendulum(), jnp.ones((1, 1)), jnp.ones((1, 1)))

@@ -15,6 +15,8 @@ by exactly $h\\,\\xi(m_k) \\cdot \\Phi(m_k, v_k, t_k + h/2)$ per step
 minus their initial values minus the accumulated impulse.
 """
 
+from types import ModuleType
+
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
@@ -22,7 +24,7 @@ from jaxtyping import Array, Float
 from .contract import time_keywords
 from .lagrangian import AbstractLagrangian
 
-__all__ = ["balance_residuals", "discrete_balance"]
+__all__ = ["balance_metrics", "balance_residuals", "discrete_balance", "true_balance_residuals"]
 
 
 def _force_and_acceleration(model: AbstractLagrangian, q, qdot, t):
@@ -119,3 +121,59 @@ def discrete_balance(
     charges = jax.vmap(lambda q, qdot, t: model.charges(q, qdot, t=t))(qs, qdots, saved)
     accumulated = jnp.concatenate([jnp.zeros_like(impulses[:1]), jnp.cumsum(impulses, 0)])
     return charges - charges[0] - accumulated
+
+
+def true_balance_residuals(
+    module: ModuleType,
+    q: Float[Array, "batch n"],
+    qdot: Float[Array, "batch n"],
+    *,
+    t: Float[Array, " batch"] | float = 0.0,
+) -> tuple[Float[Array, "batch k"], Float[Array, " batch"]]:
+    """The balance-law residuals of the true system, from the module's closed forms:
+    $d/dt$ of `true_charges` and `true_energy` along `acceleration` (time included, for an
+    explicit time) minus `true_charge_rates` and `true_energy_rate`. Zero to rounding when
+    the module is right; the same shapes as [`balance_residuals`][].
+
+    **Arguments:**
+
+    - `module`: a generated module with a true Lagrangian and forces or friction.
+    - `q`, `qdot`, `t`: states and their times.
+    """
+    flags = ("HAS_FORCES", "HAS_DISSIPATION")
+    if not (module.__dict__.get("HAS_LAGRANGIAN") and any(module.__dict__.get(f) for f in flags)):
+        raise ValueError(
+            f"true_balance_residuals: the module of {module.SYSTEM_NAME!r} needs a true "
+            "Lagrangian and forces or friction (HAS_LAGRANGIAN and HAS_FORCES or "
+            "HAS_DISSIPATION)"
+        )
+    explicit = bool(module.__dict__.get("EXPLICIT_TIME", False))
+
+    def one(q, qdot, t):
+        timed = {"t": t} if explicit else {}
+        qddot = module.acceleration(q, qdot, **timed)
+
+        def values(q, qdot, t):
+            timed = {"t": t} if explicit else {}
+            return (module.true_charges(q, qdot, **time_keywords(module, t)),
+                    module.true_energy(q, qdot, **timed))  # fmt: skip
+
+        _, (charge_rate, energy_rate) = jax.jvp(values, (q, qdot, t),
+                                                (qdot, qddot, jnp.ones_like(t)))  # fmt: skip
+        return (charge_rate - module.true_charge_rates(q, qdot, t=t),
+                energy_rate - module.true_energy_rate(q, qdot, t=t))  # fmt: skip
+
+    q, qdot = jnp.asarray(q), jnp.asarray(qdot)
+    t = jnp.broadcast_to(jnp.asarray(t, q.dtype), q.shape[:1])
+    return jax.vmap(one)(q, qdot, t)
+
+
+def balance_metrics(
+    names: tuple[str, ...], residuals: tuple[Array, Array]
+) -> dict[str, float]:
+    """The largest absolute residual of each charge's balance law and of the energy's, by
+    name, for a metrics file: `balance_metrics(module.CHARGE_NAMES, balance_residuals(...))`.
+    """
+    charges, energy = residuals
+    worst = {name: float(jnp.max(jnp.abs(charges[:, a]))) for a, name in enumerate(names)}
+    return {**worst, "energy": float(jnp.max(jnp.abs(energy)))}
