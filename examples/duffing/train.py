@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("data", type=Path)
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--periods", type=float, default=4.0)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     system = sn.load_spec(HERE / "learned.py")
@@ -45,7 +46,8 @@ def main() -> None:
     )
     network = sn.LagrangianNetwork(module, key=key_net, dtype=jnp.float64)
     model = sn.ForcedLagrangian(network, force).normalized(data.q, data.qdot)
-    result = sn.train(model, data, steps=args.steps, progress=False, key=key_train)
+    result = sn.train(model, data, steps=args.steps, learning_rate=args.learning_rate,
+                      progress=False, key=key_train)  # fmt: skip
     q0, qdot0 = (jnp.asarray(x, jnp.float64) for x in system.initial_state)
     period = 2 * math.pi / module.PARAMETERS["omega"]
     report = {"samples": len(data), "final_loss": float(result.losses[-1]),
