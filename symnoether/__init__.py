@@ -74,6 +74,15 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "FunctionLagrangian": ("numeric.lagrangian", "FunctionLagrangian"),
     "MixedPrecision": ("numeric.lagrangian", "MixedPrecision"),
     "LagrangianNetwork": ("numeric.network", "LagrangianNetwork"),
+    "AbstractForce": ("numeric.forces", "AbstractForce"),
+    "DrivingForce": ("numeric.forces", "DrivingForce"),
+    "KnownForce": ("numeric.forces", "KnownForce"),
+    "RayleighDissipation": ("numeric.forces", "RayleighDissipation"),
+    "ZeroForce": ("numeric.forces", "ZeroForce"),
+    "ForcedLagrangian": ("numeric.forced", "ForcedLagrangian"),
+    "true_model": ("numeric.forced", "true_model"),
+    "forced_trajectory_data": ("numeric.forced", "forced_trajectory_data"),
+    "balance_residuals": ("numeric.balance", "balance_residuals"),
     "NaturalLagrangianNetwork": ("numeric.natural", "NaturalLagrangianNetwork"),
     "AbstractLoss": ("numeric.losses", "AbstractLoss"),
     "AccelerationLoss": ("numeric.losses", "AccelerationLoss"),
@@ -112,6 +121,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         SymmetryError as SymmetryError,
         SymnoetherError as SymnoetherError,
     )
+    from .numeric.balance import balance_residuals as balance_residuals
     from .numeric.data import (
         Dataset as Dataset,
         load_data as load_data,
@@ -121,6 +131,18 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
     )
     from .numeric.evaluate import evaluate_models as evaluate_models, evaluate_run as evaluate_run
     from .numeric.export import export_model as export_model
+    from .numeric.forced import (
+        ForcedLagrangian as ForcedLagrangian,
+        forced_trajectory_data as forced_trajectory_data,
+        true_model as true_model,
+    )
+    from .numeric.forces import (
+        AbstractForce as AbstractForce,
+        DrivingForce as DrivingForce,
+        KnownForce as KnownForce,
+        RayleighDissipation as RayleighDissipation,
+        ZeroForce as ZeroForce,
+    )
     from .numeric.integrate import (
         RK4 as RK4,
         AbstractIntegrator as AbstractIntegrator,

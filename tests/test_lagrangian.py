@@ -68,6 +68,8 @@ LAGRANGIANS = {
         kepler, width=8, gauge=True, dtype=dtype, key=jax.random.key(5)
     ),
     "user": _user,
+    # With no force its dynamics are its Lagrangian's (tests/test_forced.py: with forces).
+    "forced": lambda dtype=jnp.float64: sn.ForcedLagrangian(_network()(dtype), sn.ZeroForce()),
 }
 # Agreement with autodiff: to float64 rounding, or float32 for the mixed-precision wrapper.
 _RTOL = {"mixed": 1e-4}

@@ -32,11 +32,12 @@ from ._npz import (
     substeps_per_sample as substeps_per_sample,
 )
 from .contract import check_module
+from .decay import warn_if_energy_decays
 from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
 from .losses import AccelerationLoss
 from .positions import PositionData, is_position_file, load_positions
-from .source import AbstractStateSource, array_hash, sample_rows
+from .source import AbstractStateSource, Windows, array_hash, sample_rows
 
 __all__ = ["Dataset", "load_data", "random_data", "save_data", "trajectory_data"]
 
@@ -85,6 +86,14 @@ class Dataset(AbstractStateSource):
 
     def sample_clean(self, state, key, batch_size: int):
         return state, sample_rows((self.q, self.qdot, self.qddot), key, batch_size)
+
+    def timed(self) -> Windows:
+        if self.t is None:
+            super().timed()  # raises, saying what to give
+        return Windows((self.q, self.qdot, self.qddot, self.t), self.dtype)
+
+    def warn_if_energy_decays(self, module: ModuleType, *, stacklevel: int = 3) -> None:
+        warn_if_energy_decays(module, self.q, self.qdot, self.t, stacklevel=stacklevel + 1)
 
     def coordinate_count(self) -> int:
         return self.q.shape[1]

@@ -16,7 +16,7 @@ def residual_scale(*xs):
     )
 
 
-def increment_residual(lagrangian, q, dq, p, dt, *, q_lo=0.0, p_lo=0.0):
+def increment_residual(lagrangian, q, dq, p, dt, *, q_lo=0.0, p_lo=0.0, force=None):
     """The discrete Euler-Lagrange equation of the midpoint rule, as a residual in the
     increment $\\delta = q_{k+1} - q_k$.
 
@@ -26,12 +26,21 @@ def increment_residual(lagrangian, q, dq, p, dt, *, q_lo=0.0, p_lo=0.0):
     $p_k = D_2 L_d(q_{k-1}, q_k)$ ([`discrete_momentum`][]). `q_lo` and `p_lo` are the low
     parts of compensated values $q_k$ = `q + q_lo` and $p_k$ = `p + p_lo`.
 
+    With a force $\\Phi$ (`force(m, v)`: the discrete Lagrange-d'Alembert principle, the
+    midpoint impulse $h\\,\\Phi(m, v)$ split equally between the two discrete momenta),
+    $\\partial_q L$ is replaced by $g = \\partial_q L(m, v) + \\Phi(m, v)$ throughout:
+    $\\partial_{\\dot q} L - \\tfrac h2 g = p_k$ and $p_{k+1} = p_k + h\\,g$.
+
     **Returns:**
 
-    `(r, scale, l_q)`: the residual, the size of the terms that cancel in it (for a relative
-    tolerance) and $\\partial_q L(m, v)$, as [`newton`][] takes them.
+    `(r, scale, g)`: the residual, the size of the terms that cancel in it (for a relative
+    tolerance) and $g = \\partial_q L(m, v)$, plus $\\Phi(m, v)$ with a force, as
+    [`newton`][] takes them.
     """
-    l_q, l_v = jax.grad(lagrangian, argnums=(0, 1))(q + (q_lo + 0.5 * dq), dq / dt)
+    m, v = q + (q_lo + 0.5 * dq), dq / dt
+    l_q, l_v = jax.grad(lagrangian, argnums=(0, 1))(m, v)
+    if force is not None:
+        l_q = l_q + force(m, v)
     half = 0.5 * dt * l_q
     return (l_v - half - p) - p_lo, residual_scale(l_v, half, p), l_q
 

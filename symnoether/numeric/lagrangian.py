@@ -30,6 +30,7 @@ from .dynamics import (
     solve_mass_matrix,
     velocity_hessian,
 )
+from .forces import AbstractForce, ZeroForce
 
 __all__ = ["AbstractLagrangian", "FunctionLagrangian", "MixedPrecision", "as_lagrangian"]
 
@@ -113,6 +114,18 @@ class AbstractLagrangian(eqx.Module):
         whose scale cannot (or need not) be changed; position training then relies on its
         scale term alone."""
         return self
+
+    def forcing(self) -> AbstractForce:
+        """The non-conservative force that `acceleration` includes, for the integrators
+        (the variational method adds its impulse to the discrete momenta). Default
+        [`ZeroForce`][]: a conservative Lagrangian."""
+        return ZeroForce()
+
+    @property
+    def explicit_time(self) -> bool:
+        """Whether the dynamics depend on the time: then `acceleration` takes a keyword
+        `t` and integrators pass it. Default `False`."""
+        return False
 
     @property
     def fixed_scale(self) -> bool:

@@ -77,6 +77,8 @@ class AccelerationLoss(AbstractLoss):
     def settings(self, source: AbstractSource) -> None:
         return None  # (the entries checkpoints have always had)
 
-    def __call__(self, model, q: Array, qdot: Array, qddot: Array) -> Array:
-        """The loss of `model` on a batch of states `(batch, n)` and target accelerations."""
-        return jnp.mean((model.batched_acceleration(q, qdot) - qddot) ** 2)
+    def __call__(self, model, q: Array, qdot: Array, qddot: Array, *t: Array) -> Array:
+        """The loss of `model` on a batch of states `(batch, n)` and target accelerations
+        (and the samples' times `t`, for a model driven in time: `AbstractSource.timed`)."""
+        keywords = {"t": t[0]} if t else {}
+        return jnp.mean((model.batched_acceleration(q, qdot, **keywords) - qddot) ** 2)

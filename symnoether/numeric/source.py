@@ -124,6 +124,19 @@ class AbstractSource(eqx.Module):
     def default_loss(self) -> "AbstractLoss":
         """The loss `train` uses on these data when given none."""
 
+    def timed(self) -> "AbstractBatches":
+        """Batches `(q, qdot, qddot, t)` with the samples' times, for a model driven in time
+        (`AbstractLagrangian.explicit_time`). Default: a `ValueError`, these data have none."""
+        raise ValueError(
+            f"the model's force depends on the time (explicit_time), but {type(self).__name__} "
+            "data carry no sample times; train it on a Dataset with times t (e.g. "
+            "sn.forced_trajectory_data, or a data file with the array 't')"
+        )
+
+    def warn_if_energy_decays(self, module: ModuleType, *, stacklevel: int = 3) -> None:
+        """Warn when these data lose energy but `module` declares no friction or forces.
+        Default: nothing to check (only trajectories can show a decay)."""
+
     def check_coordinates(self, module: ModuleType) -> None:
         """A `DataError` unless the states have as many coordinates as `module`'s system."""
         n, width = len(module.COORDINATE_NAMES), self.coordinate_count()

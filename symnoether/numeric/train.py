@@ -264,7 +264,8 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
     data, loss = _source(data, loss)
     # The data follow the model: float64 training needs a float64 model (and x64 enabled).
     data = data.astype(model.dtype)
-    source = loss.batches(data)
+    # A model driven in time also sees each sample's time (`AbstractSource.timed`).
+    source = data.timed() if model.explicit_time else loss.batches(data)
     data.check_coordinates(model.module)
     run_epoch = functools.partial(
         _run_epoch, static=static, optimizer=optimizer, batch_size=batch_size,
@@ -417,7 +418,11 @@ def train(
     **Returns:**
 
     A `TrainResult(model, losses)`. A non-finite loss raises `TrainingDivergedError`.
+    A `RuntimeWarning` when a trajectory `Dataset`'s energy decays and the system declares
+    no friction or forces (`numeric/decay.py`).
     """
+    if not resume and isinstance(data, AbstractSource):  # (else _prepare says what to pass)
+        data.warn_if_energy_decays(model.module, stacklevel=3)
     loop = _prepare(
         model, data, key, epochs=epochs, steps=steps, steps_per_epoch=steps_per_epoch,
         batch_size=batch_size, learning_rate=learning_rate,

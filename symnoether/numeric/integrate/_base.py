@@ -2,6 +2,7 @@
 """The interface every integration method implements, and what it is given to step."""
 
 import abc
+import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -10,6 +11,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from ...errors import format_problems
+from ..forces import AbstractForce, ZeroForce
 from ..newton import default_tol as default_tol, newton_setting_problems
 
 State = Any
@@ -44,20 +46,45 @@ class StepInfo(NamedTuple):
 
 
 class LagrangianTerm(eqx.Module):
-    """What an integrator steps: a Lagrangian and the acceleration of its Euler-Lagrange
-    equations (the counterpart of a Diffrax `ODETerm`). `integrate` builds it; an integrator
-    uses whichever of the two its method needs.
+    """What an integrator steps: a Lagrangian, the acceleration of its Euler-Lagrange
+    equations and the non-conservative force those include (the counterpart of a Diffrax
+    `ODETerm`). `integrate` builds it; an integrator uses whichever its method needs, through
+    the methods below, which pass the time only where the dynamics depend on it.
 
     **Fields:**
 
-    - `lagrangian`: `lagrangian(q, qdot) -> scalar` of one state.
+    - `lagrangian`: `lagrangian(q, qdot) -> scalar` of one state (the conservative part).
     - `acceleration`: `acceleration(q, qdot) -> qddot`, of one state `(n,)`; or of a batch
         `(batch, n)` when `integrate` steps a whole batch at once (only for integrators
-        with `batch_first = True`).
+        with `batch_first = True`). It includes `force`; with `explicit_time` it is called
+        as `acceleration(q, qdot, t=t)`.
+    - `force`: the force $\\Phi(q, \\dot q, t)$ in $\\frac{d}{dt}\\partial_{\\dot q}L -
+        \\partial_q L = \\Phi$, an [`AbstractForce`][]; default [`ZeroForce`][].
+    - `explicit_time`: whether `acceleration` takes the time (static).
+    - `t`: the time of the state being stepped or read out (`integrate` sets it with
+        [`LagrangianTerm.at`][] before each call; an integrator that ignores it, as every
+        method for autonomous systems may, works unchanged).
     """
 
     lagrangian: Lagrangian
     acceleration: Acceleration
+    force: AbstractForce = ZeroForce()
+    explicit_time: bool = eqx.field(default=False, static=True)
+    t: Float[Array, ""] | float = 0.0
+
+    def at(self, t) -> "LagrangianTerm":
+        """This term at time `t`."""
+        return dataclasses.replace(self, t=t)
+
+    def acceleration_at(self, q, qdot, t):
+        """The acceleration at time `t` (ignored by an autonomous term)."""
+        if self.explicit_time:
+            return self.acceleration(q, qdot, t=t)
+        return self.acceleration(q, qdot)
+
+    def force_at(self, q, qdot, t):
+        """The force $\\Phi$ of one state at time `t`."""
+        return self.force(q, qdot, t=t)
 
 
 class AbstractIntegrator(eqx.Module):
@@ -84,7 +111,7 @@ class AbstractIntegrator(eqx.Module):
     def init(
         self, term: LagrangianTerm, q0: Float[Array, " n"], qdot0: Float[Array, " n"], dt
     ) -> State:
-        """The state at $t = 0$.
+        """The state at the term's time `term.t`.
 
         **Arguments:**
 
@@ -99,7 +126,9 @@ class AbstractIntegrator(eqx.Module):
 
     @abc.abstractmethod
     def step(self, term: LagrangianTerm, state: State, dt) -> tuple[State, StepInfo]:
-        """Advance the state by one step of size `dt`.
+        r"""Advance the state by one step of size `dt` from the time `term.t` (the time is
+        not carried in the state: `integrate` sets it as $t_0 + k\\,dt$ on the term, free of
+        rounding drift, and an autonomous term never looks at it).
 
         **Returns:**
 
@@ -110,7 +139,8 @@ class AbstractIntegrator(eqx.Module):
     def readout(
         self, term: LagrangianTerm, state: State, dt
     ) -> tuple[Float[Array, " n"], Float[Array, " n"], StepInfo]:
-        """The position and velocity the state represents, called only at saved points.
+        """The position and velocity the state represents at the time `term.t`, called
+        only at saved points.
 
         **Returns:**
 

@@ -55,23 +55,30 @@ class IntegrationResult(eqx.Module):
 
 
 def _rollout(
-    integrator: AbstractIntegrator, term: LagrangianTerm, q0, qdot0, dt, steps: int,
+    integrator: AbstractIntegrator, term: LagrangianTerm, q0, qdot0, t0, dt, steps: int,
     save_every: int,
 ):  # fmt: skip
+    # The time is t0 + k dt from the step count k, not a running sum: no rounding drift,
+    # and for an autonomous term it is dead code that XLA removes.
+    def time(k):
+        return t0 + k.astype(dt.dtype) * dt
+
     def inner(carry, _):
-        state, info = carry
-        state, step_info = integrator.step(term, state, dt)
-        return (state, info.merge(step_info)), None
+        state, info, k = carry
+        state, step_info = integrator.step(term.at(time(k)), state, dt)
+        return (state, info.merge(step_info), k + 1), None
 
-    def outer(state, _):
+    def outer(carry, _):
         # Only the saved points leave the inner scan: memory is steps / save_every.
-        carry = (state, StepInfo.empty(q0.dtype))
-        (state, info), _ = jax.lax.scan(inner, carry, None, length=save_every)
-        q, qdot, read_info = integrator.readout(term, state, dt)
-        return state, (q, qdot, info.merge(read_info))
+        state, k = carry
+        inner_carry = (state, StepInfo.empty(q0.dtype), k)
+        (state, info, k), _ = jax.lax.scan(inner, inner_carry, None, length=save_every)
+        q, qdot, read_info = integrator.readout(term.at(time(k)), state, dt)
+        return (state, k), (q, qdot, info.merge(read_info))
 
-    state = integrator.init(term, q0, qdot0, dt)
-    _, (qs, qdots, info) = jax.lax.scan(outer, state, None, length=steps // save_every)
+    state = integrator.init(term.at(t0), q0, qdot0, dt)
+    start = (state, jnp.zeros((), jnp.int32))
+    _, (qs, qdots, info) = jax.lax.scan(outer, start, None, length=steps // save_every)
     first = StepInfo.empty(q0.dtype)
     qs = jnp.concatenate([q0[None], qs])
     qdots = jnp.concatenate([qdot0[None], qdots])
@@ -80,9 +87,9 @@ def _rollout(
 
 
 @eqx.filter_jit
-def _run(integrator, term, batch_first: bool, q0, qdot0, dt, steps, save_every):
+def _run(integrator, term, batch_first: bool, q0, qdot0, t0, dt, steps, save_every):
     def one(q0, qdot0):
-        return _rollout(integrator, term, q0, qdot0, dt, steps, save_every)
+        return _rollout(integrator, term, q0, qdot0, t0, dt, steps, save_every)
 
     if not batch_first:
         return jax.vmap(one)(q0, qdot0) if q0.ndim == 2 else one(q0, qdot0)
@@ -124,6 +131,12 @@ def _check_settings(method, dt, steps, save_every, tol, max_iter):
         raise ValueError(format_problems("invalid arguments to integrate", problems))
 
 
+def _check_t0(t0) -> float:
+    if not (_is_real(t0) and math.isfinite(t0)):
+        raise ValueError(f"integrate: t0 must be a finite number (the initial time), got {t0!r}")
+    return float(t0)
+
+
 def _initial_state(q0, qdot0):
     q0, qdot0 = jnp.asarray(q0), jnp.asarray(qdot0)
     if q0.shape != qdot0.shape or q0.ndim not in (1, 2):
@@ -136,10 +149,14 @@ def _initial_state(q0, qdot0):
 
 
 def _term(lagrangian: AbstractLagrangian, integrator: AbstractIntegrator) -> LagrangianTerm:
-    # A batch-first integrator steps (batch, n) states with the batch's acceleration.
-    if integrator.batch_first:
-        return LagrangianTerm(lagrangian, lagrangian.batched_acceleration)
-    return LagrangianTerm(lagrangian, lagrangian.acceleration)
+    # A batch-first integrator steps (batch, n) states with the batch's acceleration. The
+    # Lagrangian's force (zero for a conservative one) is already in its acceleration; the
+    # term carries it apart for the methods that step momenta.
+    acceleration = (
+        lagrangian.batched_acceleration if integrator.batch_first else lagrangian.acceleration
+    )
+    return LagrangianTerm(lagrangian, acceleration, lagrangian.forcing(),
+                          lagrangian.explicit_time)  # fmt: skip
 
 
 def _warn(failed, worst, *, integrator: AbstractImplicitIntegrator, tol: float) -> None:
@@ -182,6 +199,7 @@ def integrate(
     tol: float | None = None,
     max_iter: int | None = None,
     full_output: bool = False,
+    t0: float = 0.0,
 ) -> tuple[Float[Array, "*batch T n"], Float[Array, "*batch T n"]] | IntegrationResult:
     """Integrate the Euler-Lagrange equations of `lagrangian` from $(q_0, \\dot q_0)$.
 
@@ -222,6 +240,15 @@ def integrate(
         (`method="variational", tol=1e-12` is `method=MidpointVariational(tol=1e-12)`);
         default `default_tol(dtype)` and 20. With an integrator object, set them on it.
     - `full_output`: return an [`IntegrationResult`][] instead of `(qs, qdots)`.
+    - `t0`: the initial time, for a time-dependent force (a drive) or Lagrangian; step $k$
+        starts at $t_0 + k\\,dt$.
+
+    **Forces.** A [`ForcedLagrangian`][] (a Lagrangian with friction or a drive, such as
+    `sn.true_model(module)` or a model with a learned `RayleighDissipation`) is integrated
+    with its force: RK4 on its forced acceleration, `MidpointVariational` as the discrete
+    Lagrange-d'Alembert principle, whose discrete charges of affine generators change by
+    exactly the accumulated impulse $\\sum_k h\\,\\xi(m_k) \\cdot \\Phi_k$ (a discrete balance
+    law; exact conservation for a force the generator leaves invariant).
 
     **Returns:**
 
@@ -239,13 +266,16 @@ def integrate(
     term, batch_first = _term(lagrangian, integrator), integrator.batch_first
     # dt is traced, not static: a sweep over step sizes compiles once per `steps`.
     dt_array = jnp.asarray(dt, q0.dtype)
-    qs, qdots, info = _run(integrator, term, batch_first, q0, qdot0, dt_array, steps, save_every)
+    t0_array = jnp.asarray(_check_t0(t0), q0.dtype)
+    qs, qdots, info = _run(
+        integrator, term, batch_first, q0, qdot0, t0_array, dt_array, steps, save_every
+    )
     implicit = isinstance(integrator, AbstractImplicitIntegrator)
     if implicit:
         _warn_if_failed(info, integrator, q0.dtype)
     if not full_output:
         return qs, qdots
-    ts = jnp.arange(qs.shape[-2], dtype=qs.dtype) * (dt * save_every)
+    ts = t0_array + jnp.arange(qs.shape[-2], dtype=qs.dtype) * (dt * save_every)
     if not implicit:
         return IntegrationResult(ts, qs, qdots)
     return IntegrationResult(

@@ -12,7 +12,9 @@ class RK4(AbstractIntegrator):
 
     Explicit and fourth order; it conserves no charge exactly, so its charge drift shrinks
     like $dt^4$ but grows with time. It needs the term's `acceleration` only. Its update is
-    elementwise, so it steps one state or a whole batch alike (`batch_first`).
+    elementwise, so it steps one state or a whole batch alike (`batch_first`). Forces and
+    an explicit time enter through the term's acceleration, evaluated at the stage times
+    $t + c_i\\,dt$.
 
     **Fields:**
 
@@ -41,7 +43,8 @@ class RK4(AbstractIntegrator):
             kq, kv, sum_q, sum_v = carry
             node, weight = node_weight
             h = node * dt
-            kq, kv = v + h * kv, term.acceleration(q + h * kq, v + h * kv)
+            # A forced term's acceleration includes its force, at the stage's time.
+            kq, kv = v + h * kv, term.acceleration_at(q + h * kq, v + h * kv, term.t + h)
             return (kq, kv, sum_q + weight * kq, sum_v + weight * kv), None
 
         zero = jnp.zeros_like(q)
