@@ -25,8 +25,11 @@ $(DOCS_STAMP): pyproject.toml | $(STAMP)
 demo: $(STAMP)
 	$(BIN)/symnoether demo
 
+# Two pytest processes: one process compiling every test's programs crashed once inside
+# XLA's compiler (a segfault at about 75% of the suite, not reproducible per file).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q tests/test_[a-m]*.py
+	$(BIN)/python -m pytest -q tests/test_[n-z]*.py
 	$(BIN)/symnoether demo --smoke
 	$(MAKE) docs
 
