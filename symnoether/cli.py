@@ -122,12 +122,61 @@ def cmd_symmetries(args) -> int:
     proved complete, 1 when a part is undecided or a generator is not proved."""
     from .symbolic.symmetries import find_symmetries
 
+    if args.from_run is not None:
+        return _symmetries_from_run(args)
     result = find_symmetries(_load(args.spec))
     if args.json:
         print(json.dumps(result.as_json(), indent=2))
     else:
         print(result.table())
     return EXIT_OK if result.complete else EXIT_FAILED
+
+
+def _symmetries_from_run(args) -> int:
+    """The affine symmetries a trained model learned, each proved or refuted on the spec's
+    true Lagrangian; exit 0 when every candidate is proved, 1 otherwise."""
+    import jax
+
+    from .errors import RunFolderError
+    from .numeric.checkpoint import read_json
+    from .numeric.discover import run_states, symmetry_candidates
+    from .numeric.run import load_run
+    from .symbolic.symmetries.from_model import prove_candidates
+
+    system = _load(args.spec)
+    record = Path(args.from_run) / "run.json"
+    if record.is_file() and read_json(record, "run record").get("config", {}).get(
+            "dtype") == "float64":  # float64 weights load only in JAX's 64-bit mode
+        jax.config.update("jax_enable_x64", True)
+    run = load_run(args.from_run, trust_module=args.trust_module)
+    variant = args.variant or ("unconstrained" if "unconstrained" in run.models
+                               else next(iter(run.models)))
+    if variant not in run.models:
+        raise RunFolderError(f"run folder {args.from_run!r} has no model {variant!r}; it "
+                             f"has {', '.join(run.models)} (choose one with --variant)")
+    try:
+        q, qdot = run_states(run, args.samples)
+        found = symmetry_candidates(run.models[variant], q, qdot, tol=args.tol)
+    except ValueError as error:
+        raise RunFolderError(str(error)) from None
+    result = prove_candidates(system, found.as_json(),
+                              source=f"the {variant} model of {args.from_run}")
+    if args.json:
+        print(json.dumps({**result.as_json(), "candidates": found.as_json()}, indent=2))
+    else:
+        gap = "-" if found.gap is None else f"{found.gap:.3g}"
+        print(f"{variant} model of {args.from_run}: {len(found.generators)} candidate(s) "
+              f"below tol {args.tol:g} of {found.samples} states (gap {gap}; smallest "
+              "relative singular values " + ", ".join(
+                  f"{s:.2g}" for s in found.singular_values[:len(found.generators) + 3]) + ")")
+        if found.state_rank < 2 * found.n:
+            print(f"warning: the training states span {found.state_rank} of the "
+                  f"{2 * found.n} directions of (q, qdot); symmetries that move the states "
+                  "out of that span cannot be identified from them"
+                  + (f" (not constrained: {', '.join(found.unidentified)})"
+                     if found.unidentified else ""))
+        print(result.table())
+    return EXIT_OK if all(g.proved for g in result.generators) else EXIT_FAILED
 
 
 def cmd_generate(args) -> int:
@@ -401,6 +450,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("spec")
     p.add_argument("--json", action="store_true",
                    help="print the result as JSON (for scripts) instead of the table")
+    p.add_argument("--from-run", metavar="RUN_DIR",
+                   help="instead: the affine symmetries a trained model of RUN_DIR learned "
+                   "(least squares on its Lagrangian at its training states), each proved "
+                   "or refuted on the spec's true Lagrangian")
+    p.add_argument("--variant", choices=["invariant", "unconstrained"],
+                   help="with --from-run: the model to examine (default: unconstrained)")
+    p.add_argument("--samples", type=int, default=512,
+                   help="with --from-run: the number of training states (default 512)")
+    p.add_argument("--tol", type=float, default=1e-2,
+                   help="with --from-run: the relative singular value below which a "
+                   "direction is a symmetry (default 1e-2)")
+    p.add_argument("--trust-module", action="store_true",
+                   help="with --from-run: use the run's module.py even if edited")
     p.set_defaults(func=cmd_symmetries)
     p = sub.add_parser("generate", help="write the JAX module of a spec")
     p.add_argument("spec")
