@@ -18,6 +18,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from .errors import (
@@ -182,7 +183,8 @@ def cmd_train(args) -> int:
                   "proved), so nothing was trained; see `symnoether verify SPEC`, or pass "
                   "--force to train anyway", file=sys.stderr)
             return EXIT_FAILED
-        train_models(run, variants=_variants(args, system, run.config), resume=args.resume)
+        train_models(run, variants=_variants(args, system, run.config), resume=args.resume,
+                     progress=not args.quiet)
     print(f"run folder: {args.out}")
     return EXIT_OK
 
@@ -285,10 +287,10 @@ def _positive(text: str) -> float:
 
 def cmd_demo(args) -> int:
     """The main job, end to end, on the default example (Kepler)."""
-    return run_demo(spec=args.spec, out=args.out, budget=args.budget)
+    return run_demo(spec=args.spec, out=args.out, budget=args.budget, quiet=args.quiet)
 
 
-def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
+def run_demo(*, spec=None, out=None, budget: str = "short", quiet: bool = False) -> int:
     """The main job on one example: derive, verify, generate, train, integrate, evaluate,
     printing each stage.
 
@@ -297,6 +299,7 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
     - `spec`: the spec file (default `examples/kepler/spec.py`).
     - `out`: the run folder (default `runs/demo-<budget>`); a rerun resumes it.
     - `budget`: `"smoke"` (seconds), `"short"` (minutes) or `"full"` (the reference's).
+    - `quiet`: no training progress lines.
 
     **Returns:**
 
@@ -340,7 +343,7 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
         start = _stage(f"train: the invariant natural model (T - V, definite mass matrix) and "
                        f"the unconstrained network ({budget} budget)")
         train_models(run, variants=_default_variants(system, run.config, tuple(VARIANTS)),
-                     resume=resume)
+                     resume=resume, progress=not quiet)
     _done(start)
     from .numeric.integrate import INTEGRATORS
 
@@ -371,6 +374,12 @@ def _trust_flag(parser) -> None:
                         help="use the run folder's module.py even if it was edited after "
                              "generation or is not the one the run was trained with "
                              "(recorded in the run folder and shown by evaluate)")
+
+
+def _quiet_flag(parser) -> None:
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress lines while training (errors and warnings still "
+                             "show)")
 
 
 def _cache_flags(parser) -> None:
@@ -421,6 +430,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated variants to train (invariant, unconstrained; "
                         "default both, or with --resume the ones the run folder records)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    _quiet_flag(p)
     p.add_argument("--force", action="store_true",
                    help="train even if a verification check fails or is undecided (recorded "
                         "in the generated module's header)")
@@ -459,6 +469,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="tiny budget, well under a minute (for tests)")
     budget.add_argument("--full", dest="budget", action="store_const", const="full",
                         help="the reference budget: 2500 epochs x 100 steps (hours)")
+    _quiet_flag(p)
     _cache_flags(p)
     p.set_defaults(func=cmd_demo, budget="short")
     return parser
@@ -486,7 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "models", None) is not None:
         args.models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
-        code = args.func(args)
+        with warnings.catch_warnings():  # restores Python's own display afterwards
+            warnings.showwarning = _show_warning
+            code = args.func(args)
         sys.stdout.flush()  # a closed pipe is reported here, not at interpreter exit
         return code
     except SymnoetherError as error:
@@ -501,6 +514,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error(_interrupted(args), EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # One `warning: ...` line, as errors are shown: the source path and line that Python
+    # adds read like a traceback to a user of the command.
+    text = " ".join(str(message).split())
+    try:
+        print(f"warning: {text}", file=sys.stderr if file is None else file, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _error(message: str, code: int) -> int:

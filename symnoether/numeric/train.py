@@ -13,7 +13,6 @@ across them (data parallel, parameters replicated); see docs/TRAINING.md.
 
 import functools
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,6 +37,7 @@ from .checkpoint import (
     save_checkpoint,
     truncate_losses,
 )
+from .epoch_line import EpochLine
 from .losses import AbstractLoss
 from .network import LagrangianNetwork
 from .resume import settings_problems
@@ -330,17 +330,6 @@ def _load_for_resume(
     return saved
 
 
-def _report(epoch: int, epochs: int, loss: float, rate: float) -> None:
-    line = f"epoch {epoch}/{epochs}  loss {loss:.4e}  {rate:,.0f} steps/s"
-    if epoch == 1:
-        line += " (with compilation)"
-    if sys.stderr.isatty():
-        sys.stderr.write("\r" + line + ("\n" if epoch == epochs else ""))
-    else:
-        sys.stderr.write(line + "\n")
-    sys.stderr.flush()
-
-
 def _diverged(step_losses: np.ndarray, epoch: int, step: int, folder: Path | None):
     first = int(np.argmin(np.isfinite(step_losses)))
     kept = (
@@ -373,7 +362,7 @@ def train(
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
     resume: bool = False,
-    progress: bool = True,
+    progress: bool | str = True,
     callback: Callable[[int, float, LagrangianNetwork], None] | None = None,
     devices: Sequence[jax.Device] | None = None,
     loss: AbstractLoss | None = None,
@@ -406,7 +395,9 @@ def train(
     - `resume`: continue from the checkpoint in `checkpoint_dir` (settings and key must
         match); without one, start afresh. Without `resume`, an existing checkpoint is an
         error.
-    - `progress`: print a line per epoch (loss, steps/s) to stderr.
+    - `progress`: show the progress on stderr (loss, steps/s, ETA; `numeric/epoch_line.py`):
+        one line updated in place on a terminal, a line every few epochs otherwise; a
+        string labels the line (e.g. the variant); False for none.
     - `callback`: called as `callback(epoch, loss, model)` after each epoch (1-based).
     - `devices`: the devices to split each batch across; default all (`jax.devices()`).
     - `loss`: an `AbstractLoss`; default the data's own (`data.default_loss()`):
@@ -432,13 +423,14 @@ def train(
     params, opt_state, source_state, done, step, losses = _start(
         loop, loop.model, resume, batch_size
     )
+    line = EpochLine(len(loop.lengths), done, progress if isinstance(progress, str) else "")
     for epoch in range(done, len(loop.lengths)):
         params, opt_state, source_state, step, loss, rate = _epoch(
             loop, params, opt_state, source_state, epoch, step
         )
         losses.append(loss)
-        if progress:
-            _report(epoch + 1, len(loop.lengths), loss, rate)
+        if progress is True or isinstance(progress, str):
+            line.update(epoch + 1, float(loss), rate)
         if callback is not None:
             callback(epoch + 1, float(loss), eqx.combine(params, loop.static))
     return TrainResult(eqx.combine(params, loop.static), np.asarray(losses, dtype=model.dtype))
