@@ -172,7 +172,8 @@ def cmd_train(args) -> int:
     from .pipeline import load_config, prepare_run, train_models
 
     system = _load(args.spec, args.minimal)
-    config = load_config(args.config, args.out, resume=args.resume)  # before writing
+    config = load_config(args.config, args.out, resume=args.resume,
+                         epochs=args.epochs)  # before writing
     with run_lock(args.out):
         try:
             run = prepare_run(system, args.out, config=config, data_path=args.data,
@@ -282,6 +283,17 @@ def _positive(text: str) -> float:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def _whole(text: str) -> int:
+    # argparse `type` of --epochs: a whole number >= 1.
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return value
 
 
@@ -430,6 +442,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated variants to train (invariant, unconstrained; "
                         "default both, or with --resume the ones the run folder records)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--epochs", type=_whole, default=None, metavar="N",
+                   help="train N epochs in all; with --resume, extends a finished run (its "
+                        "learning-rate schedule is kept: the extra epochs run at the final "
+                        "rate)")
     _quiet_flag(p)
     p.add_argument("--force", action="store_true",
                    help="train even if a verification check fails or is undecided (recorded "

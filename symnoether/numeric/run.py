@@ -226,12 +226,14 @@ def _optimizer_arguments(config: TrainConfig) -> dict[str, Any]:
     # as they always have, so older run folders resume. Another epsilon (the reference's)
     # is the same Adam and schedule passed built; the checkpoint then records a custom
     # optimiser, and run.json's configuration is what a resume must match.
+    schedule = None if config.schedule_epochs is None else config.schedule_steps
     if config.adam_eps == OPTAX_EPS:
-        return {"learning_rate": config.learning_rate,
+        return {"learning_rate": config.learning_rate, "schedule_steps": schedule,
                 "final_learning_rate": config.final_learning_rate}  # fmt: skip
-    total = config.epochs * config.steps_per_epoch
+    total = config.schedule_steps
     return {"optimizer": make_optimizer(config.learning_rate, config.final_learning_rate, total,
-                                        eps=config.adam_eps)}  # fmt: skip
+                                        eps=config.adam_eps),
+            "schedule_steps": schedule}  # fmt: skip
 
 
 def _check_resume(run_dir, module, data, config, initial_state, metadata, trust_module,
@@ -287,7 +289,7 @@ def _load_model(folder: RunFolder, variant: str,
     skeleton = config.make_network(
         module, invariant=VARIANTS[settings["variant"]], key=jax.random.key(0)
     )
-    total = config.epochs * config.steps_per_epoch
+    total = config.schedule_steps
     optimizer = make_optimizer(config.learning_rate, config.final_learning_rate, total,
                                eps=config.adam_eps)
     opt_state = optimizer.init(eqx.filter(skeleton, eqx.is_inexact_array))

@@ -40,7 +40,7 @@ from .checkpoint import (
 from .epoch_line import EpochLine
 from .losses import AbstractLoss
 from .network import LagrangianNetwork
-from .resume import settings_problems
+from .resume import extension_ignored, settings_problems
 from .source import AbstractBatches, AbstractSource
 
 __all__ = ["TrainResult", "TrainingDivergedError", "make_optimizer", "train"]
@@ -248,15 +248,16 @@ def _optimizer(
 
 def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, learning_rate,
              final_learning_rate, optimizer, checkpoint_dir, checkpoint_every,
-             devices, loss=None, resume=False) -> _Loop:  # fmt: skip
+             devices, loss=None, resume=False, schedule_steps=None) -> _Loop:  # fmt: skip
     _check_arguments(
         {"batch_size": batch_size, "steps_per_epoch": steps_per_epoch,
          "checkpoint_every": checkpoint_every},
         {"learning_rate": learning_rate, "final_learning_rate": final_learning_rate},
     )  # fmt: skip
     lengths = _epoch_lengths(epochs, steps, steps_per_epoch)
+    schedule = sum(lengths) if schedule_steps is None else schedule_steps
     optimizer, optimizer_settings = _optimizer(
-        optimizer, learning_rate, final_learning_rate, sum(lengths)
+        optimizer, learning_rate, final_learning_rate, schedule
     )
     mesh = _mesh(devices, batch_size)
     replicated = NamedSharding(mesh, PartitionSpec())
@@ -277,6 +278,8 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
         "batch_size": batch_size, **optimizer_settings, "dtype": str(model.dtype),
     }  # fmt: skip
     # (Fixed data and the acceleration loss add nothing: the entries checkpoints always had.)
+    if schedule != sum(lengths):  # an extended run (older checkpoints have no entry)
+        settings["schedule_steps"] = schedule
     for name, entry in (("data", data.settings()), ("loss", loss.settings(data))):
         if entry is not None:
             settings[name] = entry
@@ -320,7 +323,9 @@ def _load_for_resume(
     # Settings first: a different optimiser also makes the saved arrays unreadable, and
     # naming the setting is the more useful message.
     # Also the names only the checkpoint has: the optimiser entries differ in kind.
-    problems = settings_problems(read_settings(loop.folder), loop.settings)
+    saved_settings = read_settings(loop.folder)
+    problems = settings_problems(saved_settings, loop.settings,
+                                 ignore=extension_ignored(saved_settings, loop.settings))
     saved = None if problems else load_checkpoint(loop.folder, model, opt_state, source_state)
     if saved is not None and not np.array_equal(saved.key_data, _key_data(loop.key)):
         problems.append("the random key differs from the one the run started with")
@@ -366,6 +371,7 @@ def train(
     callback: Callable[[int, float, LagrangianNetwork], None] | None = None,
     devices: Sequence[jax.Device] | None = None,
     loss: AbstractLoss | None = None,
+    schedule_steps: int | None = None,
     key: PRNGKeyArray,
 ) -> TrainResult:
     """Fit a Lagrangian network to target accelerations, or to observed positions.
@@ -404,6 +410,10 @@ def train(
         `AccelerationLoss()` for states, `PositionLoss()` (the one-step loss) for
         `PositionData`. With a [`PositionLoss`][] training starts from
         `normalize_scale(model, ...)`, the model's $L$ rescaled to mean mass 1 on the data.
+    - `schedule_steps`: the steps the default optimiser's cosine spans (default all steps);
+        after them the rate stays at `final_learning_rate`. A finished run resumed with
+        more `epochs` and the same `schedule_steps` is extended (the resume checks allow it).
+        With `optimizer=` it is only recorded (the optimiser holds its own schedule).
     - `key`: a JAX random key for the batches.
 
     **Returns:**
@@ -419,6 +429,7 @@ def train(
         batch_size=batch_size, learning_rate=learning_rate,
         final_learning_rate=final_learning_rate, optimizer=optimizer, checkpoint_dir=checkpoint_dir,
         checkpoint_every=checkpoint_every, devices=devices, loss=loss, resume=resume,
+        schedule_steps=schedule_steps,
     )  # fmt: skip
     params, opt_state, source_state, done, step, losses = _start(
         loop, loop.model, resume, batch_size
