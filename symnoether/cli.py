@@ -196,7 +196,7 @@ def cmd_evaluate(args) -> int:
 
     print_table(evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt,
                                     method=args.method, dtype=args.dtype,
-                                    trust_module=args.trust_module))
+                                    trust_module=args.trust_module, data=args.data))
     return EXIT_OK
 
 
@@ -240,11 +240,16 @@ def print_table(metrics: dict) -> None:
     print(f"\nrollouts of {settings['steps']} steps, dt = {settings['dt']} "
           f"(t = {settings['t_final']:g}), {settings['dtype']}; charge drift = max over t of "
           "|I(t) - I(0)| / |I(0)| for the vector I of all charges (metrics.json has each)")
+    data = "data_trajectories" in settings
     header = (f"{'model':<14}{'method':<13}{'final loss':>11}{'own charges':>13}"
-              f"{'true charges':>14}{'own energy':>12}{'|q - q_true|':>14}")
+              f"{'true charges':>14}{'own energy':>12}{'|q - q_true|':>14}"
+              + (f"{'|q - q_data|':>14}" if data else ""))
     print(header)
     print("-" * len(header))
-    for name, by_method in metrics["models"].items():
+    rows = dict(metrics["models"])
+    if data and "true_system" in metrics:  # how close the true system comes: the noise
+        rows["true system"] = metrics["true_system"]
+    for name, by_method in rows.items():
         loss = by_method.get("final_training_loss")
         for method in settings["methods"]:
             m = by_method[method]
@@ -254,8 +259,13 @@ def print_table(metrics: dict) -> None:
             true = m.get("true_charge_vector", {}).get("max_relative_drift", _MISSING)
             if not settings.get("charge_names"):  # no symmetry, no charges
                 own = true = _MISSING
+            against = m.get("data_error", {}).get("final", _MISSING)
             print(f"{name:<14}{method:<13}{_cell(_MISSING if loss is None else loss):>11}"
-                  f"{_cell(own):>13}{_cell(true):>14}{_cell(energy):>12}{_cell(error):>14}")
+                  f"{_cell(own):>13}{_cell(true):>14}{_cell(energy):>12}{_cell(error):>14}"
+                  + (f"{_cell(against):>14}" if data else ""))
+    if data:
+        print(f"|q - q_data|: mean over {settings['data_trajectories']} trajectories of the "
+              "data of the final error, each rolled out from its first state")
     for warning in metrics.get("warnings", []):
         print(f"warning: {warning}")
 
@@ -465,6 +475,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="precision of the rollouts (default float64: the model's behaviour "
                         "rather than float32 rounding; float32 is the precision of training; "
                         "mixed: a float32 network called from float64 states)")
+    p.add_argument("--data", default=None, metavar="FILE",
+                   help="also compare with the trajectories of a data file (.npz of states "
+                        "with times t, or positions; as train --data)")
     _trust_flag(p)
     _cache_flags(p)
     p.set_defaults(func=cmd_evaluate)

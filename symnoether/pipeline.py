@@ -224,7 +224,7 @@ def _trusted(run: PreparedRun) -> dict:
 
 def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | None = None,
                         out_dir=None, method=None, dtype: str | None = None,
-                        trust_module: bool = False) -> dict:
+                        trust_module: bool = False, data=None) -> dict:
     """Evaluate a trained run folder: `metrics.json` and plots in `RUN_DIR/evaluation`.
 
     **Returns:**
@@ -241,5 +241,6 @@ def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | No
     config = read_json(record, "run record", ("config",))["config"]
     _enable_float64(config.get("dtype") if isinstance(config, dict) else None)
     kwargs = {k: v for k, v in (("t_final", t_final), ("dt", dt), ("out_dir", out_dir),
-                                ("method", method), ("dtype", dtype)) if v is not None}
+                                ("method", method), ("dtype", dtype), ("data", data))
+              if v is not None}  # fmt: skip
     return evaluate_run(run_dir, trust_module=trust_module, **kwargs)

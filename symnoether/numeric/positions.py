@@ -30,7 +30,7 @@ from .contract import check_module
 from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
 from .position_loss import PositionLoss
-from .source import AbstractPositionSource, array_hash
+from .source import AbstractPositionSource, Observed, array_hash
 
 __all__ = [
     "PositionData",
@@ -111,6 +111,14 @@ class PositionData(AbstractPositionSource):
 
     def default_loss(self) -> PositionLoss:
         return PositionLoss()
+
+    def trajectories(self) -> list[Observed]:
+        """Each trajectory from its first position, with the velocity of the second-order
+        one-sided difference $(-3 q_0 + 4 q_1 - q_2) / (2\\,dt)$."""
+        q, lengths = np.asarray(self.q, np.float64), np.asarray(self.lengths)
+        return [Observed(np.arange(size) * self.dt, q[b, :size], q[b, 0],
+                         (-3 * q[b, 0] + 4 * q[b, 1] - q[b, 2]) / (2 * self.dt), self.dt)
+                for b, size in enumerate(lengths)]  # fmt: skip
 
     def windows(self, length: int) -> np.ndarray:
         """Every run of `length` consecutive valid samples, shape `(W, length, n)` (NumPy).
