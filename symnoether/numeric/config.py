@@ -106,6 +106,13 @@ class TrainConfig:
     N`, `extended`) keeps its schedule, and the epochs beyond it train at
     `final_learning_rate`.
 
+    `validation_fraction` > 0 holds that part of fixed data out of training
+    (`AbstractSource.split`: random rows of a `Dataset`, whole trajectories of
+    `PositionData`, or the tail of a single one) and scores it after every epoch; the model
+    of the lowest validation loss is kept (`best.eqx`) and is what `load_run` loads.
+    `patience` > 0 stops a variant after that many epochs without a new best (early
+    stopping).
+
     `activation` takes a name of `ACTIVATIONS` or one of its functions (`jax.nn.softplus`),
     held as the name: a configuration is written as JSON. `mass_solve` is how d2L/dqdot2 is
     solved (`"solve"`, `"cholesky"`, `"pinv"`); `solver=` is its deprecated spelling.
@@ -137,6 +144,8 @@ class TrainConfig:
     model: str = "mlp"
     negative: tuple[str, ...] = ()
     schedule_epochs: int | None = None
+    validation_fraction: float = 0.0
+    patience: int = 0
     solver: InitVar[str | None] = None
 
     def __post_init__(self, solver):
@@ -157,6 +166,17 @@ class TrainConfig:
                 or not 1 <= self.schedule_epochs <= (self.epochs if _is_int(self.epochs) else 0)):
             types.append(f"schedule_epochs must be null or a whole number of epochs from 1 to "
                          f"epochs ({self.epochs}), got {self.schedule_epochs!r}")
+        if isinstance(self.validation_fraction, bool) or not isinstance(
+                self.validation_fraction, int | float) or not (
+                0 <= self.validation_fraction <= 0.5):  # fmt: skip
+            types.append(f"validation_fraction must be a number from 0 (no validation) to "
+                         f"0.5, got {self.validation_fraction!r}")
+        if not _is_int(self.patience) or self.patience < 0:
+            types.append(f"patience must be a whole number >= 0 (0: no early stopping), got "
+                         f"{self.patience!r}")
+        elif self.patience and self.validation_fraction == 0:
+            types.append("patience (early stopping) needs a validation split: set "
+                         "validation_fraction, e.g. 0.1")
         if not isinstance(self.standardize, bool):
             types.append(f"standardize must be true or false, got {self.standardize!r}")
         if not (isinstance(self.negative, list | tuple)

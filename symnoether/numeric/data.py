@@ -102,6 +102,17 @@ class Dataset(AbstractStateSource):
     def warn_if_energy_decays(self, module: ModuleType, *, stacklevel: int = 3) -> None:
         warn_if_energy_decays(module, self.q, self.qdot, self.t, stacklevel=stacklevel + 1)
 
+    def split(self, fraction: float, *, seed: int = 0) -> tuple["Dataset", "Dataset"]:
+        """Rows drawn at random (`seed`): `round(fraction * N)` of them, at least one, for
+        validation, the others for training."""
+        n = len(self)
+        held = min(max(1, round(fraction * n)), n - 1)
+        if n < 2:
+            raise DataError("a validation split needs at least 2 samples, got 1")
+        order = np.random.default_rng(seed).permutation(n)
+        rows = (np.sort(order[held:]), np.sort(order[:held]))
+        return tuple(jax.tree.map(lambda x, r=r: x[r], self) for r in rows)
+
     def trajectories(self) -> list[Observed]:
         """The trajectories of the samples: runs of increasing times `t` (a new one starts
         where `t` does not increase), each from its first state."""

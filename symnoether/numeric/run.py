@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import RunFolderError, format_problems
 from ..lock import run_lock
-from ..run_folder import RunFolder
+from ..run_folder import BEST, RunFolder
 from .checkpoint import load_checkpoint, read_json, read_losses, write_json
 from .config import (
     DATA_KINDS,
@@ -184,6 +184,9 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
     write_record(run_dir, _record(module, data, config, variants, old, metadata, overrides,
                                   state))  # fmt: skip
     init_key, train_key = jax.random.split(jax.random.key(config.seed))
+    validation = None
+    if config.validation_fraction > 0:  # data.npz keeps all; the split is the seed's
+        data, validation = data.split(config.validation_fraction, seed=config.seed)
     models, losses = {}, {}
     for variant in variants:
         folder.model(variant).mkdir(exist_ok=True)
@@ -198,7 +201,8 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
             batch_size=config.batch_size, **_optimizer_arguments(config),
             checkpoint_dir=folder.model(variant), checkpoint_every=config.checkpoint_every,
             resume=resume, progress=variant if progress else False,
-            loss=config.make_loss(data), key=train_key,
+            loss=config.make_loss(data), validation=validation,
+            patience=config.patience or None, key=train_key,
         )  # fmt: skip
     return Run(run_dir, module, config, models, losses, state, tuple(overrides))
 
@@ -293,7 +297,11 @@ def _load_model(folder: RunFolder, variant: str,
     optimizer = make_optimizer(config.learning_rate, config.final_learning_rate, total,
                                eps=config.adam_eps)
     opt_state = optimizer.init(eqx.filter(skeleton, eqx.is_inexact_array))
-    return load_checkpoint(folder.model(variant), skeleton, opt_state).model, config
+    model = load_checkpoint(folder.model(variant), skeleton, opt_state).model
+    best = folder.model(variant) / BEST
+    if best.exists():  # trained with a validation split: the model of the lowest loss
+        model = eqx.tree_deserialise_leaves(best, model)
+    return model, config
 
 
 def load_run(run_dir: str | os.PathLike, *, trust_module: bool = False) -> Run:

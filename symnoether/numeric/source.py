@@ -134,6 +134,16 @@ class AbstractSource(eqx.Module):
             "sn.forced_trajectory_data, or a data file with the array 't')"
         )
 
+    def split(self, fraction: float, *, seed: int = 0) -> tuple["AbstractSource", "AbstractSource"]:
+        """`(training, validation)`: about `fraction` of the data held out for validation
+        (`TrainConfig.validation_fraction`). Default: a `DataError`, these data cannot be
+        split (a stream never repeats a sample)."""
+        raise DataError(
+            f"{type(self).__name__} data cannot be split for validation (a stream draws "
+            "fresh samples for every batch); set validation_fraction to 0, or train on fixed "
+            "data (\"data\": \"fixed\" or \"positions\", or --data FILE)"
+        )
+
     def trajectories(self) -> list["Observed"]:
         """The observed trajectories these data hold, for `evaluate_run(..., data=)`: each
         with its sample times (uniformly spaced), positions and initial state. Default: a
