@@ -18,6 +18,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from .errors import (
@@ -220,7 +221,8 @@ def cmd_train(args) -> int:
     from .pipeline import load_config, prepare_run, train_models
 
     system = _load(args.spec, args.minimal)
-    config = load_config(args.config, args.out, resume=args.resume)  # before writing
+    config = load_config(args.config, args.out, resume=args.resume,
+                         epochs=args.epochs)  # before writing
     with run_lock(args.out):
         try:
             run = prepare_run(system, args.out, config=config, data_path=args.data,
@@ -231,7 +233,8 @@ def cmd_train(args) -> int:
                   "proved), so nothing was trained; see `symnoether verify SPEC`, or pass "
                   "--force to train anyway", file=sys.stderr)
             return EXIT_FAILED
-        train_models(run, variants=_variants(args, system, run.config), resume=args.resume)
+        train_models(run, variants=_variants(args, system, run.config), resume=args.resume,
+                     progress=not args.quiet)
     print(f"run folder: {args.out}")
     return EXIT_OK
 
@@ -242,7 +245,7 @@ def cmd_evaluate(args) -> int:
 
     print_table(evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt,
                                     method=args.method, dtype=args.dtype,
-                                    trust_module=args.trust_module))
+                                    trust_module=args.trust_module, data=args.data))
     return EXIT_OK
 
 
@@ -286,11 +289,16 @@ def print_table(metrics: dict) -> None:
     print(f"\nrollouts of {settings['steps']} steps, dt = {settings['dt']} "
           f"(t = {settings['t_final']:g}), {settings['dtype']}; charge drift = max over t of "
           "|I(t) - I(0)| / |I(0)| for the vector I of all charges (metrics.json has each)")
+    data = "data_trajectories" in settings
     header = (f"{'model':<14}{'method':<13}{'final loss':>11}{'own charges':>13}"
-              f"{'true charges':>14}{'own energy':>12}{'|q - q_true|':>14}")
+              f"{'true charges':>14}{'own energy':>12}{'|q - q_true|':>14}"
+              + (f"{'|q - q_data|':>14}" if data else ""))
     print(header)
     print("-" * len(header))
-    for name, by_method in metrics["models"].items():
+    rows = dict(metrics["models"])
+    if data and "true_system" in metrics:  # how close the true system comes: the noise
+        rows["true system"] = metrics["true_system"]
+    for name, by_method in rows.items():
         loss = by_method.get("final_training_loss")
         for method in settings["methods"]:
             m = by_method[method]
@@ -300,8 +308,13 @@ def print_table(metrics: dict) -> None:
             true = m.get("true_charge_vector", {}).get("max_relative_drift", _MISSING)
             if not settings.get("charge_names"):  # no symmetry, no charges
                 own = true = _MISSING
+            against = m.get("data_error", {}).get("final", _MISSING)
             print(f"{name:<14}{method:<13}{_cell(_MISSING if loss is None else loss):>11}"
-                  f"{_cell(own):>13}{_cell(true):>14}{_cell(energy):>12}{_cell(error):>14}")
+                  f"{_cell(own):>13}{_cell(true):>14}{_cell(energy):>12}{_cell(error):>14}"
+                  + (f"{_cell(against):>14}" if data else ""))
+    if data:
+        print(f"|q - q_data|: mean over {settings['data_trajectories']} trajectories of the "
+              "data of the final error, each rolled out from its first state")
     for warning in metrics.get("warnings", []):
         print(f"warning: {warning}")
 
@@ -332,12 +345,23 @@ def _positive(text: str) -> float:
     return value
 
 
+def _whole(text: str) -> int:
+    # argparse `type` of --epochs: a whole number >= 1.
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def cmd_demo(args) -> int:
     """The main job, end to end, on the default example (Kepler)."""
-    return run_demo(spec=args.spec, out=args.out, budget=args.budget)
+    return run_demo(spec=args.spec, out=args.out, budget=args.budget, quiet=args.quiet)
 
 
-def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
+def run_demo(*, spec=None, out=None, budget: str = "short", quiet: bool = False) -> int:
     """The main job on one example: derive, verify, generate, train, integrate, evaluate,
     printing each stage.
 
@@ -346,6 +370,7 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
     - `spec`: the spec file (default `examples/kepler/spec.py`).
     - `out`: the run folder (default `runs/demo-<budget>`); a rerun resumes it.
     - `budget`: `"smoke"` (seconds), `"short"` (minutes) or `"full"` (the reference's).
+    - `quiet`: no training progress lines.
 
     **Returns:**
 
@@ -389,7 +414,7 @@ def run_demo(*, spec=None, out=None, budget: str = "short") -> int:
         start = _stage(f"train: the invariant natural model (T - V, definite mass matrix) and "
                        f"the unconstrained network ({budget} budget)")
         train_models(run, variants=_default_variants(system, run.config, tuple(VARIANTS)),
-                     resume=resume)
+                     resume=resume, progress=not quiet)
     _done(start)
     from .numeric.integrate import INTEGRATORS
 
@@ -420,6 +445,12 @@ def _trust_flag(parser) -> None:
                         help="use the run folder's module.py even if it was edited after "
                              "generation or is not the one the run was trained with "
                              "(recorded in the run folder and shown by evaluate)")
+
+
+def _quiet_flag(parser) -> None:
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress lines while training (errors and warnings still "
+                             "show)")
 
 
 def _cache_flags(parser) -> None:
@@ -483,6 +514,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated variants to train (invariant, unconstrained; "
                         "default both, or with --resume the ones the run folder records)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--epochs", type=_whole, default=None, metavar="N",
+                   help="train N epochs in all; with --resume, extends a finished run (its "
+                        "learning-rate schedule is kept: the extra epochs run at the final "
+                        "rate)")
+    _quiet_flag(p)
     p.add_argument("--force", action="store_true",
                    help="train even if a verification check fails or is undecided (recorded "
                         "in the generated module's header)")
@@ -501,6 +537,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="precision of the rollouts (default float64: the model's behaviour "
                         "rather than float32 rounding; float32 is the precision of training; "
                         "mixed: a float32 network called from float64 states)")
+    p.add_argument("--data", default=None, metavar="FILE",
+                   help="also compare with the trajectories of a data file (.npz of states "
+                        "with times t, or positions; as train --data)")
     _trust_flag(p)
     _cache_flags(p)
     p.set_defaults(func=cmd_evaluate)
@@ -521,6 +560,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="tiny budget, well under a minute (for tests)")
     budget.add_argument("--full", dest="budget", action="store_const", const="full",
                         help="the reference budget: 2500 epochs x 100 steps (hours)")
+    _quiet_flag(p)
     _cache_flags(p)
     p.set_defaults(func=cmd_demo, budget="short")
     return parser
@@ -548,7 +588,9 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "models", None) is not None:
         args.models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
-        code = args.func(args)
+        with warnings.catch_warnings():  # restores Python's own display afterwards
+            warnings.showwarning = _show_warning
+            code = args.func(args)
         sys.stdout.flush()  # a closed pipe is reported here, not at interpreter exit
         return code
     except SymnoetherError as error:
@@ -563,6 +605,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error(_interrupted(args), EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # One `warning: ...` line, as errors are shown: the source path and line that Python
+    # adds read like a traceback to a user of the command.
+    text = " ".join(str(message).split())
+    try:
+        print(f"warning: {text}", file=sys.stderr if file is None else file, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _error(message: str, code: int) -> int:

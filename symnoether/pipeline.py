@@ -72,7 +72,7 @@ def _module_for(system, run_dir: Path, resume: bool, invariants=None, force: boo
 
 
 def load_config(config_path=None, run_dir=None, *, resume: bool = False,
-                overrides: dict | None = None):
+                overrides: dict | None = None, epochs: int | None = None):
     """The training configuration of a run, validated; nothing is written.
 
     **Arguments:**
@@ -82,6 +82,8 @@ def load_config(config_path=None, run_dir=None, *, resume: bool = False,
     - `run_dir`: the run folder (read only when resuming).
     - `resume`: whether the run is resumed.
     - `overrides`: settings that replace those of the configuration.
+    - `epochs`: the epochs to train (`--epochs`); when resuming, the run is extended to
+      them with its learning-rate schedule (`TrainConfig.extended`).
 
     **Returns:**
 
@@ -97,6 +99,9 @@ def load_config(config_path=None, run_dir=None, *, resume: bool = False,
         config = TrainConfig() if recorded is None else recorded
     if overrides:  # unknown or invalid settings are a ConfigError, listing each
         config = TrainConfig.from_dict({**config.to_dict(), **overrides})
+    if epochs is not None:
+        config = (config.extended(epochs) if resume and recorded is not None
+                  else TrainConfig.from_dict({**config.to_dict(), "epochs": epochs}))
     _enable_float64(config.dtype)
     return config
 
@@ -219,7 +224,7 @@ def _trusted(run: PreparedRun) -> dict:
 
 def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | None = None,
                         out_dir=None, method=None, dtype: str | None = None,
-                        trust_module: bool = False) -> dict:
+                        trust_module: bool = False, data=None) -> dict:
     """Evaluate a trained run folder: `metrics.json` and plots in `RUN_DIR/evaluation`.
 
     **Returns:**
@@ -236,5 +241,6 @@ def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | No
     config = read_json(record, "run record", ("config",))["config"]
     _enable_float64(config.get("dtype") if isinstance(config, dict) else None)
     kwargs = {k: v for k, v in (("t_final", t_final), ("dt", dt), ("out_dir", out_dir),
-                                ("method", method), ("dtype", dtype)) if v is not None}
+                                ("method", method), ("dtype", dtype), ("data", data))
+              if v is not None}  # fmt: skip
     return evaluate_run(run_dir, trust_module=trust_module, **kwargs)

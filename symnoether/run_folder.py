@@ -19,12 +19,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CHECKPOINT", "CHECKPOINT_INFO", "LOSSES", "METRICS", "RunFolder"]
+__all__ = ["BEST", "CHECKPOINT", "CHECKPOINT_INFO", "LOSSES", "METRICS", "RunFolder"]
 
 #: A checkpoint folder's files: the arrays, their record, the loss history.
 CHECKPOINT = "checkpoint.eqx"
 CHECKPOINT_INFO = "checkpoint.json"
 LOSSES = "losses.csv"
+# The model of the lowest validation loss (training with a validation split).
+BEST = "best.eqx"
 #: The evaluation's numbers, in `evaluation/` or any `out_dir` of `evaluate_models`.
 METRICS = "metrics.json"
 

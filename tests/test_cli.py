@@ -103,6 +103,10 @@ def test_train_resume_and_refusal_to_overwrite(tmp_path, capsys):
     assert "already holds trained models" in capsys.readouterr().err
     assert (out / "models/invariant/checkpoint.eqx").read_bytes() == checkpoint
     assert main([*args, "--resume"]) == 0
+    epochs = json.loads((out / "run.json").read_text())["config"]["epochs"]
+    assert main([*args, "--resume", "--epochs", str(epochs + 1)]) == 0  # extended
+    info = json.loads((out / "models/invariant/checkpoint.json").read_text())
+    assert info["epoch"] == epochs + 1
 
 
 def test_learn_from_user_data_without_true_lagrangian(tmp_path, capsys):
@@ -127,6 +131,18 @@ def test_learn_from_user_data_without_true_lagrangian(tmp_path, capsys):
     assert main(["evaluate", str(out), "--t-final", "0.5", "--method", "variational"]) == 0
     metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
     assert metrics["settings"]["methods"] == ["variational"]
+    # Against data, without a true Lagrangian: one trajectory of a file with times t.
+    t = np.linspace(0.0, 0.5, 6)
+    q = np.stack([np.cos(t), np.sin(t)], 1)
+    np.savez(tmp_path / "orbit.npz", q=q, qdot=np.stack([-q[:, 1], q[:, 0]], 1), qddot=-q, t=t)
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--t-final", "0.5", "--method", "rk4",
+                 "--data", str(tmp_path / "orbit.npz")]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith("invariant")]  # fmt: skip
+    assert len(rows) == 1 and rows[0].split()[-1] != "-" and rows[0].split()[-2] == "-"
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    assert metrics["models"]["invariant"]["rk4"]["data_error"]["trajectories"] == 1
 
 
 def test_evaluate_method_choices_come_from_the_registry(tmp_path, capsys):

@@ -37,6 +37,7 @@ __all__ = [
     "atomic_write",
     "load_checkpoint",
     "read_json",
+    "read_info",
     "read_losses",
     "read_settings",
     "save_checkpoint",
@@ -93,7 +94,7 @@ class Checkpoint(NamedTuple):
 
 def save_checkpoint(
     folder: Path, model: PyTree, opt_state: PyTree, key_data, step: int, epoch: int,
-    settings: dict, *, extra: PyTree = None,
+    settings: dict, *, extra: PyTree = None, info: dict | None = None,
 ) -> None:  # fmt: skip
     """Write `checkpoint.eqx` and then `checkpoint.json` in `folder`, each atomically.
 
@@ -106,11 +107,13 @@ def save_checkpoint(
     - `settings`: the training settings a resume must match (JSON-compatible).
     - `extra`: more state to save, e.g. a data stream's (`None`, the default, adds nothing
         to the file).
+    - `info`: more JSON entries for `checkpoint.json` (e.g. `"validation"`).
     """
     tree = (model, opt_state, jnp.asarray(key_data), jnp.asarray(step), jnp.asarray(epoch),
             extra)  # fmt: skip
     atomic_write(folder / CHECKPOINT, lambda file: eqx.tree_serialise_leaves(file, tree))
-    write_json(folder / CHECKPOINT_INFO, {"epoch": epoch, "step": step, "settings": settings})
+    write_json(folder / CHECKPOINT_INFO,
+               {**(info or {}), "epoch": epoch, "step": step, "settings": settings})
 
 
 def load_checkpoint(
@@ -182,6 +185,12 @@ def _damage(path: Path, like: PyTree) -> str | None:
                 return f"it is truncated ({size} bytes, array record {index} ends at {end})"
             file.seek(end)
     return None
+
+
+def read_info(folder: Path) -> dict:
+    """The whole record `checkpoint.json` of `folder` (epoch, step, settings, and e.g.
+    `"validation"`)."""
+    return read_json(folder / CHECKPOINT_INFO, "checkpoint record", ("settings",))
 
 
 def read_settings(folder: Path) -> dict:

@@ -101,6 +101,18 @@ class TrainConfig:
     $\\epsilon / \\sqrt{1 - 0.999^t}$ at step $t$: the two differ in the first few thousand
     of the 250,000 steps (by 26% at step 1000, 0.3% at step 5000).
 
+    `schedule_epochs` is the number of epochs the learning rate's cosine spans (None: all
+    of them); a finished run extended with more epochs (`symnoether train --resume --epochs
+    N`, `extended`) keeps its schedule, and the epochs beyond it train at
+    `final_learning_rate`.
+
+    `validation_fraction` > 0 holds that part of fixed data out of training
+    (`AbstractSource.split`: random rows of a `Dataset`, whole trajectories of
+    `PositionData`, or the tail of a single one) and scores it after every epoch; the model
+    of the lowest validation loss is kept (`best.eqx`) and is what `load_run` loads.
+    `patience` > 0 stops a variant after that many epochs without a new best (early
+    stopping).
+
     `activation` takes a name of `ACTIVATIONS` or one of its functions (`jax.nn.softplus`),
     held as the name: a configuration is written as JSON. `mass_solve` is how d2L/dqdot2 is
     solved (`"solve"`, `"cholesky"`, `"pinv"`); `solver=` is its deprecated spelling.
@@ -131,6 +143,9 @@ class TrainConfig:
     rollout_steps: int = 8
     model: str = "mlp"
     negative: tuple[str, ...] = ()
+    schedule_epochs: int | None = None
+    validation_fraction: float = 0.0
+    patience: int = 0
     solver: InitVar[str | None] = None
 
     def __post_init__(self, solver):
@@ -146,6 +161,22 @@ class TrainConfig:
                   or not isinstance(getattr(self, n), int | float)]
         types = [f"{n} must be an integer, got {getattr(self, n)!r}" for n in ints]
         types += [f"{n} must be a number, got {getattr(self, n)!r}" for n in floats]
+        if self.schedule_epochs is not None and (
+                isinstance(self.schedule_epochs, bool) or not isinstance(self.schedule_epochs, int)
+                or not 1 <= self.schedule_epochs <= (self.epochs if _is_int(self.epochs) else 0)):
+            types.append(f"schedule_epochs must be null or a whole number of epochs from 1 to "
+                         f"epochs ({self.epochs}), got {self.schedule_epochs!r}")
+        if isinstance(self.validation_fraction, bool) or not isinstance(
+                self.validation_fraction, int | float) or not (
+                0 <= self.validation_fraction <= 0.5):  # fmt: skip
+            types.append(f"validation_fraction must be a number from 0 (no validation) to "
+                         f"0.5, got {self.validation_fraction!r}")
+        if not _is_int(self.patience) or self.patience < 0:
+            types.append(f"patience must be a whole number >= 0 (0: no early stopping), got "
+                         f"{self.patience!r}")
+        elif self.patience and self.validation_fraction == 0:
+            types.append("patience (early stopping) needs a validation split: set "
+                         "validation_fraction, e.g. 0.1")
         if not isinstance(self.standardize, bool):
             types.append(f"standardize must be true or false, got {self.standardize!r}")
         if not (isinstance(self.negative, list | tuple)
@@ -213,6 +244,21 @@ class TrainConfig:
             return [f"t_final ({self.t_final}) must be >= sample_every ({self.sample_every}): "
                     "the data need at least two samples"]
         return []
+
+    @property
+    def schedule_steps(self) -> int:
+        """The optimiser steps the learning-rate schedule spans."""
+        return (self.schedule_epochs or self.epochs) * self.steps_per_epoch
+
+    def extended(self, epochs: int) -> "TrainConfig":
+        """This configuration trained for `epochs` epochs in all, more than `self.epochs`,
+        with the same learning-rate schedule (the extra epochs at `final_learning_rate`).
+        A `ConfigError` when `epochs` is fewer than the run has."""
+        if not _is_int(epochs) or epochs < self.epochs:
+            raise ConfigError(f"--epochs {epochs} would shorten the run: it has "
+                              f"{self.epochs} epochs; give more to extend it")
+        return dataclasses.replace(self, epochs=epochs,
+                                   schedule_epochs=self.schedule_epochs or self.epochs)
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-compatible dict."""
@@ -303,6 +349,11 @@ class TrainConfig:
             activation=self.activation, init=self.init, dtype=self.dtype,
             mass_solve=self.mass_solve, standardize=self.standardize, key=key,
         )  # fmt: skip
+
+
+def _is_int(value) -> bool:
+    # An integer setting (a bool is not one).
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _unknown_setting(name: str, known) -> str:

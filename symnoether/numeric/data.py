@@ -37,7 +37,14 @@ from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
 from .losses import AccelerationLoss
 from .positions import PositionData, is_position_file, load_positions
-from .source import AbstractStateSource, Windows, array_hash, sample_rows
+from .source import (
+    AbstractStateSource,
+    Observed,
+    Windows,
+    array_hash,
+    sample_rows,
+    uniform_step,
+)
 
 __all__ = ["Dataset", "load_data", "random_data", "save_data", "trajectory_data"]
 
@@ -94,6 +101,29 @@ class Dataset(AbstractStateSource):
 
     def warn_if_energy_decays(self, module: ModuleType, *, stacklevel: int = 3) -> None:
         warn_if_energy_decays(module, self.q, self.qdot, self.t, stacklevel=stacklevel + 1)
+
+    def split(self, fraction: float, *, seed: int = 0) -> tuple["Dataset", "Dataset"]:
+        """Rows drawn at random (`seed`): `round(fraction * N)` of them, at least one, for
+        validation, the others for training."""
+        n = len(self)
+        held = min(max(1, round(fraction * n)), n - 1)
+        if n < 2:
+            raise DataError("a validation split needs at least 2 samples, got 1")
+        order = np.random.default_rng(seed).permutation(n)
+        rows = (np.sort(order[held:]), np.sort(order[:held]))
+        return tuple(jax.tree.map(lambda x, r=r: x[r], self) for r in rows)
+
+    def trajectories(self) -> list[Observed]:
+        """The trajectories of the samples: runs of increasing times `t` (a new one starts
+        where `t` does not increase), each from its first state."""
+        if self.t is None:
+            super().trajectories()  # raises, saying what to give
+        t, q, qdot = (np.asarray(x, np.float64) for x in (self.t, self.q, self.qdot))
+        cuts = [0, *(np.flatnonzero(np.diff(t) <= 0) + 1), len(t)]
+        runs = [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b - a >= 2]
+        return [Observed(t[a:b] - t[a], q[a:b], q[a], qdot[a],
+                         uniform_step(t[a:b], f"trajectory {k} of the data"))
+                for k, (a, b) in enumerate(runs)]  # fmt: skip
 
     def coordinate_count(self) -> int:
         return self.q.shape[1]

@@ -371,6 +371,45 @@ def _rollouts(module, models, q0, qdot0, dt, steps, integrators) -> dict[str, di
     return {name: curves[name] for name in [*models, TRUE] if name in curves}
 
 
+#: At most this many of the data's trajectories are rolled out by `evaluate_models(data=)`.
+MAX_DATA_TRAJECTORIES = 8
+
+
+def _against(lagrangian, observed, dt: float, integrator, dtype) -> np.ndarray:
+    # |q(t_k) - q_data(t_k)| at the data's sample times: a rollout from the trajectory's
+    # initial state with a whole number of steps (near `dt`) between two samples.
+    substeps = max(1, round(observed.dt / dt))
+    qs, _ = integrate(lagrangian, jnp.asarray(observed.q0, dtype),
+                      jnp.asarray(observed.qdot0, dtype), dt=observed.dt / substeps,
+                      steps=substeps * (len(observed.t) - 1), method=integrator,
+                      save_every=substeps)  # fmt: skip
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.linalg.norm(np.asarray(qs, np.float64) - observed.q, axis=-1)
+
+
+def _data_metrics(errors: list[np.ndarray]) -> dict:
+    # Over the trajectories: the mean of their final errors, the largest error, the RMS.
+    finals = np.array([e[-1] for e in errors])
+    values = np.concatenate(errors)
+    finite = bool(np.all(np.isfinite(values)))
+    return {
+        "trajectories": len(errors),
+        "final": _number(np.mean(finals)) if np.all(np.isfinite(finals)) else None,
+        "max": _number(np.max(values)) if finite else None,
+        "rms": _number(np.sqrt(np.mean(values**2))) if finite else None,
+    }
+
+
+def _data_errors(module, systems, observed, dt, integrators, dtype) -> dict[str, dict]:
+    # name -> method -> metrics of the rollouts against the data's trajectories.
+    return {
+        name: {method: _data_metrics([_against(lagrangian, o, dt, integrator, dtype)
+                                      for o in observed])
+               for method, integrator in integrators.items()}
+        for name, lagrangian in systems.items()
+    }  # fmt: skip
+
+
 def evaluate_models(
     module: ModuleType,
     models: Mapping[str, Lagrangian],
@@ -385,6 +424,7 @@ def evaluate_models(
     dtype: str = "float64",
     plots: bool = True,
     warnings: Sequence[str] = (),
+    data=None,
 ) -> dict[str, Any]:
     """Roll out models and the true system from one state; measure conservation and error.
 
@@ -409,6 +449,12 @@ def evaluate_models(
     - `plots`: write the figures (with `out_dir`).
     - `warnings`: sentences to record first among the metrics' warnings (e.g. the checks
         overridden for a run folder).
+    - `data`: a data source whose trajectories the models (and the true system) are also
+        compared with (`AbstractSource.trajectories()`: a `Dataset` with times `t`, or
+        `PositionData`); each of the first `MAX_DATA_TRAJECTORIES` is rolled out from its
+        own initial state to its last sample (`dt` rounded to divide its spacing), and
+        `"data_error"` (mean final, max and RMS of $|q(t_k) - q_{data}(t_k)|$) is added
+        to each model's and method's metrics. This works without a true system.
 
     **Returns:**
 
@@ -432,8 +478,22 @@ def evaluate_models(
             cast = {name: _cast(model, dtype) for name, model in models.items()}
         q0, qdot0 = jnp.asarray(q0, dtype), jnp.asarray(qdot0, dtype)
         curves = _rollouts(module, cast, q0, qdot0, dt, steps, integrators)
+        against = None
+        if data is not None:
+            observed = data.trajectories()[:MAX_DATA_TRAJECTORIES]
+            systems = dict(cast)
+            if module.HAS_LAGRANGIAN:  # how close the true system comes: the data's noise
+                systems[TRUE] = FunctionLagrangian(module.lagrangian, module.acceleration,
+                                                   module)  # fmt: skip
+            against = _data_errors(module, systems, observed, dt, integrators, dtype)
     settings = _settings(module, q0, qdot0, dt, steps, integrators, MIXED if mixed else dtype)
     metrics = _metrics(module, curves, losses, settings)
+    if against is not None:
+        settings["data_trajectories"] = len(observed)
+        for name, by_method in against.items():
+            entry = metrics["true_system"] if name == TRUE else metrics["models"][name]
+            for method, values in by_method.items():
+                entry[method]["data_error"] = values
     metrics["warnings"] = [*map(str, warnings), *metrics["warnings"]]
     if out_dir is not None:
         metrics["files"] = _write(Path(out_dir), module, curves, losses, metrics, plots)
@@ -510,6 +570,7 @@ def evaluate_run(
     qdot0: Float[ArrayLike, " n"] | None = None,
     dtype: str = "float64",
     trust_module: bool = False,
+    data: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Evaluate the trained models of a run folder (`symnoether evaluate RUN_DIR`).
 
@@ -526,6 +587,8 @@ def evaluate_run(
     - `dtype`: `"float64"` (default), `"float32"` or `"mixed"` (see `evaluate_models`).
     - `trust_module`: evaluate even when the run's module fails its integrity checks
         (see `load_run`); the override is recorded among the metrics' warnings.
+    - `data`: a data file (states with times `t`, or positions; what `load_data` reads)
+        whose trajectories the models are also compared with (`evaluate_models`' `data`).
 
     **Returns:**
 
@@ -545,9 +608,15 @@ def evaluate_run(
     steps = round(t_final / dt)
     methods = (method,) if isinstance(method, str | AbstractIntegrator) else tuple(method)
     out_dir = RunFolder(run_dir).evaluation if out_dir is None else out_dir
+    observed = None
+    if data is not None:
+        from .data import load_data
+
+        observed = load_data(data, run.module)  # a bad file is a DataError
+        observed.trajectories()  # (data that are not trajectories: said before rolling out)
     return evaluate_models(
         run.module, run.models, q0, qdot0, dt=dt, steps=steps, losses=run.losses,
-        out_dir=out_dir, methods=methods, dtype=dtype, warnings=run.overrides,
+        out_dir=out_dir, methods=methods, dtype=dtype, warnings=run.overrides, data=observed,
     )  # fmt: skip
 
 

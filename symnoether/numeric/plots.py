@@ -11,13 +11,14 @@ from types import ModuleType
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..files import atomic_write
 from .contract import blocks as module_blocks
 from .curves import REFERENCE_METHOD, TRUE as _TRUE
 from .integrate import INTEGRATORS
 
-__all__ = ["write_figures"]
+__all__ = ["figures", "write_figures"]
 
 #: Curves longer than this are reduced (running maxima for drifts, strides for orbits).
 MAX_POINTS = 2000
@@ -25,6 +26,15 @@ MAX_POINTS = 2000
 #: system's).
 _LINE_STYLES = ("-", "--", "-.", (0, (5, 1, 1, 1)))
 _DPI = 120
+#: At most this many blocks are drawn in the trajectory plot (the title says how many
+#: there are): 36 orbits on top of one another, with 37 legend entries, are unreadable.
+MAX_BLOCKS = 4
+#: The trajectory plot shows the true orbit's range widened by this fraction on each side;
+#: a curve that leaves it is marked (x) where it does, and its label says so.
+MARGIN = 0.25
+#: Relative drifts are drawn up to this value (100%: beyond it the quantity is not
+#: conserved at all); larger ones are marked as off the scale, not scaled to.
+MAX_RELATIVE_DRIFT = 1.0
 
 
 def _style(method: str):
@@ -76,20 +86,62 @@ def _projection_title(module: ModuleType, blocks) -> str:
     hidden = [name for i, name in enumerate(names) if i not in shown]
     if not hidden:
         return "positions"
-    return f"2-D projection, not shown: {', '.join(hidden)}"
+    more = f", ... ({len(hidden)} in all)" if len(hidden) > 4 else ""
+    return f"2-D projection, not shown: {', '.join(hidden[:4])}{more}"
 
 
-def _plot_orbit(ax, module, blocks, qs, true_qs):
+def _drawn(blocks) -> list[tuple[str, list[int]]]:
+    # The blocks with two components or more, at most MAX_BLOCKS of them.
+    return [(label, idx) for label, idx in blocks if len(idx) >= 2][:MAX_BLOCKS]
+
+
+def _bounds(true_qs, blocks):
+    # ((xmin, xmax), (ymin, ymax)) of the true orbit's drawn components, widened by MARGIN;
+    # None without a true orbit (then the axes fit the finite points).
+    if true_qs is None:
+        return None
+    x = true_qs[:, [idx[0] for _, idx in blocks]]
+    y = true_qs[:, [idx[1] for _, idx in blocks]]
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        return None
+    bounds = []
+    for values in (x, y):
+        lo, hi = float(np.min(values)), float(np.max(values))
+        pad = MARGIN * max(hi - lo, 1e-12 + 1e-3 * max(abs(lo), abs(hi)))
+        bounds.append((lo - pad, hi + pad))
+    return tuple(bounds)
+
+
+def _exit(points: np.ndarray, bounds) -> int | None:
+    # The index of the first point outside the bounds (or not finite), None if none.
+    inside = np.all(np.isfinite(points), axis=1)
+    if bounds is not None:
+        (x0, x1), (y0, y1) = bounds
+        inside &= (points[:, 0] >= x0) & (points[:, 0] <= x1)
+        inside &= (points[:, 1] >= y0) & (points[:, 1] <= y1)
+    return None if np.all(inside) else int(np.argmin(inside))
+
+
+def _plot_orbit(ax, module, blocks, qs, true_qs, ts=None):
     names = module.COORDINATE_NAMES
-    for b, (label, idx) in enumerate(blocks):
-        if len(idx) < 2:
-            continue
+    drawn = _drawn(blocks)
+    bounds = _bounds(true_qs, drawn)
+    for b, (label, idx) in enumerate(drawn):
         i, j = idx[0], idx[1]
         name = "network" if len(blocks) == 1 else label
-        ax.plot(*_stride(qs[:, [i, j]]).T, "-", color=f"C{b}", lw=0.8, label=name)
+        points = qs[:, [i, j]]
+        leaves = _exit(points, bounds)
+        if leaves is not None:
+            when = "" if ts is None else f" at t = {ts[leaves]:.3g}"
+            name += f" (leaves the plot{when})" if np.isfinite(points[leaves]).all() else (
+                f" (diverges{when})")
+            last = points[max(leaves - 1, 0)]
+            ax.plot(*last, "x", color=f"C{b}", ms=8, mew=2)
+        ax.plot(*_stride(points).T, "-", color=f"C{b}", lw=0.8, label=name)
         ax.plot(*qs[0, [i, j]], "o", color=f"C{b}", ms=4)
-        if true_qs is not None:
-            ax.plot(*_stride(true_qs[:, [i, j]]).T, ":", color="black", lw=1.0,
+    if true_qs is not None:
+        for b, (_, idx) in enumerate(drawn):
+            ax.plot(*_stride(true_qs[:, [idx[0], idx[1]]]).T, ":", color="black", lw=1.0,
                     label="true system" if b == 0 else None)  # fmt: skip
     if len(blocks) == 1:
         idx = blocks[0][1]
@@ -98,7 +150,12 @@ def _plot_orbit(ax, module, blocks, qs, true_qs):
     else:
         ax.set_xlabel("first component of each block")
         ax.set_ylabel("second component of each block")
-    ax.set_aspect("equal", adjustable="datalim")
+    if bounds is not None:  # the true orbit's range: a diverged model does not set it
+        ax.set_xlim(*bounds[0])
+        ax.set_ylim(*bounds[1])
+        ax.set_aspect("equal", adjustable="box")
+    else:
+        ax.set_aspect("equal", adjustable="datalim")
 
 
 def _reference_orbit(curves) -> np.ndarray | None:
@@ -110,10 +167,10 @@ def _reference_orbit(curves) -> np.ndarray | None:
     return next(iter(by_method.values())).qs
 
 
-def _trajectories(out_dir, module, curves) -> list[str]:
+def _trajectories(module, curves) -> Figure | None:
     blocks = _blocks(module)
     if all(len(idx) < 2 for _, idx in blocks):
-        return []  # One-dimensional configuration: the error plot says it all.
+        return None  # One-dimensional configuration: the error plot says it all.
     systems = [name for name in curves if name != _TRUE]
     methods = list(curves[systems[0]])
     fig, axes = _grid(len(methods), len(systems))
@@ -121,23 +178,44 @@ def _trajectories(out_dir, module, curves) -> list[str]:
     for r, method in enumerate(methods):
         for c, name in enumerate(systems):
             ax = axes[r, c]
-            _plot_orbit(ax, module, blocks, curves[name][method].qs, true_qs)
+            cv = curves[name][method]
+            _plot_orbit(ax, module, blocks, cv.qs, true_qs, cv.ts)
             ax.set_title(f"{_label(name)}, {method}")
             ax.legend(fontsize="small", loc="upper right")
+    several = [label for label, idx in blocks if len(idx) >= 2]
+    shown = "" if len(several) <= MAX_BLOCKS else (
+        f"; {MAX_BLOCKS} of its {len(several)} blocks drawn")
+    note = "dotted: the true system from the same state; " if true_qs is not None else ""
     fig.suptitle(
-        f"{module.SYSTEM_NAME}: trajectories ({_projection_title(module, blocks)})\n"
-        "dotted: the true system from the same state; dot: start"
+        f"{module.SYSTEM_NAME}: trajectories ({_projection_title(module, blocks)}{shown})\n"
+        f"{note}dot: start; x: where a curve leaves the plot"
     )
-    return [_save(fig, out_dir / "trajectories.png")]
+    return fig
 
 
 def _drift_label(name: str, relative: bool) -> str:
     return name if relative else f"{name} (absolute)"
 
 
-def _charge_drift(out_dir, module, curves) -> list[str]:
+def _cap(ax, top: float) -> None:
+    # Bound a log axis at `top`: a diverged curve is marked, not scaled to. Labels of the
+    # curves that pass it say so.
+    over = False
+    for line in ax.get_lines():
+        y = np.asarray(line.get_ydata(), np.float64)
+        if y.size and not np.all(np.isfinite(y) & (y <= top)):
+            over = True
+            label = line.get_label()
+            if not label.startswith("_"):
+                line.set_label(f"{label} (off the scale)")
+    if over:
+        bottom = ax.get_ylim()[0]
+        ax.set_ylim(min(bottom, top / 10), top)
+
+
+def _charge_drift(module, curves) -> Figure | None:
     if not module.CHARGE_NAMES:  # no symmetry declared: nothing to plot
-        return []
+        return None
     systems, methods = list(curves), list(next(iter(curves.values())))
     fig, axes = _grid(len(methods), len(systems), sharey=True)
     for r, method in enumerate(methods):
@@ -158,18 +236,21 @@ def _charge_drift(out_dir, module, curves) -> list[str]:
             ax.set_title(f"{_label(name)}, {method}")
             ax.set_xlabel("time t")
             ax.grid(True, which="major", alpha=0.3)
+            _cap(ax, MAX_RELATIVE_DRIFT)
         axes[r, 0].set_ylabel("drift |I(t) - I(0)| / |I(0)|")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
                fontsize="small", title="charge")  # fmt: skip
+    dotted = ("; dotted: the true charges along the same trajectory"
+              if module.HAS_LAGRANGIAN else "")
     fig.suptitle(
         f"{module.SYSTEM_NAME}: drift of the Noether charges, largest value over [0, t]\n"
-        "solid: the model's own charges; dotted: the true charges along the same trajectory"
+        f"solid: the model's own charges{dotted}"
     )
-    return [_save(fig, out_dir / "charge_drift.png")]
+    return fig
 
 
-def _energy_drift(out_dir, module, curves) -> list[str]:
+def _energy_drift(module, curves) -> Figure:
     systems = list(curves)
     fig, axes = _grid(1, len(systems), sharey=True)
     for c, name in enumerate(systems):
@@ -185,18 +266,20 @@ def _energy_drift(out_dir, module, curves) -> list[str]:
         ax.set_title(_label(name))
         ax.set_xlabel("time t")
         ax.grid(True, which="major", alpha=0.3)
+        _cap(ax, MAX_RELATIVE_DRIFT)
         ax.legend(fontsize="small")
     axes[0, 0].set_ylabel("drift |E(t) - E(0)| / |E(0)|")
+    true = ", and the true energy along its trajectory" if module.HAS_LAGRANGIAN else ""
     fig.suptitle(
         f"{module.SYSTEM_NAME}: energy drift, largest value over [0, t]\n"
-        "the model's own energy E = qdot . dL/dqdot - L, and the true energy along its trajectory"
+        f"the model's own energy E = qdot . dL/dqdot - L{true}"
     )
-    return [_save(fig, out_dir / "energy_drift.png")]
+    return fig
 
 
-def _trajectory_error(out_dir, module, curves) -> list[str]:
+def _trajectory_error(module, curves) -> Figure | None:
     if not any(cv.error is not None for by in curves.values() for cv in by.values()):
-        return []
+        return None
     fig, axes = _grid(1, 1)
     ax = axes[0, 0]
     for s, (name, by_method) in enumerate(curves.items()):
@@ -209,6 +292,10 @@ def _trajectory_error(out_dir, module, curves) -> list[str]:
     ax.set_xlabel("time t")
     ax.set_ylabel("|q(t) - q_true(t)|")
     ax.grid(True, which="major", alpha=0.3)
+    true_qs = _reference_orbit(curves)
+    if true_qs is not None and np.all(np.isfinite(true_qs)):
+        # An error of several times the orbit's size says all there is to say.
+        _cap(ax, 10 * max(float(np.max(np.linalg.norm(true_qs, axis=-1))), 1e-12))
     ax.legend(fontsize="small")
     ax.set_title(
         f"{module.SYSTEM_NAME}: position error against the true system\n"
@@ -216,46 +303,54 @@ def _trajectory_error(out_dir, module, curves) -> list[str]:
         "[0, t])",
         fontsize="medium",
     )
-    return [_save(fig, out_dir / "trajectory_error.png")]
+    return fig
 
 
-def _losses(out_dir, module, losses: Mapping[str, np.ndarray]) -> list[str]:
+def _losses(module, losses: Mapping[str, np.ndarray]) -> Figure | None:
     losses = {name: values for name, values in losses.items() if np.size(values)}
     if not losses:
-        return []
+        return None
     fig, axes = _grid(1, 1)
     ax = axes[0, 0]
     for s, (name, values) in enumerate(losses.items()):
         ax.semilogy(np.arange(1, len(values) + 1), values, color=f"C{s}", label=_label(name))
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 2.5
     ax.set_ylabel("training loss (mean squared acceleration error)")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize="small")
     ax.set_title(f"{module.SYSTEM_NAME}: training loss per epoch", fontsize="medium")
-    return [_save(fig, out_dir / "loss.png")]
+    return fig
 
 
-def write_figures(out_dir: Path, module: ModuleType, curves, losses) -> list[str]:
-    """Write the evaluation figures into `out_dir`.
+def figures(module: ModuleType, curves, losses) -> dict[str, Figure]:
+    """The evaluation figures, file name -> `Figure`, each when it has data (no
+    `charge_drift.png` for a system without charges, no `trajectories.png` for one
+    coordinate).
 
     **Arguments:**
 
-    - `out_dir`: an existing folder.
     - `module`: the generated module (names of coordinates and charges).
     - `curves`: system name -> method -> `curves.Curves` (the true system as `"true"`).
     - `losses`: model name -> loss history.
+    """
+    made = {
+        "trajectories.png": _trajectories(module, curves),
+        "charge_drift.png": _charge_drift(module, curves),
+        "energy_drift.png": _energy_drift(module, curves),
+        "trajectory_error.png": _trajectory_error(module, curves),
+        "loss.png": _losses(module, losses),
+    }
+    return {name: fig for name, fig in made.items() if fig is not None}
+
+
+def write_figures(out_dir: Path, module: ModuleType, curves, losses) -> list[str]:
+    """Write the evaluation figures (`figures`) into the existing folder `out_dir`.
 
     **Returns:**
 
     The names of the files written: `trajectories.png`, `charge_drift.png`,
-    `energy_drift.png`, `trajectory_error.png` and `loss.png`, each when it has data (no
-    `charge_drift.png` for a system without charges).
+    `energy_drift.png`, `trajectory_error.png` and `loss.png`, each when it has data.
     """
     out_dir = Path(out_dir)
-    return (
-        _trajectories(out_dir, module, curves)
-        + _charge_drift(out_dir, module, curves)
-        + _energy_drift(out_dir, module, curves)
-        + _trajectory_error(out_dir, module, curves)
-        + _losses(out_dir, module, losses)
-    )
+    return [_save(fig, out_dir / name) for name, fig in figures(module, curves, losses).items()]

@@ -30,7 +30,7 @@ from .contract import check_module
 from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
 from .position_loss import PositionLoss
-from .source import AbstractPositionSource, array_hash
+from .source import AbstractPositionSource, Observed, array_hash
 
 __all__ = [
     "PositionData",
@@ -111,6 +111,35 @@ class PositionData(AbstractPositionSource):
 
     def default_loss(self) -> PositionLoss:
         return PositionLoss()
+
+    def split(self, fraction: float, *, seed: int = 0) -> tuple["PositionData", "PositionData"]:
+        """Whole trajectories drawn at random (`seed`) for validation when there are
+        several; one trajectory is cut in time, its last `fraction` held out (each part
+        keeps at least 3 samples)."""
+        q, lengths = np.asarray(self.q), np.asarray(self.lengths)
+        if len(lengths) >= 2:
+            held = min(max(1, round(fraction * len(lengths))), len(lengths) - 1)
+            order = np.random.default_rng(seed).permutation(len(lengths))
+            parts = [[q[b, :lengths[b]] for b in sorted(rows)]
+                     for rows in (order[held:], order[:held])]  # fmt: skip
+        else:
+            size = int(lengths[0])
+            cut = size - max(MIN_LENGTH, round(fraction * size))
+            if cut < MIN_LENGTH:
+                raise DataError(f"a trajectory of {size} positions is too short to split for "
+                                f"validation (each part needs {MIN_LENGTH}); lower "
+                                "validation_fraction or give more samples")
+            parts = [[q[0, :cut]], [q[0, cut:size]]]
+        train, validation = (position_data(p, dt=self.dt) for p in parts)
+        return train.astype(self.q.dtype), validation.astype(self.q.dtype)
+
+    def trajectories(self) -> list[Observed]:
+        """Each trajectory from its first position, with the velocity of the second-order
+        one-sided difference $(-3 q_0 + 4 q_1 - q_2) / (2\\,dt)$."""
+        q, lengths = np.asarray(self.q, np.float64), np.asarray(self.lengths)
+        return [Observed(np.arange(size) * self.dt, q[b, :size], q[b, 0],
+                         (-3 * q[b, 0] + 4 * q[b, 1] - q[b, 2]) / (2 * self.dt), self.dt)
+                for b, size in enumerate(lengths)]  # fmt: skip
 
     def windows(self, length: int) -> np.ndarray:
         """Every run of `length` consecutive valid samples, shape `(W, length, n)` (NumPy).

@@ -9,7 +9,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["record_problems", "settings_problems"]
+__all__ = ["extension_ignored", "record_problems", "settings_problems"]
+
+# The checkpoint settings a run extended with more epochs may change (`extension_ignored`).
+_EXTENDED = frozenset({"epochs", "steps", "schedule_steps"})
+
+
+def extension_ignored(saved: dict[str, Any], current: dict[str, Any]) -> frozenset:
+    """The checkpoint settings that may differ because `current` extends the saved run:
+    more steps, the same learning-rate schedule (`schedule_steps`, else all steps)."""
+    try:
+        same = (current.get("schedule_steps", current["steps"])
+                == saved.get("schedule_steps", saved["steps"]))
+        longer = current["steps"] >= saved["steps"]
+    except (KeyError, TypeError):
+        return frozenset()
+    return _EXTENDED if same and longer else frozenset()
 
 
 def settings_problems(saved: dict[str, Any], current: dict[str, Any], *,
@@ -43,6 +58,10 @@ def record_problems(record: dict[str, Any] | None, saved_config, config, data_ha
     """
     if record is None:
         return []
+    if (config.epochs >= saved_config.epochs
+            and config.schedule_steps == saved_config.schedule_steps):  # fmt: skip
+        # An extension of the run (`TrainConfig.extended`): more epochs, the same schedule.
+        resumable = frozenset({*resumable, "epochs", "schedule_epochs"})
     problems = settings_problems(dict(sorted(saved_config.to_dict().items())),
                                  dict(sorted(config.to_dict().items())), ignore=resumable)
     if initial_state is not None and "initial_state" in record and not all(

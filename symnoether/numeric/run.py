@@ -14,6 +14,7 @@ sees `q` and `qdot`). Both start from the same seed and see the same batches.
 """
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -25,7 +26,7 @@ import numpy as np
 
 from ..errors import RunFolderError, format_problems
 from ..lock import run_lock
-from ..run_folder import RunFolder
+from ..run_folder import BEST, RunFolder
 from .checkpoint import load_checkpoint, read_json, read_losses, write_json
 from .config import (
     DATA_KINDS,
@@ -61,6 +62,7 @@ __all__ = [
     "TrainConfig",
     "check_run_module",
     "data_hash",
+    "describe_model",
     "load_module",
     "load_run",
     "module_record_problems",
@@ -144,7 +146,8 @@ def train_run(
     - `variants`: which of `"invariant"`, `"unconstrained"` to train.
     - `resume`: continue each variant from its checkpoint, if it has one. The configuration
         and the data must match `run.json` (see `resume_problems`), else `RunFolderError`.
-    - `progress`: print a line per epoch.
+    - `progress`: say which model trains (`describe_model`) and show its progress line
+        (`train`'s `progress`, labelled with the variant).
     - `initial_state`: `(q0, qdot0)` where evaluation starts (e.g. the spec's clean state;
         the training data may be noisy), recorded in `run.json`; `None` for none.
     - `metadata`: more JSON-able entries for `run.json`; its `"overrides"` (a list of
@@ -181,6 +184,9 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
     write_record(run_dir, _record(module, data, config, variants, old, metadata, overrides,
                                   state))  # fmt: skip
     init_key, train_key = jax.random.split(jax.random.key(config.seed))
+    validation = None
+    if config.validation_fraction > 0:  # data.npz keeps all; the split is the seed's
+        data, validation = data.split(config.validation_fraction, seed=config.seed)
     models, losses = {}, {}
     for variant in variants:
         folder.model(variant).mkdir(exist_ok=True)
@@ -188,13 +194,35 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
         model = config.make_network(module, invariant=VARIANTS[variant], key=init_key)
         if config.standardize:
             model = model.standardized(*data.preview(config.batch_size))
+        if progress:
+            _say(f"training {describe_model(variant, model, config)}")
         models[variant], losses[variant] = train(
             model, data, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
             batch_size=config.batch_size, **_optimizer_arguments(config),
             checkpoint_dir=folder.model(variant), checkpoint_every=config.checkpoint_every,
-            resume=resume, progress=progress, loss=config.make_loss(data), key=train_key,
+            resume=resume, progress=variant if progress else False,
+            loss=config.make_loss(data), validation=validation,
+            patience=config.patience or None, key=train_key,
         )  # fmt: skip
     return Run(run_dir, module, config, models, losses, state, tuple(overrides))
+
+
+def describe_model(variant: str, model, config: TrainConfig) -> str:
+    """One line on what a variant trains: family, width, depth and parameter count, e.g.
+    `"invariant: natural family (T - V), width 128, depth 2, 33,410 parameters"`."""
+    family = config.model if VARIANTS[variant] else "mlp"
+    family = {"mlp": "MLP family", "natural": "natural family (T - V)"}[family]
+    sees = "the invariants" if VARIANTS[variant] else "q and qdot"
+    count = sum(int(np.size(x)) for x in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array)))
+    return (f"{variant}: {family} of {sees}, width {config.width}, depth {config.depth}, "
+            f"{count:,} parameters")
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # a closed stream: progress is not worth a crash
+        pass
 
 
 def _optimizer_arguments(config: TrainConfig) -> dict[str, Any]:
@@ -202,12 +230,14 @@ def _optimizer_arguments(config: TrainConfig) -> dict[str, Any]:
     # as they always have, so older run folders resume. Another epsilon (the reference's)
     # is the same Adam and schedule passed built; the checkpoint then records a custom
     # optimiser, and run.json's configuration is what a resume must match.
+    schedule = None if config.schedule_epochs is None else config.schedule_steps
     if config.adam_eps == OPTAX_EPS:
-        return {"learning_rate": config.learning_rate,
+        return {"learning_rate": config.learning_rate, "schedule_steps": schedule,
                 "final_learning_rate": config.final_learning_rate}  # fmt: skip
-    total = config.epochs * config.steps_per_epoch
+    total = config.schedule_steps
     return {"optimizer": make_optimizer(config.learning_rate, config.final_learning_rate, total,
-                                        eps=config.adam_eps)}  # fmt: skip
+                                        eps=config.adam_eps),
+            "schedule_steps": schedule}  # fmt: skip
 
 
 def _check_resume(run_dir, module, data, config, initial_state, metadata, trust_module,
@@ -263,11 +293,15 @@ def _load_model(folder: RunFolder, variant: str,
     skeleton = config.make_network(
         module, invariant=VARIANTS[settings["variant"]], key=jax.random.key(0)
     )
-    total = config.epochs * config.steps_per_epoch
+    total = config.schedule_steps
     optimizer = make_optimizer(config.learning_rate, config.final_learning_rate, total,
                                eps=config.adam_eps)
     opt_state = optimizer.init(eqx.filter(skeleton, eqx.is_inexact_array))
-    return load_checkpoint(folder.model(variant), skeleton, opt_state).model, config
+    model = load_checkpoint(folder.model(variant), skeleton, opt_state).model
+    best = folder.model(variant) / BEST
+    if best.exists():  # trained with a validation split: the model of the lowest loss
+        model = eqx.tree_deserialise_leaves(best, model)
+    return model, config
 
 
 def load_run(run_dir: str | os.PathLike, *, trust_module: bool = False) -> Run:

@@ -24,7 +24,7 @@ import hashlib
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import equinox as eqx
 import jax
@@ -43,6 +43,7 @@ __all__ = [
     "AbstractSource",
     "AbstractStateSource",
     "Batch",
+    "Observed",
     "Windows",
     "add_noise",
     "array_hash",
@@ -133,6 +134,25 @@ class AbstractSource(eqx.Module):
             "sn.forced_trajectory_data, or a data file with the array 't')"
         )
 
+    def split(self, fraction: float, *, seed: int = 0) -> tuple["AbstractSource", "AbstractSource"]:
+        """`(training, validation)`: about `fraction` of the data held out for validation
+        (`TrainConfig.validation_fraction`). Default: a `DataError`, these data cannot be
+        split (a stream never repeats a sample)."""
+        raise DataError(
+            f"{type(self).__name__} data cannot be split for validation (a stream draws "
+            "fresh samples for every batch); set validation_fraction to 0, or train on fixed "
+            "data (\"data\": \"fixed\" or \"positions\", or --data FILE)"
+        )
+
+    def trajectories(self) -> list["Observed"]:
+        """The observed trajectories these data hold, for `evaluate_run(..., data=)`: each
+        with its sample times (uniformly spaced), positions and initial state. Default: a
+        `DataError`, these data are not trajectories."""
+        raise DataError(
+            f"{type(self).__name__} data hold no trajectories to compare rollouts with; "
+            "give a data file of states with times 't' or of positions"
+        )
+
     def warn_if_energy_decays(self, module: ModuleType, *, stacklevel: int = 3) -> None:
         """Warn when these data lose energy but `module` declares no friction or forces.
         Default: nothing to check (only trajectories can show a decay)."""
@@ -145,6 +165,17 @@ class AbstractSource(eqx.Module):
                 f"the data has {width} coordinates per state but the model's system "
                 f"{module.SYSTEM_NAME!r} has {n}; use data made for this system"
             )
+
+
+class Observed(NamedTuple):
+    """One observed trajectory (NumPy): sample times `t` `(T,)` spaced by `dt`, positions
+    `q` `(T, n)`, and the initial state `(q0, qdot0)` a rollout starts from."""
+
+    t: np.ndarray
+    q: np.ndarray
+    q0: np.ndarray
+    qdot0: np.ndarray
+    dt: float
 
 
 class AbstractStateSource(AbstractSource, AbstractBatches):
@@ -167,6 +198,16 @@ class AbstractPositionSource(AbstractSource):
         """Batches of windows of `length` consecutive positions, drawn with replacement."""
         windows = jnp.asarray(self.windows(length))
         return Windows((windows,), np.dtype(windows.dtype))
+
+
+def uniform_step(t: np.ndarray, what: str) -> float:
+    """The spacing of the increasing sample times `t`; a `DataError` unless uniform."""
+    steps = np.diff(np.asarray(t, np.float64))
+    if steps.size == 0 or not np.all(steps > 0) or np.ptp(steps) > 1e-6 * np.max(steps):
+        raise DataError(f"{what}: the sample times are not uniformly spaced (steps from "
+                        f"{np.min(steps, initial=0):g} to {np.max(steps, initial=0):g}); "
+                        "evaluation against data needs a uniform time step")
+    return float(np.mean(steps))
 
 
 def sample_rows(arrays: tuple[Array, ...], key: PRNGKeyArray, batch_size: int):

@@ -13,7 +13,6 @@ across them (data parallel, parameters replicated); see docs/TRAINING.md.
 
 import functools
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,19 +27,23 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, PRNGKeyArray, PyTree
 
 from ..errors import CheckFailed, ConfigError, RunFolderError, format_problems
+from ..files import atomic_write
+from ..run_folder import BEST
 from .checkpoint import (
     CHECKPOINT,
     Checkpoint,
     append_loss,
     load_checkpoint,
+    read_info,
     read_losses,
     read_settings,
     save_checkpoint,
     truncate_losses,
 )
+from .epoch_line import EpochLine
 from .losses import AbstractLoss
 from .network import LagrangianNetwork
-from .resume import settings_problems
+from .resume import extension_ignored, settings_problems
 from .source import AbstractBatches, AbstractSource
 
 __all__ = ["TrainResult", "TrainingDivergedError", "make_optimizer", "train"]
@@ -213,6 +216,7 @@ class _Loop(NamedTuple):
     folder: Path | None
     settings: dict
     checkpoint_every: int
+    validate: Callable | None = None  # model -> validation loss; None without validation
 
 
 def _optimizer(
@@ -248,15 +252,17 @@ def _optimizer(
 
 def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, learning_rate,
              final_learning_rate, optimizer, checkpoint_dir, checkpoint_every,
-             devices, loss=None, resume=False) -> _Loop:  # fmt: skip
+             devices, loss=None, resume=False, schedule_steps=None,
+             validation=None) -> _Loop:  # fmt: skip
     _check_arguments(
         {"batch_size": batch_size, "steps_per_epoch": steps_per_epoch,
          "checkpoint_every": checkpoint_every},
         {"learning_rate": learning_rate, "final_learning_rate": final_learning_rate},
     )  # fmt: skip
     lengths = _epoch_lengths(epochs, steps, steps_per_epoch)
+    schedule = sum(lengths) if schedule_steps is None else schedule_steps
     optimizer, optimizer_settings = _optimizer(
-        optimizer, learning_rate, final_learning_rate, sum(lengths)
+        optimizer, learning_rate, final_learning_rate, schedule
     )
     mesh = _mesh(devices, batch_size)
     replicated = NamedSharding(mesh, PartitionSpec())
@@ -277,6 +283,8 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
         "batch_size": batch_size, **optimizer_settings, "dtype": str(model.dtype),
     }  # fmt: skip
     # (Fixed data and the acceleration loss add nothing: the entries checkpoints always had.)
+    if schedule != sum(lengths):  # an extended run (older checkpoints have no entry)
+        settings["schedule_steps"] = schedule
     for name, entry in (("data", data.settings()), ("loss", loss.settings(data))):
         if entry is not None:
             settings[name] = entry
@@ -284,8 +292,24 @@ def _prepare(model, data, key, *, epochs, steps, steps_per_epoch, batch_size, le
     arrays, rest = eqx.partition(source, eqx.is_array)  # (a sampler may be a function)
     source = eqx.combine(jax.device_put(arrays, replicated), rest)
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
+    validate = None if validation is None else _validator(validation, loss, model)
     return _Loop(model, run_epoch, optimizer, replicated, source, static, lengths, key, folder,
-                 settings, checkpoint_every)  # fmt: skip
+                 settings, checkpoint_every, validate)  # fmt: skip
+
+
+#: The validation loss is the loss on one fixed draw of this many batch rows (or windows).
+VALIDATION_SAMPLES = 1024
+
+
+def _validator(validation: AbstractSource, loss: AbstractLoss, model) -> Callable:
+    # model -> the loss on one fixed draw of the validation data (the same every epoch).
+    data, loss = _source(validation, loss)
+    data = data.astype(model.dtype)
+    batches = data.timed() if model.explicit_time else loss.batches(data)
+    n = min(VALIDATION_SAMPLES, data.size() or VALIDATION_SAMPLES)
+    _, batch = batches.sample_clean(batches.init(n), jax.random.key(0), n)
+    objective = loss.objective(data)
+    return eqx.filter_jit(lambda m, batch: objective(m, *batch)), batch
 
 
 def _start(loop: _Loop, model: LagrangianNetwork, resume: bool, batch_size: int):
@@ -320,7 +344,9 @@ def _load_for_resume(
     # Settings first: a different optimiser also makes the saved arrays unreadable, and
     # naming the setting is the more useful message.
     # Also the names only the checkpoint has: the optimiser entries differ in kind.
-    problems = settings_problems(read_settings(loop.folder), loop.settings)
+    saved_settings = read_settings(loop.folder)
+    problems = settings_problems(saved_settings, loop.settings,
+                                 ignore=extension_ignored(saved_settings, loop.settings))
     saved = None if problems else load_checkpoint(loop.folder, model, opt_state, source_state)
     if saved is not None and not np.array_equal(saved.key_data, _key_data(loop.key)):
         problems.append("the random key differs from the one the run started with")
@@ -328,17 +354,6 @@ def _load_for_resume(
         raise RunFolderError(format_problems(f"cannot resume from {str(loop.folder)!r}",
                                              problems))  # fmt: skip
     return saved
-
-
-def _report(epoch: int, epochs: int, loss: float, rate: float) -> None:
-    line = f"epoch {epoch}/{epochs}  loss {loss:.4e}  {rate:,.0f} steps/s"
-    if epoch == 1:
-        line += " (with compilation)"
-    if sys.stderr.isatty():
-        sys.stderr.write("\r" + line + ("\n" if epoch == epochs else ""))
-    else:
-        sys.stderr.write(line + "\n")
-    sys.stderr.flush()
 
 
 def _diverged(step_losses: np.ndarray, epoch: int, step: int, folder: Path | None):
@@ -373,10 +388,13 @@ def train(
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
     resume: bool = False,
-    progress: bool = True,
+    progress: bool | str = True,
     callback: Callable[[int, float, LagrangianNetwork], None] | None = None,
     devices: Sequence[jax.Device] | None = None,
     loss: AbstractLoss | None = None,
+    schedule_steps: int | None = None,
+    validation: AbstractSource | None = None,
+    patience: int | None = None,
     key: PRNGKeyArray,
 ) -> TrainResult:
     """Fit a Lagrangian network to target accelerations, or to observed positions.
@@ -406,13 +424,26 @@ def train(
     - `resume`: continue from the checkpoint in `checkpoint_dir` (settings and key must
         match); without one, start afresh. Without `resume`, an existing checkpoint is an
         error.
-    - `progress`: print a line per epoch (loss, steps/s) to stderr.
+    - `progress`: show the progress on stderr (loss, steps/s, ETA; `numeric/epoch_line.py`):
+        one line updated in place on a terminal, a line every few epochs otherwise; a
+        string labels the line (e.g. the variant); False for none.
     - `callback`: called as `callback(epoch, loss, model)` after each epoch (1-based).
     - `devices`: the devices to split each batch across; default all (`jax.devices()`).
     - `loss`: an `AbstractLoss`; default the data's own (`data.default_loss()`):
         `AccelerationLoss()` for states, `PositionLoss()` (the one-step loss) for
         `PositionData`. With a [`PositionLoss`][] training starts from
         `normalize_scale(model, ...)`, the model's $L$ rescaled to mean mass 1 on the data.
+    - `schedule_steps`: the steps the default optimiser's cosine spans (default all steps);
+        after them the rate stays at `final_learning_rate`. A finished run resumed with
+        more `epochs` and the same `schedule_steps` is extended (the resume checks allow it).
+        With `optimizer=` it is only recorded (the optimiser holds its own schedule).
+    - `validation`: held-out data of the same kind (`AbstractSource.split`), scored with
+        the same loss after every epoch on one fixed draw of `VALIDATION_SAMPLES`; the
+        model of the lowest validation loss is returned, and with `checkpoint_dir` kept in
+        `best.eqx`; `checkpoint.json` records `"validation"` (`losses`, `best_epoch`,
+        `best_loss`, `stopped`).
+    - `patience`: with `validation`, stop after this many epochs without a new best
+        (early stopping; a resumed run that stopped stays stopped). `None`: never.
     - `key`: a JAX random key for the batches.
 
     **Returns:**
@@ -428,25 +459,78 @@ def train(
         batch_size=batch_size, learning_rate=learning_rate,
         final_learning_rate=final_learning_rate, optimizer=optimizer, checkpoint_dir=checkpoint_dir,
         checkpoint_every=checkpoint_every, devices=devices, loss=loss, resume=resume,
+        schedule_steps=schedule_steps, validation=validation,
     )  # fmt: skip
     params, opt_state, source_state, done, step, losses = _start(
         loop, loop.model, resume, batch_size
     )
+    best = _Best.restore(loop, done, params)
+    line = EpochLine(len(loop.lengths), done, progress if isinstance(progress, str) else "")
     for epoch in range(done, len(loop.lengths)):
-        params, opt_state, source_state, step, loss, rate = _epoch(
+        if best.stopped:
+            break
+        params, opt_state, source_state, step, loss, seconds = _epoch(
             loop, params, opt_state, source_state, epoch, step
         )
         losses.append(loss)
-        if progress:
-            _report(epoch + 1, len(loop.lengths), loss, rate)
+        best.update(loop, epoch + 1, params, patience)
+        _save(loop, params, opt_state, source_state, epoch + 1, step, loss, seconds,
+              best.info(), force=best.stopped)  # fmt: skip
+        if progress is True or isinstance(progress, str):
+            line.update(epoch + 1, float(loss), loop.lengths[epoch] / seconds)
+            if best.stopped:
+                line.stop(epoch + 1)
         if callback is not None:
             callback(epoch + 1, float(loss), eqx.combine(params, loop.static))
-    return TrainResult(eqx.combine(params, loop.static), np.asarray(losses, dtype=model.dtype))
+    final = params if loop.validate is None else best.params
+    return TrainResult(eqx.combine(final, loop.static), np.asarray(losses, dtype=model.dtype))
+
+
+class _Best:
+    # The validation record of a run: losses per epoch, the best epoch and its parameters,
+    # whether early stopping ended the run. Without validation it records nothing.
+
+    def __init__(self, losses, best_epoch, best_loss, stopped, params):
+        self.losses, self.best_epoch, self.best_loss = losses, best_epoch, best_loss
+        self.stopped, self.params = stopped, params
+
+    @classmethod
+    def restore(cls, loop: _Loop, done: int, params) -> "_Best":
+        # From the checkpoint's record when resuming (and best.eqx), else empty.
+        saved = {}
+        if loop.validate is not None and done and loop.folder is not None:
+            saved = read_info(loop.folder).get("validation") or {}
+        best = cls(list(saved.get("losses", []))[:done], saved.get("best_epoch"),
+                   saved.get("best_loss", math.inf), bool(saved.get("stopped")), params)
+        path = None if loop.folder is None else loop.folder / BEST
+        if best.best_epoch is not None and path is not None and path.exists():
+            like = eqx.combine(params, loop.static)
+            best.params = eqx.filter(eqx.tree_deserialise_leaves(path, like), eqx.is_inexact_array)
+        return best
+
+    def update(self, loop: _Loop, epoch: int, params, patience: int | None) -> None:
+        if loop.validate is None:
+            return
+        validate, batch = loop.validate
+        value = float(validate(eqx.combine(params, loop.static), batch))
+        self.losses.append(value)
+        if value < self.best_loss:
+            self.best_epoch, self.best_loss, self.params = epoch, value, params
+            if loop.folder is not None and _writes():
+                model = eqx.combine(jax.tree.map(_host, params), loop.static)
+                atomic_write(loop.folder / BEST, lambda f: eqx.tree_serialise_leaves(f, model))
+        self.stopped = bool(patience) and epoch - self.best_epoch >= patience
+
+    def info(self) -> dict | None:
+        if self.best_epoch is None:
+            return None
+        return {"validation": {"losses": self.losses, "best_epoch": self.best_epoch,
+                               "best_loss": self.best_loss, "stopped": self.stopped}}
 
 
 def _epoch(loop: _Loop, params, opt_state, source_state, epoch: int, step: int):
-    # One epoch (0-based `epoch`): run, check, record. Returns the new state, the mean loss
-    # and the steps per second.
+    # One epoch (0-based `epoch`): run and check. Returns the new state, the mean loss and
+    # the seconds it took.
     start = time.perf_counter()
     key = jax.random.fold_in(loop.key, epoch)
     n_steps = loop.lengths[epoch]
@@ -458,8 +542,7 @@ def _epoch(loop: _Loop, params, opt_state, source_state, epoch: int, step: int):
     if not np.all(np.isfinite(step_losses)):
         raise _diverged(step_losses, epoch + 1, step, loop.folder)
     loss = step_losses.mean(dtype=step_losses.dtype)
-    _save(loop, params, opt_state, source_state, epoch + 1, step + n_steps, loss, seconds)
-    return params, opt_state, source_state, step + n_steps, loss, n_steps / seconds
+    return params, opt_state, source_state, step + n_steps, loss, seconds
 
 
 def _writes() -> bool:
@@ -468,14 +551,14 @@ def _writes() -> bool:
 
 
 def _save(loop: _Loop, params, opt_state, source_state, epoch: int, step: int, loss,
-          seconds: float):  # fmt: skip
+          seconds: float, info: dict | None = None, force: bool = False):  # fmt: skip
     if loop.folder is None or not _writes():
         return
     append_loss(loop.folder, epoch, step, loss, seconds)
-    if epoch % loop.checkpoint_every == 0 or epoch == len(loop.lengths):
+    if force or epoch % loop.checkpoint_every == 0 or epoch == len(loop.lengths):
         params, opt_state, source_state = jax.tree.map(_host, (params, opt_state, source_state))
         model = eqx.combine(params, loop.static)
         save_checkpoint(
             loop.folder, model, opt_state, _key_data(loop.key), step, epoch, loop.settings,
-            extra=source_state,
+            extra=source_state, info=info,
         )  # fmt: skip
