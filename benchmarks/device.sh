@@ -31,6 +31,7 @@ stage tests 120 "$PY" -m pytest -q -x tests/test_train.py tests/test_stream.py \
     tests/test_batched.py tests/test_integrate.py
 stage bench_train 60 "$PY" benchmarks/bench_train.py --epochs 5 --repeats 2
 stage bench_train_data 45 "$PY" benchmarks/bench_train.py --data --epochs 5 --repeats 2
+stage bench_ensemble 60 "$PY" benchmarks/bench_ensemble.py --seeds 8 --epochs 3 --steps 50
 stage bench_integrate 60 "$PY" benchmarks/bench_integrate.py --section speed --repeats 2
 rm -rf "$OUT/kepler"
 stage kepler_full 150 "$SN" train examples/kepler/spec.py --out "$OUT/kepler" \

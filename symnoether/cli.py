@@ -220,6 +220,7 @@ def cmd_train(args) -> int:
     from .lock import run_lock
     from .pipeline import load_config, prepare_run, train_models
 
+    _join_processes(args)  # before anything makes a JAX array
     system = _load(args.spec, args.minimal)
     config = load_config(args.config, args.out, resume=args.resume,
                          epochs=args.epochs)  # before writing
@@ -237,6 +238,21 @@ def cmd_train(args) -> int:
                      progress=not args.quiet)
     print(f"run folder: {args.out}")
     return EXIT_OK
+
+
+def _join_processes(args) -> None:
+    # One process of a multi-process run (jax.distributed): flags, else JAX_* variables,
+    # else (--cluster) a cluster JAX detects (SLURM, Open MPI). Nothing otherwise.
+    from .numeric.distributed import initialize
+
+    count = initialize(args.coordinator, args.num_processes, args.process_id,
+                       timeout=args.distributed_timeout,
+                       heartbeat_timeout=args.heartbeat_timeout, detect=args.cluster)
+    if count > 1:
+        import jax
+
+        print(f"process {jax.process_index()} of {count}: {jax.local_device_count()} local "
+              f"device(s), {jax.device_count()} in all", file=sys.stderr)
 
 
 def cmd_evaluate(args) -> int:
@@ -461,6 +477,25 @@ def _cache_flags(parser) -> None:
                         help="no compilation cache (or SYMNOETHER_CACHE_DIR=off)")
 
 
+def _distributed_flags(parser) -> None:
+    group = parser.add_argument_group(
+        "several processes (jax.distributed; docs/TRAINING.md, \"Several machines\")")
+    group.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                       help="process 0's address (default $JAX_COORDINATOR_ADDRESS)")
+    group.add_argument("--num-processes", default=None, metavar="N",
+                       help="number of processes (default $JAX_NUM_PROCESSES)")
+    group.add_argument("--process-id", default=None, metavar="I",
+                       help="this process's index, 0..N-1 (default $JAX_PROCESS_ID); "
+                            "process 0 writes the run folder")
+    group.add_argument("--cluster", action="store_true",
+                       help="let JAX find the processes (SLURM srun, Open MPI)")
+    group.add_argument("--distributed-timeout", type=_positive, default=300, metavar="S",
+                       help="seconds to wait for every process to join (default 300)")
+    group.add_argument("--heartbeat-timeout", type=_positive, default=100, metavar="S",
+                       help="seconds of silence after which a process counts as dead "
+                            "(default 100)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="symnoether",
@@ -524,6 +559,7 @@ def _parser() -> argparse.ArgumentParser:
                         "in the generated module's header)")
     _trust_flag(p)
     _cache_flags(p)
+    _distributed_flags(p)
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="metrics.json and plots for a run folder")
     p.add_argument("run_dir")

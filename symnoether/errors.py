@@ -13,6 +13,7 @@ SymnoetherError                 exit_code 1 unless a subclass says otherwise
 |   +-- RunFolderError          a run folder: locked, resumed with other settings, damaged
 |       +-- IntegrityError      a generated module edited or swapped since it was generated
 +-- CheckFailed                 1: a check failed (verification; training diverged)
++-- DistributedError            1: the processes of a distributed run could not connect
 ```
 
 Lists of problems are formatted by one function, `format_problems`.
@@ -28,6 +29,7 @@ __all__ = [
     "CheckFailed",
     "ConfigError",
     "DataError",
+    "DistributedError",
     "InputError",
     "IntegrityError",
     "RunFolderError",
@@ -135,3 +137,8 @@ class CheckFailed(SymnoetherError):
     """A check failed: a verification check, or training that diverged (exit code 1)."""
 
     exit_code = EXIT_FAILED
+
+
+class DistributedError(SymnoetherError):
+    """The processes of a distributed run (`jax.distributed`) could not be connected: one
+    is missing, unreachable, or died (exit code 1)."""

@@ -24,6 +24,7 @@ from pathlib import Path
 import filelock
 
 from .errors import RunFolderError
+from .processes import is_writer
 from .run_folder import RunFolder
 
 __all__ = ["LOCK", "clean_temporaries", "run_lock"]
@@ -73,10 +74,15 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
 
     **Yields:**
 
-    The folder, as a `Path`. Raises `RunFolderError` (exit code 2) naming the holder when
+    The folder, as a `Path`. In a process of a distributed run other than process 0
+    (`symnoether.processes.is_writer()` false), which writes nothing, no lock is taken.
+    Raises `RunFolderError` (exit code 2) naming the holder when
     another process holds the lock.
     """
     folder = Path(folder)
+    if not is_writer():  # a process of a distributed run other than 0 writes nothing
+        yield folder
+        return
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     key = folder.resolve()

@@ -11,6 +11,7 @@ from types import ModuleType
 
 from .errors import DataError, RunFolderError, SpecError
 from .lock import run_lock
+from .processes import is_writer
 from .run_folder import RunFolder
 
 __all__ = [
@@ -67,6 +68,12 @@ def _module_for(system, run_dir: Path, resume: bool, invariants=None, force: boo
                 "trained on, or start a new run folder"
             )
         return module, overrides
+    if not is_writer():
+        # Another process of a distributed run writes the run folder: this one generates
+        # its own copy (byte-identical: generation is deterministic) in a private folder.
+        import tempfile
+
+        path = Path(tempfile.mkdtemp(prefix="symnoether-")) / path.name
     generate(system, path, invariants=invariants, force=force, overwrite=True)
     return load_module(path), []
 

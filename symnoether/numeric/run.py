@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import RunFolderError, format_problems
 from ..lock import run_lock
+from ..processes import is_writer
 from ..run_folder import BEST, RunFolder
 from .checkpoint import load_checkpoint, read_json, read_losses, write_json
 from .config import (
@@ -176,21 +177,24 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
     if resume:
         _check_resume(run_dir, module, data, config, initial_state, metadata, trust_module,
                       old)  # fmt: skip
-    folder.models.mkdir(parents=True, exist_ok=True)
-    if not (resume and folder.data.exists()):
-        data.save(folder.data)  # (a stream writes nothing)
     state = record_initial_state(initial_state)
     overrides = metadata.pop("overrides")
-    write_record(run_dir, _record(module, data, config, variants, old, metadata, overrides,
-                                  state))  # fmt: skip
+    writer = is_writer()  # in a distributed run, only process 0 writes
+    if writer:
+        folder.models.mkdir(parents=True, exist_ok=True)
+        if not (resume and folder.data.exists()):
+            data.save(folder.data)  # (a stream writes nothing)
+        write_record(run_dir, _record(module, data, config, variants, old, metadata,
+                                      overrides, state))  # fmt: skip
     init_key, train_key = jax.random.split(jax.random.key(config.seed))
     validation = None
     if config.validation_fraction > 0:  # data.npz keeps all; the split is the seed's
         data, validation = data.split(config.validation_fraction, seed=config.seed)
     models, losses = {}, {}
     for variant in variants:
-        folder.model(variant).mkdir(exist_ok=True)
-        write_json(folder.config(variant), {"variant": variant, "config": config.to_dict()})
+        if writer:
+            folder.model(variant).mkdir(exist_ok=True)
+            write_json(folder.config(variant), {"variant": variant, "config": config.to_dict()})
         model = config.make_network(module, invariant=VARIANTS[variant], key=init_key)
         if config.standardize:
             model = model.standardized(*data.preview(config.batch_size))

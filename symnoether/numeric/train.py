@@ -318,7 +318,7 @@ def _start(loop: _Loop, model: LagrangianNetwork, resume: bool, batch_size: int)
     opt_state = loop.optimizer.init(params)
     source_state = loop.source.init(batch_size)
     folder = loop.folder
-    if folder is not None:
+    if folder is not None and _writes():
         folder.mkdir(parents=True, exist_ok=True)
     if folder is None or not (folder / CHECKPOINT).exists():
         if folder is not None and _writes():
