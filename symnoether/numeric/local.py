@@ -15,6 +15,7 @@ linear in N. Nothing in the weights depends on N: the same model runs on any num
 particles (`resized`).
 """
 
+import copy
 from types import ModuleType
 
 import equinox as eqx
@@ -46,7 +47,7 @@ class LocalParticleNetwork(AbstractLagrangian):
     cutoff: float | None = eqx.field(static=True)
     capacity: int = eqx.field(static=True)
 
-    def __init__(self, module, *, width: int = 64, depth: int = 2, capacity: int = 16,
+    def __init__(self, module, *, width: int = 64, depth: int = 2, capacity: int = 32,
                  key: PRNGKeyArray):
         if getattr(module, "MODULE_KIND", None) != "local_particles":
             raise TypeError("LocalParticleNetwork needs a generated local module (from an "
@@ -129,5 +130,7 @@ class LocalParticleNetwork(AbstractLagrangian):
         ):
             raise ValueError("resized needs a local module with the same pair invariants and "
                              f"dimension as the trained one ({self.module.SYSTEM_NAME})")
-        new = eqx.tree_at(lambda m: m.module, self, module)
-        return eqx.tree_at(lambda m: m.cutoff, new, module.CUTOFF)
+        new = copy.copy(self)  # static fields: tree_at cannot replace them
+        object.__setattr__(new, "module", module)
+        object.__setattr__(new, "cutoff", module.CUTOFF)
+        return new

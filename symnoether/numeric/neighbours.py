@@ -46,7 +46,7 @@ def neighbour_candidates(
     """
     n, dim = x.shape
     cells = jnp.floor(x / cutoff).astype(jnp.int32)
-    size = max(n, 1)
+    size = max(2 * n, 1)  # twice N slots: few collisions
     keys = _hash(cells, size)
     order = jnp.argsort(keys)
     sorted_keys = keys[order]
