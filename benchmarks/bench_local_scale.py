@@ -76,7 +76,8 @@ def main() -> None:
     for n in args.sizes:
         q, v = (jnp.asarray(s) for s in initial_state(n))
         qb, vb = jnp.stack([q] * 8), jnp.stack([v] * 8)
-        t_train = _cpu(lambda qb=qb, vb=vb: jax.block_until_ready(train_step(model, state, qb, vb, vb)[0]))
+        t_train = _cpu(lambda qb=qb, vb=vb: jax.block_until_ready(
+            train_step(model, state, qb, vb, vb)[0]))
         t_rk4 = _cpu(lambda q=q, v=v: jax.block_until_ready(rk4(q, v)))
         print(f"{n:>6} {1e6 * t_train / n:>18.2f} {1e6 * t_rk4 / n:>16.2f}", flush=True)
     n = args.sizes[0]
