@@ -1,0 +1,136 @@
+# ruff: noqa: F722  (jaxtyping shape strings are not forward annotations)
+"""The local family: identical particles, a learned mass and a learned pair potential.
+
+$L = \\sum_i \\tfrac12 m |\\dot x_i|^2 - \\tfrac12 \\sum_i \\sum_{j \\ne i, r_{ij} < r_c}
+\\phi(S_{ij})\\, w(r_{ij}^2)$: one mass $m > 0$ (softplus) shared by every particle, one
+network $\\phi$ of the pair's position invariants (from the generated module) shared by
+every pair, and the switch $w = (1 - r^2/r_c^2)^2$ that takes a pair smoothly to zero at the
+cutoff. Summing $\\phi(S_{ij})$ over ordered pairs makes $L$ symmetric under every
+permutation of the particles whatever the weights; each term is a function of invariants,
+so the total momentum and angular momentum are conserved exactly (`symbolic/local.py`).
+
+The mass matrix is $m I$ (block diagonal, one block per particle), so the acceleration is
+$-\\nabla V / m$: no solve, and with the neighbour list of `neighbours.py` the cost is
+linear in N. Nothing in the weights depends on N: the same model runs on any number of
+particles (`resized`).
+"""
+
+import copy
+from types import ModuleType
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from .lagrangian import AbstractLagrangian
+from .neighbours import all_pairs, neighbour_candidates
+
+__all__ = ["LocalParticleNetwork"]
+
+
+class LocalParticleNetwork(AbstractLagrangian):
+    """A local Lagrangian of identical particles (see the module's docstring).
+
+    **Arguments:**
+
+    - `module`: a generated local module (`MODULE_KIND == "local_particles"`).
+    - `width`, `depth`: of the pair network.
+    - `capacity`: neighbour-list slots per cell (with a cutoff).
+    - `key`: the PRNG key (keyword-only).
+    """
+
+    module: ModuleType = eqx.field(static=True)
+    raw_mass: Float[Array, ""]
+    potential: eqx.nn.MLP
+    scale: Float[Array, ""]
+    cutoff: float | None = eqx.field(static=True)
+    capacity: int = eqx.field(static=True)
+
+    def __init__(self, module, *, width: int = 64, depth: int = 2, capacity: int = 32,
+                 key: PRNGKeyArray):
+        if getattr(module, "MODULE_KIND", None) != "local_particles":
+            raise TypeError("LocalParticleNetwork needs a generated local module (from an "
+                            "sn.ParticleSystem spec), got one of kind "
+                            f"{getattr(module, 'MODULE_KIND', 'global')!r}")
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self.module = module
+        self.raw_mass = jnp.asarray(0.5413)  # softplus^-1(1)
+        inputs = 2 * len(module.PAIR_POSITION_INDICES)
+        self.potential = eqx.nn.MLP(inputs, "scalar", width, depth, jax.nn.softplus, key=key)
+        self.scale = jnp.asarray(1.0)
+        self.cutoff = module.CUTOFF
+        self.capacity = capacity
+
+    @property
+    def mass(self) -> Float[Array, ""]:
+        """The particles' mass $m$ (before `scale`)."""
+        return jax.nn.softplus(self.raw_mass) + 1e-3
+
+    def _phi(self, xi, xj):
+        s = self.module.pair_position_invariants(xi, xj)
+        # Inputs s and 1/s: the pair invariants of translations x rotations are squared
+        # distances (positive), and a repulsive core is smooth in 1/s.
+        return self.potential(jnp.concatenate([s, 1.0 / s]))
+
+    def neighbours(self, x):
+        """`(j, mask)` of the pairs that interact (see `neighbours.py`)."""
+        if self.cutoff is None:
+            return all_pairs(x.shape[0])
+        return neighbour_candidates(x, self.cutoff, self.capacity)
+
+    def potential_energy(self, q: Float[Array, " n"]) -> Float[Array, ""]:
+        """$V(q)$, the learned pair sum (before `scale`)."""
+        x = self.module.bodies(q)
+        j, mask = self.neighbours(jax.lax.stop_gradient(x))
+        far = 2.0 * (self.cutoff or 1.0)
+        xj = jnp.where(mask[..., None], x[j], x[:, None, :] + far)  # safe masked pairs
+        xi = jnp.broadcast_to(x[:, None, :], xj.shape)
+        phi = jax.vmap(jax.vmap(self._phi))(xi, xj)
+        if self.cutoff is not None:
+            r2 = jnp.sum((xj - xi) ** 2, axis=-1)
+            phi = phi * (1.0 - r2 / self.cutoff**2) ** 2
+        return 0.5 * jnp.sum(jnp.where(mask, phi, 0.0))
+
+    def __call__(self, q, qdot):
+        kinetic = 0.5 * self.mass * jnp.sum(qdot**2)
+        return self.scale * (kinetic - self.potential_energy(q))
+
+    def acceleration(self, q, qdot):
+        return -jax.grad(self.potential_energy)(q) / self.mass
+
+    def mass_matrix(self, q, qdot):
+        return self.scale * self.mass * jnp.eye(q.shape[0], dtype=q.dtype)
+
+    def euler_lagrange(self, q, qdot):
+        return self.mass_matrix(q, qdot), -self.scale * jax.grad(self.potential_energy)(q)
+
+    def solve(self, mass, rhs):
+        # Block diagonal m I: the diagonal is the whole solve.
+        return rhs / jnp.diagonal(mass)
+
+    def batched_solve(self, mass, rhs):
+        return rhs / jnp.diagonal(mass, axis1=-2, axis2=-1)
+
+    def energy(self, q, qdot):
+        return self.scale * (0.5 * self.mass * jnp.sum(qdot**2) + self.potential_energy(q))
+
+    def rescaled(self, factor):
+        return eqx.tree_at(lambda m: m.scale, self, self.scale * factor)
+
+    def resized(self, module: ModuleType) -> "LocalParticleNetwork":
+        """The same weights with another local module of the same term structure (a
+        spec for another N or another cutoff). Any N already works with this model; this
+        swaps the module, e.g. to read its `COUNT` and `INITIAL_STATE`."""
+        if getattr(module, "MODULE_KIND", None) != "local_particles" or (
+            module.PAIR_INVARIANT_NAMES != self.module.PAIR_INVARIANT_NAMES
+            or module.PAIR_POSITION_INDICES != self.module.PAIR_POSITION_INDICES
+            or module.DIM != self.module.DIM
+        ):
+            raise ValueError("resized needs a local module with the same pair invariants and "
+                             f"dimension as the trained one ({self.module.SYSTEM_NAME})")
+        new = copy.copy(self)  # static fields: tree_at cannot replace them
+        object.__setattr__(new, "module", module)
+        object.__setattr__(new, "cutoff", module.CUTOFF)
+        return new

@@ -1,0 +1,120 @@
+"""Local Lagrangians of identical particles (issue 25), at small sizes."""
+
+import os
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import symnoether as sn
+from symnoether.files import import_file
+from symnoether.numeric.dynamics import autodiff_terms, solve_mass_matrix
+from symnoether.numeric.neighbours import all_pairs, neighbour_candidates
+from symnoether.symbolic.local import LocalSpecError
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "examples" / "lennard_jones_local" / "spec.py"
+
+
+@pytest.fixture(scope="module")
+def module(tmp_path_factory):
+    path = tmp_path_factory.mktemp("local") / "lj_model.py"
+    sn.generate_local(sn.load_local_spec(SPEC), path)
+    return import_file(path)
+
+
+def _state(n, seed=0):
+    os.environ["SYMNOETHER_PARTICLES"] = str(n)
+    from examples.lennard_jones_local.spec import initial_state  # noqa: PLC0415
+
+    q, v = initial_state(n, seed)
+    return jnp.asarray(q, jnp.float64), jnp.asarray(v, jnp.float64)
+
+
+def test_verify_and_module_independent_of_n(tmp_path):
+    system = sn.load_local_spec(SPEC)
+    report = sn.verify_local(system)
+    assert report.ok, report.checks
+    texts = []
+    for n in (4, 64):
+        import dataclasses
+
+        s = dataclasses.replace(system, count=n, initial_state=None)
+        texts.append(sn.generate_local(s, tmp_path / f"m{n}.py").read_text())
+    assert len(texts[0].replace("COUNT = 4", "COUNT = 64")) == len(texts[1])
+
+
+def test_bad_declaration_collects_problems():
+    with pytest.raises(LocalSpecError, match="count must be.*\n.*symmetry must be"):
+        sn.ParticleSystem(name="x", dim=3, count=1, symmetry=("boosts",))
+
+
+def test_neighbour_list_matches_dense():
+    rng = np.random.default_rng(1)
+    x = jnp.asarray(rng.uniform(0, 6, size=(60, 3)))
+    j, mask = neighbour_candidates(x, 1.5, 16)
+    r2 = np.sum((np.asarray(x)[:, None] - np.asarray(x)[None]) ** 2, -1)
+    dense = (r2 < 1.5**2) & ~np.eye(60, dtype=bool)
+    got = np.zeros_like(dense)
+    for i in range(60):
+        got[i, np.asarray(j[i])[np.asarray(mask[i])]] = True
+    assert (got == dense).all()
+    assert int(mask.sum()) == int(dense.sum())  # no pair twice
+    jd, md = all_pairs(5)
+    assert int(md.sum()) == 20
+
+
+def test_model_closed_form_charges_and_any_n(module):
+    model = sn.LocalParticleNetwork(module, width=16, key=jax.random.key(0))
+    for n in (8, 27):
+        q, v = _state(n)
+        if n == 8:  # dense autodiff compiles slowly: the small size only
+            mass, rhs = autodiff_terms(model, q, v)
+            np.testing.assert_allclose(model.acceleration(q, v), solve_mass_matrix(mass, rhs),
+                                       rtol=1e-9, atol=1e-9)
+        # Invariance: the charges' rates X_a L vanish, i.e. the force sums to zero and
+        # so does the torque.
+        a = model.acceleration(q, v).reshape(-1, 3)
+        x = q.reshape(-1, 3)
+        np.testing.assert_allclose(a.sum(0), 0, atol=1e-12)
+        np.testing.assert_allclose(np.cross(x, a).sum(0), 0, atol=1e-11)
+        # Permutation of identical particles leaves L unchanged.
+        perm = np.random.default_rng(n).permutation(n)
+        qp, vp = q.reshape(-1, 3)[perm].ravel(), v.reshape(-1, 3)[perm].ravel()
+        np.testing.assert_allclose(model(qp, vp), model(q, v), rtol=1e-12)
+
+
+def test_true_module_matches_charges(module):
+    q, v = _state(8)
+    charges = module.true_charges(q, v)
+    np.testing.assert_allclose(charges[:3], v.reshape(-1, 3).sum(0), atol=1e-12)
+
+
+def test_train_small_variational_exact(module):
+    q, v = _state(8)
+    truth = sn.FunctionLagrangian(module.lagrangian, module.acceleration, module)
+    qs, vs = sn.integrate(truth, q, v, dt=0.01, steps=40, save_every=4)
+    data = sn.Dataset(qs, vs, jax.vmap(module.acceleration)(qs, vs))
+    model = sn.LocalParticleNetwork(module, width=16, key=jax.random.key(0))
+    result = sn.train(model, data, steps=20, steps_per_epoch=10, batch_size=16,
+                      key=jax.random.key(1))
+    trained = result.model
+    assert np.isfinite(result.losses).all()
+    # run larger: 27 particles, the same weights
+    q, v = _state(27)
+    qs, vs = sn.integrate(trained, q, v, dt=0.005, steps=20, method="variational")
+    charges = jax.vmap(trained.charges)(qs, vs)
+    drift = jnp.max(jnp.abs(charges - charges[0]))
+    assert drift < 1e-12
+    qs, vs = sn.integrate(trained, q, v, dt=0.005, steps=20, method="rk4")
+    assert jnp.isfinite(qs).all()
+
+
+def test_resized_refuses_other_structure(module):
+    model = sn.LocalParticleNetwork(module, width=8, key=jax.random.key(0))
+    assert model.resized(module).module is module
+    with pytest.raises(TypeError, match="local module"):
+        sn.LocalParticleNetwork(eqx, key=jax.random.key(0))
