@@ -115,6 +115,14 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py keeps it in step
     from .codegen.generate import generate as generate, render as render
+    from .codegen.local import generate_local as generate_local
+    from .numeric.local import LocalParticleNetwork as LocalParticleNetwork
+    from .symbolic.local import (
+        ParticleSystem as ParticleSystem,
+        derive_local as derive_local,
+        load_local_spec as load_local_spec,
+        verify_local as verify_local,
+    )
     from .codegen.printer import CodegenError as CodegenError
     from .errors import (
         CheckFailed as CheckFailed,

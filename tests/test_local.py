@@ -67,6 +67,7 @@ def test_neighbour_list_matches_dense():
     assert int(md.sum()) == 20
 
 
+@pytest.mark.slow  # about a minute: XLA compiles dense autodiff at N = 27
 def test_model_closed_form_charges_and_any_n(module):
     model = sn.LocalParticleNetwork(module, width=16, key=jax.random.key(0))
     for n in (8, 27):
@@ -93,6 +94,7 @@ def test_true_module_matches_charges(module):
     np.testing.assert_allclose(charges[:3], v.reshape(-1, 3).sum(0), atol=1e-12)
 
 
+@pytest.mark.slow  # about 1.5 minutes: training and a variational rollout at N = 27
 def test_train_small_variational_exact(module):
     q, v = _state(8)
     truth = sn.FunctionLagrangian(module.lagrangian, module.acceleration, module)
