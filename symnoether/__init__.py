@@ -116,13 +116,6 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py keeps it in step
     from .codegen.generate import generate as generate, render as render
     from .codegen.local import generate_local as generate_local
-    from .numeric.local import LocalParticleNetwork as LocalParticleNetwork
-    from .symbolic.local import (
-        ParticleSystem as ParticleSystem,
-        derive_local as derive_local,
-        load_local_spec as load_local_spec,
-        verify_local as verify_local,
-    )
     from .codegen.printer import CodegenError as CodegenError
     from .errors import (
         CheckFailed as CheckFailed,
@@ -169,6 +162,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         FunctionLagrangian as FunctionLagrangian,
         MixedPrecision as MixedPrecision,
     )
+    from .numeric.local import LocalParticleNetwork as LocalParticleNetwork
     from .numeric.losses import AbstractLoss as AbstractLoss, AccelerationLoss as AccelerationLoss
     from .numeric.natural import NaturalLagrangianNetwork as NaturalLagrangianNetwork
     from .numeric.network import LagrangianNetwork as LagrangianNetwork
@@ -217,6 +211,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
     from .symbolic.invariants import (
         InvariantSet as InvariantSet,
         derive_invariants as derive_invariants,
+    )
+    from .symbolic.local import (
+        ParticleSystem as ParticleSystem,
+        derive_local as derive_local,
+        load_local_spec as load_local_spec,
+        verify_local as verify_local,
     )
     from .symbolic.noether import energy as energy, noether_charges as noether_charges
     from .symbolic.symmetries import (
