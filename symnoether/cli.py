@@ -133,22 +133,29 @@ def cmd_symmetries(args) -> int:
     return EXIT_OK if result.complete else EXIT_FAILED
 
 
+def _x64_for_run(run_dir) -> None:
+    """Turn on JAX's 64-bit mode when the run at `run_dir` trained in float64: its weights
+    load only in that mode."""
+    import jax
+
+    from .numeric.checkpoint import read_json
+
+    record = Path(run_dir) / "run.json"
+    if record.is_file() and read_json(record, "run record").get("config", {}).get(
+            "dtype") == "float64":
+        jax.config.update("jax_enable_x64", True)
+
+
 def _symmetries_from_run(args) -> int:
     """The affine symmetries a trained model learned, each proved or refuted on the spec's
     true Lagrangian; exit 0 when every candidate is proved, 1 otherwise."""
-    import jax
-
     from .errors import RunFolderError
-    from .numeric.checkpoint import read_json
     from .numeric.discover import run_states, symmetry_candidates
     from .numeric.run import load_run
     from .symbolic.symmetries.from_model import prove_candidates
 
     system = _load(args.spec)
-    record = Path(args.from_run) / "run.json"
-    if record.is_file() and read_json(record, "run record").get("config", {}).get(
-            "dtype") == "float64":  # float64 weights load only in JAX's 64-bit mode
-        jax.config.update("jax_enable_x64", True)
+    _x64_for_run(args.from_run)
     run = load_run(args.from_run, trust_module=args.trust_module)
     variant = args.variant or ("unconstrained" if "unconstrained" in run.models
                                else next(iter(run.models)))
@@ -267,17 +274,11 @@ def cmd_evaluate(args) -> int:
 
 def cmd_export(args) -> int:
     """Write a trained model's Lagrangian and acceleration as `jax.export` artefacts."""
-    import jax
-
     from .errors import RunFolderError
-    from .numeric.checkpoint import read_json
     from .numeric.export import export_model
     from .numeric.run import load_run
 
-    record = Path(args.run_dir) / "run.json"
-    if record.is_file() and read_json(record, "run record").get("config", {}).get(
-            "dtype") == "float64":  # float64 weights load only in JAX's 64-bit mode
-        jax.config.update("jax_enable_x64", True)
+    _x64_for_run(args.run_dir)
     run = load_run(args.run_dir, trust_module=args.trust_module)
     if args.model not in run.models:
         raise RunFolderError(f"run folder {args.run_dir!r} has no model {args.model!r}; it "

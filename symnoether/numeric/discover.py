@@ -195,7 +195,8 @@ def symmetry_candidates(
                 "residual": float(residual),
             })
     return SymmetryCandidates(n, tuple(generators), tuple(float(x) for x in s[::-1]), tol,
-                              batch, rank, tuple(np.array(names)[~known]))
+                              batch, rank,
+                              tuple(name for name, k in zip(names, known) if not k))
 
 
 def run_states(run, count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

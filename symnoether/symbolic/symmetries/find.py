@@ -54,7 +54,7 @@ def find_symmetries(system, *, lagrangian: sympy.Expr | None = None,
     except ValueError as error:
         raise SpecError(f"{error}; the symmetry finder needs a Lagrangian",
                         what="symmetry search") from None
-    t = TIME if TIME not in c.q else sympy.Symbol("time", real=True)
+    t = time_symbol(c)
     steps, undecided = [], []
     form, note = natural_form(L, c)
     steps.append(f"velocity split: {note}")
@@ -81,6 +81,11 @@ def find_symmetries(system, *, lagrangian: sympy.Expr | None = None,
     if cases and lagrangian is None and system.parameters:
         result = dataclasses.replace(result, cases=_cases(system, result, max_degree))
     return result
+
+
+def time_symbol(c) -> sympy.Symbol:
+    """The time of tau, xi and F: `TIME`, or `time` when a coordinate is named t."""
+    return TIME if TIME not in c.q else sympy.Symbol("time", real=True)
 
 
 def _cases(system, result, max_degree) -> tuple[str, ...]:

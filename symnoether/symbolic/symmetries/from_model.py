@@ -15,13 +15,12 @@ import sympy
 
 from ...errors import SpecError
 from ..calculus import gradient
-from ..coordinates import TIME
 from ..identity import decide_zero
 from ..mechanics import lagrangian_of
 from ..noether import tidy
 from .brackets import structure_constants
 from .determining import prolonged_condition
-from .find import _result
+from .find import _result, time_symbol
 from .report import NoetherSymmetry, SymmetryAlgebra
 
 __all__ = ["prove_candidates"]
@@ -85,7 +84,7 @@ def prove_candidates(system, candidates, *, source: str = "a trained model") -> 
     except ValueError as error:
         raise SpecError(f"{error}; proving candidate symmetries needs the true Lagrangian",
                         what="symmetry candidates") from None
-    t = TIME if TIME not in c.q else sympy.Symbol("time", real=True)
+    t = time_symbol(c)
     p = gradient(L, c.qdot)
     generators = []
     for k, candidate in enumerate(candidates):
