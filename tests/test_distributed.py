@@ -54,13 +54,13 @@ def mkdir(self, *a, **k):
 pathlib.Path.mkdir = mkdir
 stop = int(os.environ.get("STOP_AFTER", "0"))
 if stop:
-    import symnoether.numeric.train as train
-    report = train._report
-    def _report(epoch, *args):
-        report(epoch, *args)
+    from symnoether.numeric.epoch_line import EpochLine
+    update = EpochLine.update
+    def _update(self, epoch, *args):
+        update(self, epoch, *args)
         if epoch == stop:
             raise KeyboardInterrupt
-    train._report = _report
+    EpochLine.update = _update
 from symnoether.cli import main
 code = main(["train", *sys.argv[2:]])
 pathlib.Path(os.environ["WRITE_LOG"]).write_text(json.dumps(log))

@@ -19,13 +19,13 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
+from .epoch_line import EpochLine
 from .source import AbstractSource
 from .train import (
     TrainResult,
     _diverged,
     _host,
     _prepare,
-    _report,
     _run_epoch,
     _save,
     _start,
@@ -120,6 +120,7 @@ def train_ensemble(
     settings = dict(run_epoch.keywords)
     base_keys = jnp.stack([loop.key for loop in loops])
     lengths = loops[0].lengths
+    line = EpochLine(len(lengths), done, f"ensemble of {count}")
     for epoch in range(done, len(lengths)):
         start = time.perf_counter()
         epoch_keys = jax.vmap(jax.random.fold_in, (0, None))(base_keys, epoch)
@@ -139,7 +140,7 @@ def train_ensemble(
             _save(loop, *member, epoch + 1, step, means[k], seconds)
             losses[k].append(means[k])
         if progress:
-            _report(epoch + 1, len(lengths), float(means.mean()), lengths[epoch] / seconds)
+            line.update(epoch + 1, float(means.mean()), lengths[epoch] / seconds)
     return [TrainResult(eqx.combine(_member(params, k), loop.static),
                         np.asarray(losses[k], dtype=loop.model.dtype))
             for k, loop in enumerate(loops)]  # fmt: skip
