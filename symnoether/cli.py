@@ -770,6 +770,10 @@ def _interrupted(args) -> str:
         resume += ["--config", args.config] if args.config else []
         if args.seed is not None:
             resume += ["--seed", str(args.seed)]
+        if args.seeds is not None:
+            from .pipeline import format_seeds
+
+            resume += ["--seeds", format_seeds(args.seeds)]
         resume += ["--data", args.data] if args.data else []
         return ("interrupted; the checkpoints written so far are kept. Continue with: "
                 + " ".join(resume))

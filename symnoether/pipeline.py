@@ -59,10 +59,12 @@ class PreparedRun:
 
 
 def _module_for(system, run_dir: Path, resume: bool, invariants=None, force: bool = False,
-                trust: bool = False, copy_of: Path | None = None) -> tuple[ModuleType, list[str]]:
-    # The module and the checks overridden (`trust`) to use it. `copy_of`: a module this
-    # system generated already (another member of a seed ensemble), copied byte for byte
-    # (generation is deterministic) instead of verifying and generating again.
+                trust: bool = False, copy_of=None) -> tuple[ModuleType, list[str]]:
+    # The module and the checks overridden (`trust`) to use it. `copy_of`: (path, module)
+    # of a module this system generated already (another member of a seed ensemble): its
+    # file is copied byte for byte (generation is deterministic) instead of verifying and
+    # generating again, and the module object is shared, so that programs compiled for
+    # one member (the data's trajectory) serve every member.
     from .codegen.generate import generate
     from .numeric.run import check_run_module, load_module
 
@@ -83,10 +85,10 @@ def _module_for(system, run_dir: Path, resume: bool, invariants=None, force: boo
 
         path = Path(tempfile.mkdtemp(prefix="symnoether-")) / path.name
     if copy_of is not None:
-        text = copy_of.read_bytes()
+        text = copy_of[0].read_bytes()
         atomic_write(path, lambda f: f.write(text))
-    else:
-        generate(system, path, invariants=invariants, force=force, overwrite=True)
+        return copy_of[1], []
+    generate(system, path, invariants=invariants, force=force, overwrite=True)
     return load_module(path), []
 
 
@@ -206,7 +208,7 @@ def prepare_run(
 
 
 def _prepare(system, run_dir: Path, config, data_path, resume: bool, invariants, force: bool,
-             trust_module: bool, copy_of: Path | None = None) -> PreparedRun:
+             trust_module: bool, copy_of=None) -> PreparedRun:
     with run_lock(run_dir):
         if not resume and RunFolder(run_dir).checkpoints():
             raise RunFolderError(
@@ -281,7 +283,8 @@ def prepare_seed_runs(
     with run_lock(root.path):
         _check_ensemble(root, seeds, resume)
         for seed, config in zip(seeds, configs):
-            copy_of = RunFolder(runs[0].run_dir).module if runs and not resume else None
+            copy_of = (RunFolder(runs[0].run_dir).module, runs[0].module) if (
+                runs and not resume) else None
             runs.append(_prepare(system, root.member(seed), config, data_path, resume, None,
                                  force, trust_module, copy_of))  # fmt: skip
         if is_writer():

@@ -8,7 +8,9 @@ import pytest
 from clitools import OSCILLATOR, cli
 
 from symnoether.cli import _seed_list, main
+from symnoether.errors import ConfigError
 from symnoether.numeric.checkpoint import read_losses
+from symnoether.numeric.run import TrainConfig, train_seed_runs
 from symnoether.pipeline import format_seeds
 
 # Tiny: two epochs of three Adam steps on the oscillator, the invariant model only.
@@ -72,6 +74,9 @@ def trained(tmp_path_factory):
     return root, spec, config, ensemble
 
 
+# The trainings below take 55 s of CPU time on the 2-core development machine (the
+# ensemble's vmapped epoch alone compiles for about 15 s): too slow for `make test`.
+@pytest.mark.slow
 def test_each_seed_of_the_ensemble_equals_its_separate_run(trained):
     root, _, _, ensemble = trained
     assert json.loads((ensemble / "ensemble.json").read_text())["seeds"] == [0, 1]
@@ -87,6 +92,7 @@ def test_each_seed_of_the_ensemble_equals_its_separate_run(trained):
     assert _losses(ensemble / "seed-0")[0] != _losses(ensemble / "seed-1")[0]
 
 
+@pytest.mark.slow
 def test_each_member_evaluates_and_plots(trained, capsys):
     _, _, _, ensemble = trained
     member = ensemble / "seed-1"
@@ -95,24 +101,39 @@ def test_each_member_evaluates_and_plots(trained, capsys):
     metrics = json.loads((member / "evaluation" / "metrics.json").read_text())
     assert list(metrics["models"]) == ["invariant"]
     assert (member / "evaluation" / "trajectories.png").is_file()
-    code, err = cli(capsys, "evaluate", ensemble)  # the ensemble's folder is not a run
-    assert code == 2
-    assert "is a seed ensemble (seeds 0:2)" in err
-    assert f"symnoether evaluate {ensemble / 'seed-0'}" in err
 
 
-def test_refusals_name_the_ensemble(trained, capsys):
-    root, spec, config, ensemble = trained
-    common = ["--config", config, "--models", "invariant", "--quiet"]
-    code, err = cli(capsys, "train", spec, "--out", ensemble, "--seeds", "0:2", *common)
+def _fake_ensemble(root, seeds=(0, 1)):
+    # An ensemble's folder as training leaves it, without training: the refusals below
+    # happen before anything is trained.
+    root.mkdir()
+    (root / "ensemble.json").write_text(json.dumps({"seeds": list(seeds)}))
+    for seed in seeds:
+        (root / f"seed-{seed}" / "models" / "invariant").mkdir(parents=True)
+        (root / f"seed-{seed}" / "models" / "invariant" / "checkpoint.eqx").write_bytes(b"")
+    return root
+
+
+def test_refusals_name_the_ensemble(tmp_path, capsys):
+    spec = tmp_path / "osc.py"
+    spec.write_text(OSCILLATOR)
+    ensemble = _fake_ensemble(tmp_path / "ensemble")
+    code, err = cli(capsys, "train", spec, "--out", ensemble, "--seeds", "0:2")
     assert code == 2 and "already holds a trained seed ensemble (seeds 0:2)" in err
-    code, err = cli(capsys, "train", spec, "--out", ensemble, "--seeds", "0,5", "--resume", *common)
+    code, err = cli(capsys, "train", spec, "--out", ensemble, "--seeds", "0,5", "--resume")
     assert code == 2 and "resume it with --seeds 0:2 (or no --seeds)" in err
-    code, err = cli(capsys, "train", spec, "--out", root / "alone-0", "--seeds", "0:2", *common)
+    code, err = cli(capsys, "evaluate", ensemble)  # the ensemble's folder is not a run
+    assert code == 2 and "is a seed ensemble (seeds 0:2)" in err
+    assert f"symnoether evaluate {ensemble / 'seed-0'}" in err
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "run.json").write_text("{}")
+    code, err = cli(capsys, "train", spec, "--out", single, "--seeds", "0:2")
     assert code == 2 and "is the run folder of a single run" in err
-    assert not (root / "alone-0" / "seed-0").exists()
+    assert not list(single.glob("seed-*"))  # no member folder left behind
 
 
+@pytest.mark.slow
 def test_the_ensemble_and_one_member_resume(trained, capsys):
     _, spec, _, ensemble = trained
     before = {seed: _losses(ensemble / f"seed-{seed}") for seed in (0, 1)}
@@ -133,3 +154,21 @@ def test_the_ensemble_and_one_member_resume(trained, capsys):
     code, err = cli(capsys, "train", spec, "--out", ensemble, "--resume", "--quiet")
     assert code == 2
     assert "the configurations differ in ['epochs']" in err and "one by one" in err
+
+
+@pytest.mark.parametrize(
+    "configs, match",
+    [
+        ([TrainConfig(width=8), TrainConfig(width=16, seed=1)], r"differ in \['width'\]"),
+        ([TrainConfig(seed=2), TrainConfig(seed=2)], r"the seeds \[2, 2\] repeat"),
+        (
+            [TrainConfig(validation_fraction=0.1), TrainConfig(validation_fraction=0.1, seed=1)],
+            "without a validation split",
+        ),
+    ],
+)
+def test_an_ensembles_members_differ_only_in_their_seed(tmp_path, configs, match):
+    folders = [tmp_path / "a", tmp_path / "b"]
+    with pytest.raises(ConfigError, match=match):
+        train_seed_runs(folders, None, [None, None], configs)
+    assert not any(folder.exists() for folder in folders)  # refused before anything
