@@ -10,6 +10,7 @@
 #
 #   benchmarks/device.sh                 # a jax with a GPU backend (e.g. jax[cuda12])
 #   BUDGET=tiny benchmarks/device.sh     # seconds per stage: checks the script itself
+#   SCALE=5 BUDGET=tiny benchmarks/device.sh   # each stage's time limit x5 (a busy CPU)
 #
 # Without a GPU it runs on the CPU (with two simulated devices, so that the multi-device
 # path runs too; those figures are no speed-up) and says so; use BUDGET=tiny there.
@@ -19,6 +20,7 @@ OUT=${OUT:-runs/device}
 PY=${PY:-.venv/bin/python}
 SN=${SN:-.venv/bin/symnoether}
 BUDGET=${BUDGET:-full}
+SCALE=${SCALE:-1}
 mkdir -p "$OUT/logs"
 
 if ! "$PY" -c "import jax, sys; sys.exit(jax.devices()[0].platform != 'gpu')"; then
@@ -37,7 +39,7 @@ esac
 stage() {  # name, timeout in seconds, command...
     local name=$1 limit=$2; shift 2
     local start=$SECONDS
-    timeout "$limit" "$@" > "$OUT/logs/$name.log" 2>&1
+    timeout "$((limit * SCALE))" "$@" > "$OUT/logs/$name.log" 2>&1
     echo "$name $? $((SECONDS - start))" >> "$OUT/logs/stages.txt"
 }
 rm -f "$OUT/logs/stages.txt" "$OUT/throughput.json"
