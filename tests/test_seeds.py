@@ -172,3 +172,12 @@ def test_an_ensembles_members_differ_only_in_their_seed(tmp_path, configs, match
     with pytest.raises(ConfigError, match=match):
         train_seed_runs(folders, None, [None, None], configs)
     assert not any(folder.exists() for folder in folders)  # refused before anything
+
+
+def test_a_refused_ensemble_leaves_no_folder(tmp_path, capsys):
+    broken = tmp_path / "broken.py"  # a rotation that is no symmetry of L: verify fails
+    broken.write_text(OSCILLATOR.replace("sum(x**2 for x in c.q) / 2", "c.q[0] ** 2"))
+    out = tmp_path / "ensemble"
+    code, err = cli(capsys, "train", broken, "--out", out, "--seeds", "0:2")
+    assert code == 1 and "failed verification" in err
+    assert not out.exists()
