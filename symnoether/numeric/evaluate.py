@@ -478,9 +478,10 @@ def evaluate_models(
             cast = {name: _cast(model, dtype) for name, model in models.items()}
         q0, qdot0 = jnp.asarray(q0, dtype), jnp.asarray(qdot0, dtype)
         curves = _rollouts(module, cast, q0, qdot0, dt, steps, integrators)
-        against = None
+        against, data_qs = None, None
         if data is not None:
             observed = data.trajectories()[:MAX_DATA_TRAJECTORIES]
+            data_qs = np.concatenate([np.asarray(o.q, np.float64) for o in observed])
             systems = dict(cast)
             if module.HAS_LAGRANGIAN:  # how close the true system comes: the data's noise
                 systems[TRUE] = FunctionLagrangian(module.lagrangian, module.acceleration,
@@ -496,7 +497,8 @@ def evaluate_models(
                 entry[method]["data_error"] = values
     metrics["warnings"] = [*map(str, warnings), *metrics["warnings"]]
     if out_dir is not None:
-        metrics["files"] = _write(Path(out_dir), module, curves, losses, metrics, plots)
+        metrics["files"] = _write(Path(out_dir), module, curves, losses, metrics, plots,
+                                  data_qs)  # fmt: skip
     return metrics
 
 
@@ -515,13 +517,14 @@ def _metrics(module, curves, losses, settings) -> dict[str, Any]:
     return metrics
 
 
-def _write(out_dir: Path, module, curves, losses, metrics, plots: bool) -> list[str]:
+def _write(out_dir: Path, module, curves, losses, metrics, plots: bool,
+           data_qs=None) -> list[str]:  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
     if plots:
         from .plots import write_figures  # matplotlib only when figures are wanted
 
-        files = write_figures(out_dir, module, curves, losses)
+        files = write_figures(out_dir, module, curves, losses, data_qs)
     files.append(METRICS)
     metrics["files"] = files
     write_json(out_dir / METRICS, metrics)
