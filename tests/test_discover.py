@@ -60,6 +60,18 @@ def test_a_symmetry_the_true_system_lacks_is_refuted():
     assert result.group.K == 0 and any("NOT a symmetry" in u for u in result.undecided)
 
 
+def test_the_table_lists_the_group_and_leaves_out_the_refuted():
+    # One true candidate (the rotation) and one the true system lacks (the x-translation).
+    rotation = {"A": [["0", "-1"], ["1", "0"]], "b": ["0", "0"], "c": ["0", "0"]}
+    shift = {"A": [["0", "0"], ["0", "0"]], "b": ["1", "0"], "c": ["0", "0"]}
+    result = prove_candidates(_planar(lambda x: 1 / sympy.sqrt(x.dot(x))), [rotation, shift])
+    assert [g.proved for g in result.generators] == [True, False]
+    assert result.group.names == ("X1",)
+    table = result.table()
+    assert "group: X1 (" in table and "not in the group (NOT PROVED): X2" in table
+    assert "tau = 0: X1, X2" not in table
+
+
 def test_states_in_a_plane_leave_the_out_of_plane_unknowns_unconstrained():
     q, v = _states(3)
     q[:, 2] = v[:, 2] = 0.0

@@ -116,13 +116,28 @@ class SymmetryAlgebra:
             lines.append(f"  {' ' * len(g.name)}  {'PROVED' if g.proved else 'NOT PROVED'}: "
                          f"{g.proof.method}")
         lines += self._bracket_lines()
-        free = [g.name for g in self.generators if g.tau == 0]
-        lines.append(f"tau = 0: {', '.join(free) or 'none'} (`.group`, a SymmetryGroup for "
-                     "System(symmetry=...))")
+        lines += self._group_lines()
         lines += [f"method: {m}" for m in self.method]
         lines += [f"undecided: {u}" for u in self.undecided]
         lines += [f"case: {c}" for c in self.cases]
         return "\n".join(lines)
+
+    def _group_lines(self) -> list[str]:
+        """What `.group` holds, and which generators with tau = 0 it leaves out and why."""
+        held = set(self.group.names)
+        out = [f"group: {', '.join(self.group.names) or 'none'} (`.group`, the proved "
+               "generators with tau = 0, a SymmetryGroup for System(symmetry=...))"]
+        unproved = [g.name for g in self.generators
+                    if g.tau == 0 and g.name not in held and not g.proved]
+        other = [g.name for g in self.generators
+                 if g.tau == 0 and g.name not in held and g.proved]
+        if unproved:
+            out.append(f"  not in the group (NOT PROVED): {', '.join(unproved)}")
+        if other:
+            out.append(f"  not in the group (proved, but time-dependent while a coordinate "
+                       f"is named t, or refused by from_generators: see undecided): "
+                       f"{', '.join(other)}")
+        return out
 
     def _bracket_lines(self) -> list[str]:
         if self.structure_constants is None:
