@@ -64,8 +64,9 @@ class SymmetryAlgebra:
     - `group`: the generators with tau = 0 as a [`SymmetryGroup`][] with their boundary
       terms, for `System(symmetry=...)`; the trivial group when there is none.
     - `method`: the steps, in words. `undecided`: what could not be decided, in words.
-    - `cases`: parameter values at which the dimension changes, in words (empty when none
-      were found or none were examined; `method` says which).
+    - `cases`: the [`SymmetryCase`][]s: special parameter values at which the dimension
+      changes, each with its algebra (empty when none were found or none were examined;
+      `method` says which).
     """
 
     system: str
@@ -77,7 +78,7 @@ class SymmetryAlgebra:
     group: SymmetryGroup
     method: tuple[str, ...] = ()
     undecided: tuple[str, ...] = ()
-    cases: tuple[str, ...] = ()
+    cases: tuple = ()
 
     def __post_init__(self):
         for name in ("generators", "method", "undecided", "cases"):
@@ -119,7 +120,11 @@ class SymmetryAlgebra:
         lines += self._group_lines()
         lines += [f"method: {m}" for m in self.method]
         lines += [f"undecided: {u}" for u in self.undecided]
-        lines += [f"case: {c}" for c in self.cases]
+        for case in self.cases:
+            lines.append(f"case: {case}")
+            lines += [f"  {g.name}: tau = {g.tau}, xi = ({', '.join(map(str, g.xi))}), "
+                      f"F = {g.F}{'' if g.proved else ' (NOT PROVED)'}"
+                      for g in case.algebra.generators]
         return "\n".join(lines)
 
     def _group_lines(self) -> list[str]:
@@ -173,5 +178,9 @@ class SymmetryAlgebra:
             "group": list(self.group.names),
             "method": list(self.method),
             "undecided": list(self.undecided),
-            "cases": list(self.cases),
+            "cases": [{"condition": case.condition,
+                       "values": {str(p): str(v) for p, v in case.values.items()},
+                       **{k: v for k, v in case.algebra.as_json().items()
+                          if k in ("dimension", "complete", "generators", "undecided")}}
+                      for case in self.cases],
         }
