@@ -222,3 +222,24 @@ def run_states(run, count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarra
                          "yourself, e.g. from a rollout of the model")
     _, batch = source.sample_clean(source.init(count), key, count)
     return np.asarray(batch[0], np.float64), np.asarray(batch[1], np.float64)
+
+
+def data_states(path, module, count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`count` states `(q, qdot)` drawn without replacement from a data file (what a run
+    trained with `symnoether train --data FILE` saw).
+
+    **Arguments:**
+
+    - `path`: a `.npz` file of states (`q`, `qdot`, `qddot`).
+    - `module`: the run's generated module (checks the file against its coordinates).
+    - `count`: how many states (all of them when the file holds fewer).
+    - `seed`: the seed of the draw.
+    """
+    from .data import Dataset, load_data
+
+    data = load_data(path, module)
+    if not isinstance(data, Dataset):
+        raise ValueError(f"{str(path)!r} holds positions without velocities; the symmetry "
+                         "condition needs states (q, qdot): give a file with q, qdot, qddot")
+    rows = np.random.default_rng(seed).permutation(data.q.shape[0])[:count]
+    return np.asarray(data.q, np.float64)[rows], np.asarray(data.qdot, np.float64)[rows]
