@@ -141,3 +141,27 @@ def test_the_command_examines_a_run_and_refuses_a_missing_model(tmp_path, capsys
     assert main(["symmetries", kepler, "--from-run", out, "--data", str(data)]) in (0, 1)
     text = capsys.readouterr().out
     assert "of 64 states" in text and "span 4 of the 6" not in text  # not the planar orbit
+
+
+@pytest.mark.slow
+def test_a_model_trained_without_the_symmetry_finds_the_rotation(tmp_path, capsys):
+    """The documented example (docs/WRITING_A_SPEC.md, examples/central_force): a spec that
+    declares no symmetry, its natural model T - V of (x, y) trained on one rosette orbit
+    (100 epochs, about a minute), and the rotation recovered from the model and proved."""
+    import json
+    from pathlib import Path
+
+    from symnoether.cli import main
+
+    example = Path(__file__).parents[1] / "examples/central_force"
+    spec, out = str(example / "spec.py"), str(tmp_path / "run")
+    assert main(["train", spec, "--out", out, "--config", str(example / "config.json"),
+                 "--models", "invariant", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["symmetries", spec, "--from-run", out, "--variant", "invariant",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["candidates"]["generators"]) == 1 and data["candidates"]["gap"] > 10
+    (generator,) = data["generators"]
+    assert generator["proved"] and generator["xi"] in (["-y", "x"], ["y", "-x"])
+    assert data["group"] == ["X1"]
