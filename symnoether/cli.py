@@ -151,7 +151,7 @@ def _symmetries_from_run(args) -> int:
     """The affine symmetries a trained model learned, each proved or refuted on the spec's
     true Lagrangian; exit 0 when every candidate is proved, 1 otherwise."""
     from .errors import RunFolderError
-    from .numeric.discover import run_states, symmetry_candidates
+    from .numeric.discover import data_states, run_states, symmetry_candidates
     from .numeric.run import load_run
     from .symbolic.symmetries.from_model import prove_candidates
 
@@ -164,7 +164,8 @@ def _symmetries_from_run(args) -> int:
         raise RunFolderError(f"run folder {args.from_run!r} has no model {variant!r}; it "
                              f"has {', '.join(run.models)} (choose one with --variant)")
     try:
-        q, qdot = run_states(run, args.samples)
+        q, qdot = (run_states(run, args.samples) if args.data is None
+                   else data_states(args.data, run.module, args.samples))
         found = symmetry_candidates(run.models[variant], q, qdot, tol=args.tol)
     except ValueError as error:
         raise RunFolderError(str(error)) from None
@@ -609,6 +610,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tol", type=float, default=1e-2,
                    help="with --from-run: the relative singular value below which a "
                    "direction is a symmetry (default 1e-2)")
+    p.add_argument("--data", metavar="FILE.npz",
+                   help="with --from-run: take the states from this data file (the one the "
+                   "run was trained on with train --data) instead of rebuilding them")
     p.add_argument("--trust-module", action="store_true",
                    help="with --from-run: use the run's module.py even if edited")
     p.set_defaults(func=cmd_symmetries)
