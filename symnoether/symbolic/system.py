@@ -65,7 +65,7 @@ class System:
       the forces: `verify` fails, naming it, where the forces change one of them.
     - `rates`: optional declared balance laws, charge name (or `"energy"`) -> its rate
       dI/dt as an expression in q, qdot, t; `verify` proves or refutes each.
-    - `periodic`: names of coordinates that are angles (period $2\pi$). Coordinates that
+    - `periodic`: names of coordinates that are angles (period $2\\pi$). Coordinates that
       appear in the Lagrangians, the dissipation and the forces only inside sin, cos, ...
       of integer combinations are detected without it ([`System.angles`][]). An invariant
       that is an angle (or an integer combination of angles) enters the network as its
