@@ -14,9 +14,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..files import atomic_write
-from .contract import blocks as module_blocks
+from .contract import blocks as module_blocks, periodic
 from .curves import REFERENCE_METHOD, TRUE as _TRUE
 from .integrate import INTEGRATORS
+from .periodic import wrapped
 
 __all__ = ["figures", "write_figures"]
 
@@ -123,8 +124,22 @@ def _exit(points: np.ndarray, bounds) -> int | None:
     return None if np.all(inside) else int(np.argmin(inside))
 
 
+def _broken(points: np.ndarray, columns) -> np.ndarray:
+    # A NaN row where a wrapped angle jumps by more than pi, so that the line is not drawn
+    # across the plot from pi to -pi.
+    if not columns or len(points) < 2:
+        return points
+    jumps = np.flatnonzero(np.any(np.abs(np.diff(points[:, columns], axis=0)) > np.pi, axis=1))
+    return np.insert(points, jumps + 1, np.nan, axis=0)
+
+
 def _plot_orbit(ax, module, blocks, qs, true_qs, ts=None, data_qs=None):
+    # Angles (PERIODIC_COORDINATES) are drawn in (-pi, pi].
     names = module.COORDINATE_NAMES
+    angles = set(periodic(module))
+    qs = wrapped(module, qs)
+    true_qs = None if true_qs is None else wrapped(module, true_qs)
+    data_qs = None if data_qs is None else wrapped(module, data_qs)
     drawn = _drawn(blocks)
     if true_qs is None and data_qs is not None:  # no true system: the data's range
         for b, (_, idx) in enumerate(drawn):
@@ -135,6 +150,7 @@ def _plot_orbit(ax, module, blocks, qs, true_qs, ts=None, data_qs=None):
         i, j = idx[0], idx[1]
         name = "network" if len(blocks) == 1 else label
         points = qs[:, [i, j]]
+        columns = [k for k, a in enumerate((i, j)) if a in angles]
         leaves = _exit(points, bounds)
         if leaves is not None:
             when = "" if ts is None else f" at t = {ts[leaves]:.3g}"
@@ -142,11 +158,13 @@ def _plot_orbit(ax, module, blocks, qs, true_qs, ts=None, data_qs=None):
                 f" (diverges{when})")
             last = points[max(leaves - 1, 0)]
             ax.plot(*last, "x", color=f"C{b}", ms=8, mew=2)
-        ax.plot(*_stride(points).T, "-", color=f"C{b}", lw=0.8, label=name)
+        ax.plot(*_broken(_stride(points), columns).T, "-", color=f"C{b}", lw=0.8, label=name)
         ax.plot(*qs[0, [i, j]], "o", color=f"C{b}", ms=4)
     if true_qs is not None:
         for b, (_, idx) in enumerate(drawn):
-            ax.plot(*_stride(true_qs[:, [idx[0], idx[1]]]).T, ":", color="black", lw=1.0,
+            columns = [k for k, a in enumerate(idx[:2]) if a in angles]
+            ax.plot(*_broken(_stride(true_qs[:, [idx[0], idx[1]]]), columns).T, ":",
+                    color="black", lw=1.0,
                     label="true system" if b == 0 else None)  # fmt: skip
     if len(blocks) == 1:
         idx = blocks[0][1]
