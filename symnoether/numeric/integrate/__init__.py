@@ -21,5 +21,6 @@ from ._registry import (
     integrator_name as integrator_name,
     is_method as is_method,
 )
+from ._matrix_free import MatrixFreeVariational as MatrixFreeVariational
 from ._rk4 import RK4 as RK4
 from ._variational import MidpointVariational as MidpointVariational
