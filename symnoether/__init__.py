@@ -161,6 +161,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
     from .numeric.integrate import (
         RK4 as RK4,
         AbstractIntegrator as AbstractIntegrator,
+        MatrixFreeVariational as MatrixFreeVariational,
         MidpointVariational as MidpointVariational,
         integrate as integrate,
         ode_term as ode_term,
@@ -170,7 +171,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         FunctionLagrangian as FunctionLagrangian,
         MixedPrecision as MixedPrecision,
     )
-    from .numeric.integrate import MatrixFreeVariational as MatrixFreeVariational
     from .numeric.lattice import LatticeNetwork as LatticeNetwork
     from .numeric.local import LocalParticleNetwork as LocalParticleNetwork
     from .numeric.losses import AbstractLoss as AbstractLoss, AccelerationLoss as AccelerationLoss

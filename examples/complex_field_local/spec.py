@@ -39,8 +39,11 @@ def initial_state(side: int, seed: int = 0):
     for _ in range(3):
         kx, ky = rng.integers(0, 3, size=2)
         phase = rng.uniform(0, 2 * math.pi, size=2)
-        waves += 0.3 * rng.normal(size=2) * np.cos(
-            2 * math.pi * (kx * x[:, None] + ky * x[None, :])[..., None] + phase)
+        waves += (
+            0.3
+            * rng.normal(size=2)
+            * np.cos(2 * math.pi * (kx * x[:, None] + ky * x[None, :])[..., None] + phase)
+        )
     phi = waves + np.array([0.6, 0.0])
     omega = 0.8  # phidot = i omega phi: charge density omega |phi|^2
     phidot = omega * np.stack([-phi[..., 1], phi[..., 0]], -1)

@@ -29,8 +29,9 @@ def initial_state(sites: int, seed: int = 0):
     """A long-wavelength twist plus a travelling pulse, with total momentum 0.3."""
     q0 = tuple(0.5 * math.sin(2 * math.pi * j / sites) for j in range(sites))
     width = max(sites / 16, 1.0)
-    qdot0 = tuple(0.3 / sites + 0.4 * math.exp(-(((j - sites / 4) / width) ** 2))
-                  for j in range(sites))
+    qdot0 = tuple(
+        0.3 / sites + 0.4 * math.exp(-(((j - sites / 4) / width) ** 2)) for j in range(sites)
+    )
     return q0, qdot0
 
 

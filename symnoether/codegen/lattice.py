@@ -29,8 +29,9 @@ def _function(name: str, args: str, doc: str, exprs, labels, inputs) -> dict:
         names = [s.name if s in used else "_" for s in symbols]
         if any(n != "_" for n in names):
             lines.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = {var}")
-    temps, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("_t"),
-                               order="canonical", list=True)
+    temps, reduced = sympy.cse(
+        exprs, symbols=sympy.numbered_symbols("_t"), order="canonical", list=True
+    )
     lines += [f"{t.name} = {print_jax(e, output=f'temporary {t.name}')}" for t, e in temps]
     outs = []
     for e, label in zip(reduced, labels):
@@ -47,8 +48,7 @@ def _constant(matrix) -> tuple:
 
 def _context(d: LatticeDerivation, report) -> dict:
     s = d.system
-    values = {sympy.Symbol(str(k)) if isinstance(k, str) else k: v
-              for k, v in s.parameters.items()}
+    values = {sympy.Symbol(str(k)) if isinstance(k, str) else k: v for k, v in s.parameters.items()}
     one = s.points_system(1, with_terms=True)
     S = len(s.stencil)
     stencil = s.points_system(S, with_terms=True)
@@ -58,41 +58,79 @@ def _context(d: LatticeDerivation, report) -> dict:
     names = d.site.names
     rows = [e for row in d.linear_rows for e in row]
     funcs = [
-        _function("site_position_invariants", "f", "The position invariants of one site.",
-                  [d.site.exprs[i] for i in d.site_positions],
-                  [names[i] for i in d.site_positions], site_in[:1]),
-        _function("_site_linear_rows_flat", "f", "The rows a_i(f) of the site's linear "
-                  "invariants a_i . v, flat.", rows,
-                  [f"d {names[i]} / d v[{k}]" for i in d.site_linear for k in range(len(f))],
-                  site_in[:1]),
-        _function("stencil_position_invariants", "fs", "The position invariants of one "
-                  "stencil, fs of shape (STENCIL_SIZE, FIELDS).", d.stencil_exprs,
-                  d.stencil_names, stencil_in),
-        _function("_site_generators_flat", "f", "The generators at one site, flat.",
-                  [c for xi in d.generators for c in xi],
-                  [f"{n}[{k}]" for n in d.charge_names for k in range(len(f))], site_in[:1]),
+        _function(
+            "site_position_invariants",
+            "f",
+            "The position invariants of one site.",
+            [d.site.exprs[i] for i in d.site_positions],
+            [names[i] for i in d.site_positions],
+            site_in[:1],
+        ),
+        _function(
+            "_site_linear_rows_flat",
+            "f",
+            "The rows a_i(f) of the site's linear invariants a_i . v, flat.",
+            rows,
+            [f"d {names[i]} / d v[{k}]" for i in d.site_linear for k in range(len(f))],
+            site_in[:1],
+        ),
+        _function(
+            "stencil_position_invariants",
+            "fs",
+            "The position invariants of one stencil, fs of shape (STENCIL_SIZE, FIELDS).",
+            d.stencil_exprs,
+            d.stencil_names,
+            stencil_in,
+        ),
+        _function(
+            "_site_generators_flat",
+            "f",
+            "The generators at one site, flat.",
+            [c for xi in d.generators for c in xi],
+            [f"{n}[{k}]" for n in d.charge_names for k in range(len(f))],
+            site_in[:1],
+        ),
     ]
     true = s.coupling is not None
     if true:
         site = sympy.sympify(one.lagrangian).xreplace(values)
-        coupling = sympy.sympify(s.coupling([sympy.Matrix(stencil.coordinates.block(f"x{k + 1}"))
-                                             for k in range(S)])).xreplace(values)
-        funcs.append(_function("site_lagrangian", "f, v", "The true on-site term.", [site],
-                               ["site"], site_in))
-        funcs.append(_function("coupling_lagrangian", "fs", "The true stencil term.",
-                               [coupling], ["coupling"], stencil_in))
+        coupling = sympy.sympify(
+            s.coupling([sympy.Matrix(stencil.coordinates.block(f"x{k + 1}")) for k in range(S)])
+        ).xreplace(values)
+        funcs.append(
+            _function(
+                "site_lagrangian", "f, v", "The true on-site term.", [site], ["site"], site_in
+            )
+        )
+        funcs.append(
+            _function(
+                "coupling_lagrangian",
+                "fs",
+                "The true stencil term.",
+                [coupling],
+                ["coupling"],
+                stencil_in,
+            )
+        )
     return {
-        "version": __version__, "system": s.name, "shape": s.shape, "fields": s.fields,
-        "stencil": s.stencil, "periodic": s.periodic,
+        "version": __version__,
+        "system": s.name,
+        "shape": s.shape,
+        "fields": s.fields,
+        "stencil": s.stencil,
+        "periodic": s.periodic,
         "site_names": tuple(names),
         "site_position_names": tuple(names[i] for i in d.site_positions),
         "site_linear_names": tuple(names[i] for i in d.site_linear),
         "site_form_names": tuple(names[i] for i in d.site_forms),
         "form_hessians": tuple(_constant(h) for h in d.form_hessians),
-        "stencil_names": tuple(d.stencil_names), "charge_names": tuple(d.charge_names),
-        "checks": [f"{c.name}: {'proved' if c.passed else 'FAILED'} ({c.detail})"
-                   for c in report.checks],
-        "functions": funcs, "true": true,
+        "stencil_names": tuple(d.stencil_names),
+        "charge_names": tuple(d.charge_names),
+        "checks": [
+            f"{c.name}: {'proved' if c.passed else 'FAILED'} ({c.detail})" for c in report.checks
+        ],
+        "functions": funcs,
+        "true": true,
     }
 
 
@@ -103,8 +141,9 @@ def render_lattice(system: LatticeSystem) -> str:
     report = verify_lattice(system, d)
     failed = tuple(c.name for c in report.checks if not c.passed)
     if failed:
-        raise VerificationFailed(f"{system.name}: lattice checks failed: {', '.join(failed)}",
-                                 failed)
+        raise VerificationFailed(
+            f"{system.name}: lattice checks failed: {', '.join(failed)}", failed
+        )
     text = _environment().get_template("lattice_model.py.j2").render(**_context(d, report))
     return with_module_hash(text)
 

@@ -24,8 +24,9 @@ __all__ = ["block_diagonal_hessian", "block_inverse", "newton_krylov"]
 Operator = Callable[[Float[Array, " n"]], Float[Array, " n"]]
 
 
-def block_diagonal_hessian(fn: Callable, x: Float[Array, " n"], block: int
-                           ) -> Float[Array, "sites block block"]:
+def block_diagonal_hessian(
+    fn: Callable, x: Float[Array, " n"], block: int
+) -> Float[Array, "sites block block"]:
     """The diagonal `block x block` blocks of the Jacobian of `fn` at `x`, by `block`
     Jacobian-vector products (one per component, every site at once).
 
@@ -52,8 +53,16 @@ def block_inverse(blocks: Float[Array, "sites block block"]) -> Operator:
     return apply
 
 
-def newton_krylov(fn: ResidualFn, x0: Float[Array, " n"], *, precondition: Operator, tol: float,
-                  max_iter: int, linear_tol: float = 1e-10, restart: int = 20) -> NewtonResult:
+def newton_krylov(
+    fn: ResidualFn,
+    x0: Float[Array, " n"],
+    *,
+    precondition: Operator,
+    tol: float,
+    max_iter: int,
+    linear_tol: float = 1e-10,
+    restart: int = 8,
+) -> NewtonResult:
     """Solve $r(x) = 0$ by Newton's method with matrix-free GMRES for each update.
 
     Stops as [`newton`][] does (past the tolerance, while each update at least halves the
@@ -79,8 +88,15 @@ def newton_krylov(fn: ResidualFn, x0: Float[Array, " n"], *, precondition: Opera
 
     def update(x, r):
         _, jvp, _ = jax.linearize(residual, x, has_aux=True)
-        step, _ = jax.scipy.sparse.linalg.gmres(jvp, r, tol=linear_tol, restart=restart,
-                                                maxiter=4, M=precondition)
+        step, _ = jax.scipy.sparse.linalg.gmres(
+            jvp,
+            r,
+            tol=linear_tol,
+            restart=restart,
+            maxiter=4,
+            M=precondition,
+            solve_method="incremental",
+        )
         return x - step
 
     r0, (scale0, aux0) = residual(x0)

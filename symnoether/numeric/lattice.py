@@ -39,8 +39,10 @@ __all__ = ["LatticeNetwork"]
 def _check_shape(shape, module) -> tuple[int, ...]:
     shape = tuple(int(n) for n in shape)
     if len(shape) != len(module.SHAPE) or any(n < 3 for n in shape):
-        raise ValueError(f"shape must be {len(module.SHAPE)} sizes >= 3 (the module's lattice "
-                         f"is {len(module.SHAPE)}-dimensional), got {shape}")
+        raise ValueError(
+            f"shape must be {len(module.SHAPE)} sizes >= 3 (the module's lattice "
+            f"is {len(module.SHAPE)}-dimensional), got {shape}"
+        )
     return shape
 
 
@@ -64,15 +66,26 @@ class LatticeNetwork(AbstractLagrangian):
     offsets: Float[Array, " k"]
     floor: float = eqx.field(static=True)
 
-    def __init__(self, module, *, shape=None, width: int = 64, depth: int = 2,
-                 floor: float = 1e-2, key: PRNGKeyArray):
+    def __init__(
+        self,
+        module,
+        *,
+        shape=None,
+        width: int = 64,
+        depth: int = 2,
+        floor: float = 1e-2,
+        key: PRNGKeyArray,
+    ):
         if getattr(module, "MODULE_KIND", None) != "lattice_field":
-            raise TypeError("LatticeNetwork needs a generated lattice module (from an "
-                            "sn.LatticeSystem spec), got one of kind "
-                            f"{getattr(module, 'MODULE_KIND', 'global')!r}")
+            raise TypeError(
+                "LatticeNetwork needs a generated lattice module (from an "
+                "sn.LatticeSystem spec), got one of kind "
+                f"{getattr(module, 'MODULE_KIND', 'global')!r}"
+            )
         if not floor > 0:
-            raise ValueError(f"floor must be positive (the mass blocks' definite floor), got "
-                             f"{floor!r}")
+            raise ValueError(
+                f"floor must be positive (the mass blocks' definite floor), got {floor!r}"
+            )
         k1, k2 = jax.random.split(key)
         self.module = module
         self.shape = _check_shape(module.SHAPE if shape is None else shape, module)
@@ -82,12 +95,15 @@ class LatticeNetwork(AbstractLagrangian):
         outputs = p * (p + 1) // 2 + forms
         self.coefficients = None
         if module.SITE_POSITION_NAMES:
-            mlp = eqx.nn.MLP(len(module.SITE_POSITION_NAMES), outputs, width, 1,
-                             jax.nn.softplus, key=k2)
+            mlp = eqx.nn.MLP(
+                len(module.SITE_POSITION_NAMES), outputs, width, 1, jax.nn.softplus, key=k2
+            )
             # Zero last layer: the blocks start at the offsets' value for every state.
-            self.coefficients = eqx.tree_at(lambda m: (m.layers[-1].weight, m.layers[-1].bias),
-                                            mlp, (mlp.layers[-1].weight * 0,
-                                                  mlp.layers[-1].bias * 0))
+            self.coefficients = eqx.tree_at(
+                lambda m: (m.layers[-1].weight, m.layers[-1].bias),
+                mlp,
+                (mlp.layers[-1].weight * 0, mlp.layers[-1].bias * 0),
+            )
         rows, cols = np.tril_indices(p)
         # Lambda = I and d_j = softplus(0.5413) = 1 to start.
         start = np.concatenate([(rows == cols).astype(float), np.full(forms, 0.5413)])
@@ -114,9 +130,10 @@ class LatticeNetwork(AbstractLagrangian):
             a = m.site_linear_rows(f)
             mass = mass + a.T @ c @ a
         if m.SITE_FORM_NAMES:
-            d = self.floor + jax.nn.softplus(raw[p * (p + 1) // 2:])
-            mass = mass + 0.5 * jnp.einsum("j,jab->ab", d, jnp.asarray(m.SITE_FORM_HESSIANS,
-                                                                       f.dtype))
+            d = self.floor + jax.nn.softplus(raw[p * (p + 1) // 2 :])
+            mass = mass + 0.5 * jnp.einsum(
+                "j,jab->ab", d, jnp.asarray(m.SITE_FORM_HESSIANS, f.dtype)
+            )
         return mass
 
     def site_masses(self, q: Float[Array, " n"]) -> Float[Array, "sites F F"]:

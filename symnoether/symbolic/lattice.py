@@ -39,8 +39,13 @@ from .kinetic import velocity_structure
 from .local import LocalCheck, LocalReport
 from .system import System
 
-__all__ = ["LatticeDerivation", "LatticeSystem", "derive_lattice", "load_lattice_spec",
-           "verify_lattice"]
+__all__ = [
+    "LatticeDerivation",
+    "LatticeSystem",
+    "derive_lattice",
+    "load_lattice_spec",
+    "verify_lattice",
+]
 
 _GROUPS = ("u1", "shift")
 
@@ -100,26 +105,32 @@ class LatticeSystem:
             object.__setattr__(self, "stencil", tuple(tuple(o) for o in self.stencil))
         problems = self._problems()
         if problems:
-            raise LatticeSpecError("invalid LatticeSystem:\n  " + "\n  ".join(problems)
-                                   + "\nfix the declaration (see docs/WRITING_A_SPEC.md, "
-                                   "'Lattice fields')")
+            raise LatticeSpecError(
+                "invalid LatticeSystem:\n  "
+                + "\n  ".join(problems)
+                + "\nfix the declaration (see docs/WRITING_A_SPEC.md, "
+                "'Lattice fields')"
+            )
 
     def _problems(self) -> list[str]:
         problems = []
         if not str(self.name).isidentifier():
             problems.append(f"name must be an identifier, got {self.name!r}")
         if not (1 <= len(self.shape) <= 3) or not all(
-                isinstance(n, int) and n >= 3 for n in self.shape):
-            problems.append(f"shape must be 1 to 3 integers >= 3 (a periodic lattice), got "
-                            f"{self.shape!r}")
+            isinstance(n, int) and n >= 3 for n in self.shape
+        ):
+            problems.append(
+                f"shape must be 1 to 3 integers >= 3 (a periodic lattice), got {self.shape!r}"
+            )
         if not self.fields or not all(str(f).isidentifier() for f in self.fields):
-            problems.append(f"fields must be a non-empty tuple of identifiers, got "
-                            f"{self.fields!r}")
+            problems.append(f"fields must be a non-empty tuple of identifiers, got {self.fields!r}")
         if self.symmetry not in _GROUPS:
             problems.append(f"symmetry must be one of {_GROUPS}, got {self.symmetry!r}")
         if self.symmetry == "u1" and len(self.fields) != 2:
-            problems.append("symmetry 'u1' rotates one complex field written as two real "
-                            f"fields (re, im): give exactly 2 fields, got {len(self.fields)}")
+            problems.append(
+                "symmetry 'u1' rotates one complex field written as two real "
+                f"fields (re, im): give exactly 2 fields, got {len(self.fields)}"
+            )
         if self.periodic and self.symmetry != "shift":
             problems.append("periodic=True (angle fields) needs symmetry 'shift'")
         for label in ("site", "coupling"):
@@ -129,14 +140,18 @@ class LatticeSystem:
         d = len(self.shape)
         st = self.stencil or ()
         if not st or st[0] != (0,) * d or any(len(o) != d for o in st) or len(set(st)) < len(st):
-            problems.append(f"stencil must be distinct {d}-tuples starting with the zero "
-                            f"offset {(0,) * d}, got {self.stencil!r}")
+            problems.append(
+                f"stencil must be distinct {d}-tuples starting with the zero "
+                f"offset {(0,) * d}, got {self.stencil!r}"
+            )
         if self.initial_state is not None and not problems:
             size = self.sites * len(self.fields)
             q0, qdot0 = self.initial_state
             if len(q0) != size or len(qdot0) != size:
-                problems.append(f"initial_state must hold two tuples of sites * fields = {size}"
-                                f" numbers, got {len(q0)} and {len(qdot0)}")
+                problems.append(
+                    f"initial_state must hold two tuples of sites * fields = {size}"
+                    f" numbers, got {len(q0)} and {len(qdot0)}"
+                )
         return problems
 
     @property
@@ -163,8 +178,13 @@ class LatticeSystem:
             lagrangian = self.site_term(fs[0], vs[0])
             if points > 1 and self.coupling is not None:
                 lagrangian = lagrangian + sympy.sympify(self.coupling(fs))
-        return System(name=f"{self.name}_{points}", coordinates=c, symmetry=group,
-                      lagrangian=lagrangian, parameters=dict(self.parameters))
+        return System(
+            name=f"{self.name}_{points}",
+            coordinates=c,
+            symmetry=group,
+            lagrangian=lagrangian,
+            parameters=dict(self.parameters),
+        )
 
     def site_term(self, f, v) -> sympy.Expr:
         """The true on-site term at `(f, v)` (default $\\tfrac12|v|^2$)."""
@@ -210,8 +230,11 @@ def _stencil_invariants(system: LatticeSystem):
     stencil = system.points_system(len(system.stencil), with_terms=False)
     inv = derive_invariants(stencil, require_complete=True)
     velocities = set(stencil.coordinates.qdot)
-    picked = [(e, n) for e, n in zip(inv.exprs, inv.names)
-              if not (sympy.sympify(e).free_symbols & velocities)]
+    picked = [
+        (e, n)
+        for e, n in zip(inv.exprs, inv.names)
+        if not (sympy.sympify(e).free_symbols & velocities)
+    ]
     if system.periodic:
         picked = [(fn(e), f"{fn.__name__}_{n}") for e, n in picked for fn in (sympy.cos, sympy.sin)]
     exprs, names = zip(*picked)
@@ -243,15 +266,30 @@ def derive_lattice(system: LatticeSystem) -> LatticeDerivation:
     linear = tuple(i for i, d in enumerate(structure.degrees) if d == 1)
     forms = tuple(structure.kinetic_forms)
     if not linear and not forms:
-        raise LatticeSpecError(f"{system.name}: a site has no invariant linear or quadratic "
-                               "in the velocities, so no kinetic energy can be built")
+        raise LatticeSpecError(
+            f"{system.name}: a site has no invariant linear or quadratic "
+            "in the velocities, so no kinetic energy can be built"
+        )
     rows = tuple(tuple(sympy.diff(site.exprs[i], v) for v in qdot) for i in linear)
-    hessians = tuple(tuple(tuple(row) for row in sympy.hessian(site.exprs[j], qdot).tolist())
-                     for j in forms)
+    hessians = tuple(
+        tuple(tuple(row) for row in sympy.hessian(site.exprs[j], qdot).tolist()) for j in forms
+    )
     exprs, names, expected = _stencil_invariants(system)
     group = one.symmetry
-    return LatticeDerivation(system, site, positions, linear, forms, rows, hessians, exprs,
-                             names, expected, group.generators, group.charge_names)
+    return LatticeDerivation(
+        system,
+        site,
+        positions,
+        linear,
+        forms,
+        rows,
+        hessians,
+        exprs,
+        names,
+        expected,
+        group.generators,
+        group.charge_names,
+    )
 
 
 def _zero(expr) -> bool:
@@ -285,24 +323,27 @@ def _torus(system: LatticeSystem):
     side = max(3, 2 * max(abs(x) for o in system.stencil for x in o) + 1)
     sites = list(itertools.product(range(side), repeat=d))
     names = [f"f{'_'.join(map(str, x))}_{k}" for x in sites for k in range(F)]
-    c = coordinates(" ".join(names), blocks={f"s{i}": names[i * F:(i + 1) * F]
-                                             for i in range(len(sites))})
+    c = coordinates(
+        " ".join(names), blocks={f"s{i}": names[i * F : (i + 1) * F] for i in range(len(sites))}
+    )
     index = {x: i for i, x in enumerate(sites)}
 
     def at(x, offset):
         return index[tuple((a + b) % side for a, b in zip(x, offset))]
 
-    f = [sympy.Matrix(c.q[i * F:(i + 1) * F]) for i in range(len(sites))]
-    v = [sympy.Matrix(c.qdot[i * F:(i + 1) * F]) for i in range(len(sites))]
+    f = [sympy.Matrix(c.q[i * F : (i + 1) * F]) for i in range(len(sites))]
+    v = [sympy.Matrix(c.qdot[i * F : (i + 1) * F]) for i in range(len(sites))]
     L = sympy.Integer(0)
     for x in sites:
         i = index[x]
         L += system.site_term(f[i], v[i])
         if system.coupling is not None:
             L += sympy.sympify(system.coupling([f[at(x, o)] for o in system.stencil]))
-    values = {sympy.Symbol(str(k)) if isinstance(k, str) else k: val
-              for k, val in system.parameters.items()}
-    return c, sites, side, at, L.subs(values), f, v
+    values = {
+        sympy.Symbol(str(k)) if isinstance(k, str) else k: val
+        for k, val in system.parameters.items()
+    }
+    return c, sites, side, at, L.xreplace(values), f, v
 
 
 def _torus_checks(system: LatticeSystem, d: LatticeDerivation) -> list[LocalCheck]:
@@ -316,36 +357,52 @@ def _torus_checks(system: LatticeSystem, d: LatticeDerivation) -> list[LocalChec
         for i in range(len(sites)):
             subs = dict(zip(one, f[i]))
             for k in range(F):
-                comp[c.q[i * F + k]] = sympy.sympify(xi[k]).subs(subs, simultaneous=True)
+                comp[c.q[i * F + k]] = sympy.sympify(xi[k]).xreplace(subs)
         gens.append(comp)
     group = from_generators(c, gens, name="lattice_group", charge_names=list(d.charge_names))
     torus = System(name=f"{system.name}_torus", coordinates=c, symmetry=group, lagrangian=L)
     residuals = [group.apply(a, L) for a in range(group.K)]
-    checks.append(LocalCheck("sum_group_invariant", all(_zero(r) for r in residuals),
-                             f"X_a of the lattice sum = 0 on the {side}^{len(system.shape)} "
-                             "torus"))
+    checks.append(
+        LocalCheck(
+            "sum_group_invariant",
+            all(_zero(r) for r in residuals),
+            f"X_a of the lattice sum = 0 on the {side}^{len(system.shape)} torus",
+        )
+    )
     moved = True
     for mu in range(len(system.shape)):
         step = tuple(int(k == mu) for k in range(len(system.shape)))
         shift = {}
         for x in sites:
             i, j = sites.index(x), at(x, step)
-            shift.update(zip(c.q[i * F:(i + 1) * F], c.q[j * F:(j + 1) * F]))
-            shift.update(zip(c.qdot[i * F:(i + 1) * F], c.qdot[j * F:(j + 1) * F]))
-        moved &= _zero(L.subs(shift, simultaneous=True) - L)
-    checks.append(LocalCheck("sum_translation_invariant", moved, "L is unchanged by a "
-                             "translation of one site along each axis (same torus)"))
+            shift.update(zip(c.q[i * F : (i + 1) * F], c.q[j * F : (j + 1) * F]))
+            shift.update(zip(c.qdot[i * F : (i + 1) * F], c.qdot[j * F : (j + 1) * F]))
+        moved &= _zero(L.xreplace(shift) - L)
+    checks.append(
+        LocalCheck(
+            "sum_translation_invariant",
+            moved,
+            "L is unchanged by a translation of one site along each axis (same torus)",
+        )
+    )
     from .noether import noether_charges
 
     expected = noether_charges(torus)
     p = [sympy.diff(L, x) for x in c.qdot]
     same = True
     for a, name in enumerate(d.charge_names):
-        mine = sum(p[i * F + k] * gens[a][c.q[i * F + k]] for i in range(len(sites))
-                   for k in range(F))
+        mine = sum(
+            p[i * F + k] * gens[a][c.q[i * F + k]] for i in range(len(sites)) for k in range(F)
+        )
         same &= _zero(mine - expected[name])
-    checks.append(LocalCheck("charges", same, "sum_x p_x . xi_a(f_x) equals the Noether "
-                             "charge of the torus system for " + ", ".join(d.charge_names)))
+    checks.append(
+        LocalCheck(
+            "charges",
+            same,
+            "sum_x p_x . xi_a(f_x) equals the Noether "
+            "charge of the torus system for " + ", ".join(d.charge_names),
+        )
+    )
     return checks
 
 
@@ -363,8 +420,9 @@ def _definite_floor(d: LatticeDerivation) -> bool:
     return all(sympy.nsimplify(e) > 0 for e in constant.eigenvals())
 
 
-def verify_lattice(system: LatticeSystem, derivation: LatticeDerivation | None = None
-                   ) -> LocalReport:
+def verify_lattice(
+    system: LatticeSystem, derivation: LatticeDerivation | None = None
+) -> LocalReport:
     """Prove, on one site, one stencil and the smallest torus, what makes the lattice sum
     invariant and the learned family well posed.
 
@@ -380,35 +438,58 @@ def verify_lattice(system: LatticeSystem, derivation: LatticeDerivation | None =
     """
     d = derivation or derive_lattice(system)
     cert = d.site.certificate
-    checks = [LocalCheck("site_invariants", bool(cert.invariant and cert.complete),
-                         f"{len(d.site.exprs)} invariants, rank {cert.rank} of "
-                         f"{cert.expected_rank}")]
+    checks = [
+        LocalCheck(
+            "site_invariants",
+            bool(cert.invariant and cert.complete),
+            f"{len(d.site.exprs)} invariants, rank {cert.rank} of {cert.expected_rank}",
+        )
+    ]
     stencil = system.points_system(len(system.stencil), with_terms=True)
     G = stencil.symmetry
     ok = all(_zero(G.apply(a, e)) for a in range(G.K) for e in d.stencil_exprs)
     rank = _numeric_rank(d.stencil_exprs, stencil.coordinates.q)
-    checks.append(LocalCheck("stencil_invariants", ok and rank == d.stencil_expected_rank,
-                             f"{len(d.stencil_exprs)} position invariants, rank {rank} of "
-                             f"{d.stencil_expected_rank}"))
+    checks.append(
+        LocalCheck(
+            "stencil_invariants",
+            ok and rank == d.stencil_expected_rank,
+            f"{len(d.stencil_exprs)} position invariants, rank {rank} of {d.stencil_expected_rank}",
+        )
+    )
     F = len(system.fields)
     q1 = system.points_system(1, with_terms=False).coordinates.q
     local = True
     for xi1, xiS in zip(d.generators, G.generators):
         for k in range(len(system.stencil)):
-            subs = dict(zip(q1, stencil.coordinates.q[k * F:(k + 1) * F]))
-            local &= all(_zero(a - sympy.sympify(b).subs(subs, simultaneous=True))
-                         for a, b in zip(xiS[k * F:(k + 1) * F], xi1))
-    checks.append(LocalCheck("block_local", local, "every stencil generator is the one-site "
-                             "field on each point"))
-    checks.append(LocalCheck("kinetic_definite", _definite_floor(d), "A^T A + 1/2 sum_j H_j "
-                             "is positive definite at every state"))
+            subs = dict(zip(q1, stencil.coordinates.q[k * F : (k + 1) * F]))
+            local &= all(
+                _zero(a - sympy.sympify(b).subs(subs, simultaneous=True))
+                for a, b in zip(xiS[k * F : (k + 1) * F], xi1)
+            )
+    checks.append(
+        LocalCheck(
+            "block_local", local, "every stencil generator is the one-site field on each point"
+        )
+    )
+    checks.append(
+        LocalCheck(
+            "kinetic_definite",
+            _definite_floor(d),
+            "A^T A + 1/2 sum_j H_j is positive definite at every state",
+        )
+    )
     one = system.points_system(1, with_terms=True)
     for label, term in (("site", one), ("stencil", stencil)):
         if label == "stencil" and system.coupling is None:
             continue
         residuals = [term.symmetry.apply(a, term.lagrangian) for a in range(term.symmetry.K)]
-        checks.append(LocalCheck(f"true_{label}_invariant", all(_zero(r) for r in residuals),
-                                 f"X_a {label} term = 0 for {term.symmetry.K} generators"))
+        checks.append(
+            LocalCheck(
+                f"true_{label}_invariant",
+                all(_zero(r) for r in residuals),
+                f"X_a {label} term = 0 for {term.symmetry.K} generators",
+            )
+        )
     if system.coupling is not None:
         checks += _torus_checks(system, d)
     return LocalReport(tuple(checks))
@@ -424,6 +505,8 @@ def load_lattice_spec(path) -> LatticeSystem:
         raise LatticeSpecError(f"spec file {str(path)!r} does not exist")
     system = runpy.run_path(str(path)).get("system")
     if not isinstance(system, LatticeSystem):
-        raise LatticeSpecError(f"spec file {str(path)!r} must define a module-level "
-                               f"`system = sn.LatticeSystem(...)`, got {type(system).__name__}")
+        raise LatticeSpecError(
+            f"spec file {str(path)!r} must define a module-level "
+            f"`system = sn.LatticeSystem(...)`, got {type(system).__name__}"
+        )
     return system

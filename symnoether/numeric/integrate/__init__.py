@@ -14,6 +14,7 @@ from ._base import (
     default_tol as default_tol,
 )
 from ._integrate import IntegrationResult as IntegrationResult, integrate as integrate
+from ._matrix_free import MatrixFreeVariational as MatrixFreeVariational
 from ._ode_term import ode_term as ode_term
 from ._registry import (
     INTEGRATORS as INTEGRATORS,
@@ -21,6 +22,5 @@ from ._registry import (
     integrator_name as integrator_name,
     is_method as is_method,
 )
-from ._matrix_free import MatrixFreeVariational as MatrixFreeVariational
 from ._rk4 import RK4 as RK4
 from ._variational import MidpointVariational as MidpointVariational

@@ -39,8 +39,10 @@ class MatrixFreeVariational(AbstractImplicitIntegrator):
 
     def __check_init__(self):
         if not (isinstance(self.block, int) and self.block >= 1):
-            raise ValueError(f"MatrixFreeVariational: block must be a positive int (the "
-                             f"components per site), got {self.block!r}")
+            raise ValueError(
+                f"MatrixFreeVariational: block must be a positive int (the "
+                f"components per site), got {self.block!r}"
+            )
 
     def init(self, term, q0, qdot0, dt):
         p0 = jax.grad(term.lagrangian, argnums=1)(q0, qdot0)
@@ -57,14 +59,27 @@ class MatrixFreeVariational(AbstractImplicitIntegrator):
             return term.force_at(m, v, term.t + 0.5 * dt)
 
         def residual(dq):
-            return increment_residual(term.lagrangian, state.q, dq, state.p, dt,
-                                      q_lo=state.q_lo, p_lo=state.p_lo, force=force)
+            return increment_residual(
+                term.lagrangian,
+                state.q,
+                dq,
+                state.p,
+                dt,
+                q_lo=state.q_lo,
+                p_lo=state.p_lo,
+                force=force,
+            )
 
         guess = 2 * state.dq - state.dq_prev
         inverse = self._mass_inverse(term, state.q + 0.5 * guess, guess / dt)
-        sol = newton_krylov(residual, guess, precondition=lambda r: dt * inverse(r),
-                            tol=self.tolerance(state.q.dtype), max_iter=self.max_iter,
-                            linear_tol=self.linear_tol)
+        sol = newton_krylov(
+            residual,
+            guess,
+            precondition=lambda r: dt * inverse(r),
+            tol=self.tolerance(state.q.dtype),
+            max_iter=self.max_iter,
+            linear_tol=self.linear_tol,
+        )
         dq, l_q = sol.x, sol.aux
         p, p_lo = _two_sum(state.p, state.p_lo, dt * l_q)
         q, q_lo = _two_sum(state.q, state.q_lo, dq)
@@ -77,8 +92,13 @@ class MatrixFreeVariational(AbstractImplicitIntegrator):
             return (l_v - state.p) - state.p_lo, residual_scale(l_v, state.p), None
 
         guess = (3 * state.dq - state.dq_prev) / (2 * dt)
-        sol = newton_krylov(residual, guess, precondition=self._mass_inverse(term, state.q, guess),
-                            tol=self.tolerance(state.q.dtype), max_iter=self.max_iter,
-                            linear_tol=self.linear_tol)
+        sol = newton_krylov(
+            residual,
+            guess,
+            precondition=self._mass_inverse(term, state.q, guess),
+            tol=self.tolerance(state.q.dtype),
+            max_iter=self.max_iter,
+            linear_tol=self.linear_tol,
+        )
         info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype("int32"))
         return state.q, sol.x, info
