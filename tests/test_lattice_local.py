@@ -4,6 +4,7 @@ import dataclasses
 import os
 from pathlib import Path
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -39,6 +40,13 @@ def field(tmp_path_factory):
     path = tmp_path_factory.mktemp("lattice") / "field.py"
     sn.generate_lattice(_load(FIELD, SYMNOETHER_SIDE="3"), path)
     return import_file(path)
+
+
+@eqx.filter_jit
+def _dense(model, q, v):
+    # Jitted: the dense autodiff reference, and the closed form it checks, in one program.
+    mass, rhs = autodiff_terms(model, q, v)
+    return solve_mass_matrix(mass, rhs), mass, model.acceleration(q, v), model.mass_matrix(q, v)
 
 
 def _state(n, seed=0, scale=0.5):
@@ -108,10 +116,8 @@ def test_true_module_acceleration_and_charge(name, request):
     n = int(np.prod(module.SHAPE)) * module.FIELDS
     q, v = _state(n)
     truth = lattice_truth(module, module.SHAPE)
-    mass, rhs = autodiff_terms(truth, q, v)
-    np.testing.assert_allclose(
-        module.acceleration(q, v), solve_mass_matrix(mass, rhs), rtol=1e-10, atol=1e-12
-    )
+    reference, _, closed, _ = _dense(truth, q, v)
+    np.testing.assert_allclose(closed, reference, rtol=1e-10, atol=1e-12)
     f, p = q.reshape(-1, module.FIELDS), v.reshape(-1, module.FIELDS)  # unit masses
     expected = p.sum() if name == "xy" else jnp.sum(f[:, 0] * p[:, 1] - f[:, 1] * p[:, 0])
     np.testing.assert_allclose(module.true_charges(q, v)[0], expected, rtol=1e-12)
@@ -123,13 +129,12 @@ def test_model_closed_form_definite_invariant_and_any_shape(name, request):
     model = _model(module)
     n = model.sites * module.FIELDS
     q, v = _state(n)
-    mass, rhs = autodiff_terms(model, q, v)
-    np.testing.assert_allclose(
-        model.acceleration(q, v), solve_mass_matrix(mass, rhs), rtol=1e-8, atol=1e-10
-    )
-    np.testing.assert_allclose(model.mass_matrix(q, v), mass, atol=1e-12)
+    reference, mass, closed, blocks = _dense(model, q, v)
+    np.testing.assert_allclose(closed, reference, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(blocks, mass, atol=1e-12)
+    masses_of = eqx.filter_jit(lambda m, q: m.site_masses(q))
     for seed in range(5):  # definite for random weights and random states
-        masses = _model(module, seed).site_masses(_state(n, seed, scale=2.0)[0])
+        masses = masses_of(_model(module, seed), _state(n, seed, scale=2.0)[0])
         assert float(jnp.min(jnp.linalg.eigvalsh(masses))) > 0
     # The group and the lattice translations leave L unchanged.
     f = q.reshape(-1, module.FIELDS)
@@ -139,14 +144,19 @@ def test_model_closed_form_definite_invariant_and_any_shape(name, request):
         c, s = np.cos(0.7), np.sin(0.7)
         moved = (f @ jnp.asarray([[c, s], [-s, c]])).ravel()
     vmoved = v if name == "xy" else (v.reshape(-1, 2) @ jnp.asarray([[c, s], [-s, c]])).ravel()
-    np.testing.assert_allclose(model(moved, vmoved), model(q, v), rtol=1e-11)
+    lagrangian = eqx.filter_jit(lambda m, q, v: m(q, v))
+    np.testing.assert_allclose(
+        lagrangian(model, moved, vmoved), lagrangian(model, q, v), rtol=1e-11
+    )
     shape = module.SHAPE
     rolled = jnp.roll(q.reshape(*shape, -1), 1, axis=0).ravel()
     vrolled = jnp.roll(v.reshape(*shape, -1), 1, axis=0).ravel()
-    np.testing.assert_allclose(model(rolled, vrolled), model(q, v), rtol=1e-11)
+    np.testing.assert_allclose(
+        lagrangian(model, rolled, vrolled), lagrangian(model, q, v), rtol=1e-11
+    )
     bigger = model.resized(tuple(2 * s for s in shape))
     qb, vb = _state(bigger.sites * module.FIELDS, 3)
-    assert bigger.acceleration(qb, vb).shape == qb.shape
+    assert eqx.filter_jit(lambda m, q, v: m.acceleration(q, v))(bigger, qb, vb).shape == qb.shape
     with pytest.raises(ValueError, match="sizes >= 3"):
         model.resized((2,) * len(shape))
 
@@ -168,13 +178,16 @@ def test_newton_krylov_and_block_hessian():
         atol=1e-14,
     )
     target = jnp.arange(8.0)
-    sol = newton_krylov(
-        lambda v: (grad(v) - target, jnp.asarray(1.0), None),
-        x,
-        precondition=block_inverse(blocks),
-        tol=1e-13,
-        max_iter=20,
+    solve = jax.jit(
+        lambda x: newton_krylov(
+            lambda v: (grad(v) - target, jnp.asarray(1.0), None),
+            x,
+            precondition=block_inverse(blocks),
+            tol=1e-13,
+            max_iter=20,
+        )
     )
+    sol = solve(x)
     assert bool(sol.converged)
     np.testing.assert_allclose(grad(sol.x), target, atol=1e-12)
     with pytest.raises(ValueError, match="block must be a positive int"):
