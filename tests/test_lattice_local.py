@@ -14,8 +14,8 @@ import sympy
 import symnoether as sn
 from symnoether.files import import_file
 from symnoether.numeric.dynamics import autodiff_terms, solve_mass_matrix
-from symnoether.numeric.krylov import block_diagonal_hessian, block_inverse, newton_krylov
 from symnoether.numeric.lattice_data import lattice_error, lattice_truth
+from symnoether.numeric.matrix_free import block_diagonal_hessian, block_inverse, newton_matrix_free
 from symnoether.symbolic.lattice import LatticeSpecError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,7 +161,7 @@ def test_model_closed_form_definite_invariant_and_any_shape(name, request):
         model.resized((2,) * len(shape))
 
 
-def test_newton_krylov_and_block_hessian():
+def test_newton_matrix_free_and_block_hessian():
     blocks = jnp.asarray(np.random.default_rng(0).normal(size=(4, 2, 2)))
     blocks = blocks @ jnp.swapaxes(blocks, 1, 2) + 2 * jnp.eye(2)
 
@@ -179,7 +179,7 @@ def test_newton_krylov_and_block_hessian():
     )
     target = jnp.arange(8.0)
     solve = jax.jit(
-        lambda x: newton_krylov(
+        lambda x: newton_matrix_free(
             lambda v: (grad(v) - target, jnp.asarray(1.0), None),
             x,
             precondition=block_inverse(blocks),

@@ -5,7 +5,7 @@ import equinox as eqx
 import jax
 
 from ..discrete import increment_residual, residual_scale
-from ..krylov import block_diagonal_hessian, block_inverse, newton_krylov
+from ..matrix_free import block_diagonal_hessian, block_inverse, newton_matrix_free
 from ._base import AbstractImplicitIntegrator, StepInfo
 from ._variational import _State, _two_sum
 
@@ -13,14 +13,14 @@ from ._variational import _State, _two_sum
 class MatrixFreeVariational(AbstractImplicitIntegrator):
     """The midpoint variational integrator of [`MidpointVariational`][] (same discrete
     equations, compensated sums and read-out, hence the same exact discrete Noether
-    charges), with each Newton update solved by preconditioned GMRES on Jacobian-vector
+    charges), with each Newton update solved by preconditioned sweeps on Jacobian-vector
     products instead of a dense Jacobian and its LU.
 
     The Jacobian of the step's residual in the increment is
     $\\partial^2 L/\\partial\\dot q^2 / h + O(h)$; its preconditioner is $h$ times the inverse of
     the block diagonal of $\\partial^2 L/\\partial\\dot q^2$ (`block` components per site,
     found by `block` Jacobian-vector products). For a lattice model with a per-site kinetic
-    part that block diagonal is the whole velocity Hessian, GMRES needs a few products, and
+    part that block diagonal is the whole velocity Hessian, a few sweeps suffice, and
     a step costs O(sites): a 32 x 32 lattice never forms its 2,048 x 2,048 Jacobian.
 
     **Arguments:**
@@ -28,13 +28,13 @@ class MatrixFreeVariational(AbstractImplicitIntegrator):
     - `block`: components per site (the lattice's `FIELDS`; 1 for a scalar field).
     - `tol`: relative Newton tolerance; default `None`, 256 machine epsilons.
     - `max_iter`: cap on the Newton updates per solve.
-    - `linear_tol`: GMRES's relative tolerance per update.
+    - `sweeps`: preconditioned Richardson sweeps per Newton update (`numeric/matrix_free.py`).
     """
 
     block: int = eqx.field(default=1, static=True)
     tol: float | None = eqx.field(default=None, static=True)
     max_iter: int = eqx.field(default=20, static=True)
-    linear_tol: float = eqx.field(default=1e-10, static=True)
+    sweeps: int = eqx.field(default=3, static=True)
     batch_first = False
 
     def __check_init__(self):
@@ -72,13 +72,13 @@ class MatrixFreeVariational(AbstractImplicitIntegrator):
 
         guess = 2 * state.dq - state.dq_prev
         inverse = self._mass_inverse(term, state.q + 0.5 * guess, guess / dt)
-        sol = newton_krylov(
+        sol = newton_matrix_free(
             residual,
             guess,
             precondition=lambda r: dt * inverse(r),
             tol=self.tolerance(state.q.dtype),
             max_iter=self.max_iter,
-            linear_tol=self.linear_tol,
+            sweeps=self.sweeps,
         )
         dq, l_q = sol.x, sol.aux
         p, p_lo = _two_sum(state.p, state.p_lo, dt * l_q)
@@ -92,13 +92,13 @@ class MatrixFreeVariational(AbstractImplicitIntegrator):
             return (l_v - state.p) - state.p_lo, residual_scale(l_v, state.p), None
 
         guess = (3 * state.dq - state.dq_prev) / (2 * dt)
-        sol = newton_krylov(
+        sol = newton_matrix_free(
             residual,
             guess,
             precondition=self._mass_inverse(term, state.q, guess),
             tol=self.tolerance(state.q.dtype),
             max_iter=self.max_iter,
-            linear_tol=self.linear_tol,
+            sweeps=self.sweeps,
         )
         info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype("int32"))
         return state.q, sol.x, info

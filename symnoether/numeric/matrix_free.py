@@ -1,14 +1,24 @@
 # ruff: noqa: F722  (jaxtyping shape strings are not forward annotations)
-"""Matrix-free Newton: Jacobian-vector products and preconditioned GMRES, never a dense
+r"""Matrix-free Newton: Jacobian-vector products and preconditioned sweeps, never a dense
 Jacobian.
 
 For the large sparse systems of the variational integrator on a lattice field (a 32 x 32
 lattice of two fields has n = 2,048 unknowns: a dense Jacobian would be 4 million entries and
-its LU n^3 / 3 = 3e9 operations per Newton update), each Newton update here is a few
-Jacobian-vector products (`jax.linearize`: one linearisation, then O(n) per product for a
-local Lagrangian) inside GMRES, preconditioned by a block-diagonal approximation of the
-Jacobian that the caller provides (`block_diagonal_hessian` of the velocity Hessian: exact
-for a Lagrangian whose kinetic part is a sum over sites).
+its LU n^3 / 3 = 3e9 operations per Newton update), each Newton update here solves
+$J d = r$ by a few preconditioned Richardson sweeps $d \leftarrow d + P(r - J d)$, each one
+Jacobian-vector product (`jax.linearize`: one linearisation, then O(n) per product for a
+local Lagrangian), with $P$ the inverse of a block-diagonal approximation of $J$ that the
+caller provides (`block_diagonal_hessian` of the velocity Hessian: exact for a Lagrangian
+whose kinetic part is a sum over sites).
+
+Why sweeps and not GMRES: the variational step's Jacobian is $M/h + O(h)$, so $PJ = I + E$
+with $\|E\| = O(h^2\omega^2 + h\,|\partial M|\,|\dot q|/|M|)$, small for any step that
+resolves the dynamics; three sweeps reduce the linear error by $\|E\|^3$, and the outer
+Newton loop runs to the rounding floor on the true residual whatever the inner accuracy.
+The sweeps compile faster than JAX's GMRES does (measured on a 3 x 3 field:
+6.8 s against 10.4 s CPU). When $\|E\| \ge 1$ (a step far too large for the field) the
+sweeps do not converge: the solve then reports failure (`converged` false), and
+`integrate` warns.
 """
 
 from collections.abc import Callable
@@ -19,7 +29,7 @@ from jaxtyping import Array, Float
 
 from .newton import NewtonResult, ResidualFn
 
-__all__ = ["block_diagonal_hessian", "block_inverse", "newton_krylov"]
+__all__ = ["block_diagonal_hessian", "block_inverse", "newton_matrix_free"]
 
 Operator = Callable[[Float[Array, " n"]], Float[Array, " n"]]
 
@@ -53,17 +63,17 @@ def block_inverse(blocks: Float[Array, "sites block block"]) -> Operator:
     return apply
 
 
-def newton_krylov(
+def newton_matrix_free(
     fn: ResidualFn,
     x0: Float[Array, " n"],
     *,
     precondition: Operator,
     tol: float,
     max_iter: int,
-    linear_tol: float = 1e-10,
-    restart: int = 8,
+    sweeps: int = 3,
 ) -> NewtonResult:
-    """Solve $r(x) = 0$ by Newton's method with matrix-free GMRES for each update.
+    """Solve $r(x) = 0$ by Newton's method, each update by `sweeps` preconditioned
+    Richardson sweeps on Jacobian-vector products.
 
     Stops as [`newton`][] does (past the tolerance, while each update at least halves the
     residual) and returns the best iterate, so the solve ends at the rounding floor.
@@ -75,7 +85,7 @@ def newton_krylov(
     - `precondition`: an approximate inverse of the Jacobian, a linear map.
     - `tol`: tolerance on $\\|r\\|_\\infty / \\mathrm{scale}$.
     - `max_iter`: cap on the Newton updates.
-    - `linear_tol`, `restart`: GMRES's relative tolerance and restart length.
+    - `sweeps`: Richardson sweeps per Newton update.
 
     **Returns:**
 
@@ -88,16 +98,11 @@ def newton_krylov(
 
     def update(x, r):
         _, jvp, _ = jax.linearize(residual, x, has_aux=True)
-        step, _ = jax.scipy.sparse.linalg.gmres(
-            jvp,
-            r,
-            tol=linear_tol,
-            restart=restart,
-            maxiter=4,
-            M=precondition,
-            solve_method="incremental",
-        )
-        return x - step
+
+        def sweep(_, d):
+            return d + precondition(r - jvp(d))
+
+        return x - jax.lax.fori_loop(0, sweeps, sweep, precondition(r))
 
     r0, (scale0, aux0) = residual(x0)
     res0 = jnp.max(jnp.abs(r0)) / scale0
