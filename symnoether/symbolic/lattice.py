@@ -242,6 +242,13 @@ def _stencil_invariants(system: LatticeSystem):
     return tuple(exprs), tuple(names), expected
 
 
+def _charge_names(system: LatticeSystem, group) -> tuple[str, ...]:
+    # The lattice's own names: the U(1) charge, the total momentum of each shifted field.
+    if system.symmetry == "u1":
+        return ("u1_charge",)
+    return tuple(f"total_momentum_{name}" for name in system.fields)[: group.K]
+
+
 def derive_lattice(system: LatticeSystem) -> LatticeDerivation:
     """Derive the invariants of one site and of one stencil, the per-site kinetic
     structure and the one-site generators.
@@ -288,7 +295,7 @@ def derive_lattice(system: LatticeSystem) -> LatticeDerivation:
         names,
         expected,
         group.generators,
-        group.charge_names,
+        _charge_names(system, group),
     )
 
 
