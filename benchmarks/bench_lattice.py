@@ -37,7 +37,11 @@ def _cpu(fn, repeats=3):
 
 
 def _symbolic(sn, spec, env, sizes, folder):
+    import sympy
+
     for size in sizes:
+        # A fresh SymPy cache for each size: the second would otherwise reuse the first's.
+        sympy.core.cache.clear_cache()
         os.environ[env] = str(size)
         start = time.process_time()
         system = sn.load_lattice_spec(spec)
