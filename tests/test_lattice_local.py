@@ -257,3 +257,11 @@ def test_generation_is_deterministic_across_hash_seeds(tmp_path):
         subprocess.run([sys.executable, "-c", code], check=True, env=env)
         texts.append(out.read_text())
     assert texts[0] == texts[1]
+
+
+def test_field_image_plot(tmp_path, xy):
+    from symnoether.numeric.lattice_data import plot_lattice_field
+
+    qs = np.random.default_rng(0).normal(size=(6, 5))
+    path = plot_lattice_field(xy, qs, (5,), tmp_path / "field.png", dt=0.1, reference=qs + 0.1)
+    assert path.read_bytes()[:4] == b"\x89PNG"
