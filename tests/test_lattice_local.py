@@ -166,6 +166,7 @@ def test_model_closed_form_definite_invariant_and_any_shape(name, request):
         model.resized((2,) * len(shape))
 
 
+@pytest.mark.slow  # its own compile (about 4 s CPU); the XY rollout below covers the solver
 def test_newton_matrix_free_and_block_hessian():
     blocks = jnp.asarray(np.random.default_rng(0).normal(size=(4, 2, 2)))
     blocks = blocks @ jnp.swapaxes(blocks, 1, 2) + 2 * jnp.eye(2)
@@ -195,8 +196,6 @@ def test_newton_matrix_free_and_block_hessian():
     sol = solve(x)
     assert bool(sol.converged)
     np.testing.assert_allclose(grad(sol.x), target, atol=1e-12)
-    with pytest.raises(ValueError, match="block must be a positive int"):
-        sn.MatrixFreeVariational(block=0)
 
 
 def test_matrix_free_variational_keeps_momentum(xy):
@@ -237,6 +236,8 @@ def test_matrix_free_variational_matches_dense_and_keeps_charge(field):
 def test_wrong_module_refused(xy):
     with pytest.raises(TypeError, match="lattice module"):
         sn.LatticeNetwork(jnp, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="block must be a positive int"):
+        sn.MatrixFreeVariational(block=0)
     with pytest.raises(ValueError, match="floor must be positive"):
         sn.LatticeNetwork(xy, floor=0.0, key=jax.random.key(0))
 
