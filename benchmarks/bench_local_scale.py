@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _cpu(fn, repeats=3):
+def _cpu(fn, repeats):
     fn()  # compile
     start = time.process_time()
     for _ in range(repeats):
@@ -65,8 +65,10 @@ def _train_step(model, optimizer):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 512, 4096])
-    parser.add_argument("--drift-size", type=int, default=512)
-    parser.add_argument("--drift-steps", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=10, help="rollout steps timed")
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls after compiling")
+    parser.add_argument("--drift-size", type=int, default=512, help="0: no drift run")
+    parser.add_argument("--drift-steps", type=int, default=100)
     args = parser.parse_args()
     import equinox as eqx
     import jax
@@ -99,25 +101,17 @@ def main() -> None:
         m32 = model32.with_neighbour_sizes(q)
         state = optimizer.init(eqx.filter(m32, eqx.is_inexact_array))
         qb, vb = jnp.stack([q] * 8).astype(jnp.float32), jnp.stack([v] * 8).astype(jnp.float32)
-        t_train = _cpu(
-            lambda qb=qb, vb=vb, m=m32, s=state: jax.block_until_ready(step(m, s, qb, vb, vb)[0])
-        )
-        t_rk4 = (
-            _cpu(
-                lambda q=q, v=v, m=fitted: jax.block_until_ready(
-                    sn.integrate(m, q, v, dt=0.005, steps=10)[0]
-                )
-            )
-            / 10
-        )
-        t_var = (
-            _cpu(
-                lambda q=q, v=v, m=fitted: jax.block_until_ready(
-                    sn.integrate(m, q, v, dt=0.005, steps=10, method="variational")[0]
-                )
-            )
-            / 10
-        )
+        k, r = args.steps, args.repeats
+
+        def train(qb=qb, vb=vb, m=m32, s=state):
+            return jax.block_until_ready(step(m, s, qb, vb, vb)[0])
+
+        def roll(method, q=q, v=v, m=fitted, k=k):
+            return jax.block_until_ready(sn.integrate(m, q, v, dt=0.005, steps=k, method=method))
+
+        t_train = _cpu(train, r)
+        t_rk4 = _cpu(lambda: roll("rk4"), r) / k
+        t_var = _cpu(lambda: roll("variational"), r) / k
         print(
             f"{n:>6} {str(tuple(fitted.sizes)):>16} {1e6 * t_train / n:>18.1f} "
             f"{1e6 * t_rk4 / n:>16.1f} {1e6 * t_var / n:>24.1f}",
@@ -125,6 +119,8 @@ def main() -> None:
         )
 
     n = args.drift_size
+    if n == 0:
+        return
     q, v = (jnp.asarray(s) for s in initial_state(n))
     fitted = model64.with_neighbour_sizes(q)
     result = sn.integrate(

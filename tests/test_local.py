@@ -177,3 +177,55 @@ def test_matrix_free_variational_matches_dense_and_conserves(module):
     np.testing.assert_allclose(vs, vd, rtol=0, atol=1e-10)
     charges = jax.vmap(model.charges)(qs, vs)
     assert float(jnp.max(jnp.abs(charges - charges[0]))) < 1e-13
+
+
+def test_cli_derive_verify_generate_local_spec(tmp_path, capsys):
+    from symnoether.cli import main
+
+    assert main(["derive", str(SPEC)]) == 0
+    assert "invariants of one pair: 7" in capsys.readouterr().out
+    assert main(["verify", str(SPEC)]) == 0
+    assert "PASS  exchange" in capsys.readouterr().out
+    assert main(["generate", str(SPEC), "-o", str(tmp_path / "m.py")]) == 0
+    assert 'MODULE_KIND = "local_particles"' in (tmp_path / "m.py").read_text()
+
+
+def test_local_config_errors(tmp_path):
+    from symnoether.errors import ConfigError
+    from symnoether.local_run import LocalConfig
+
+    with pytest.raises(ConfigError, match="steps must be a positive int"):
+        LocalConfig(steps=0)
+    path = tmp_path / "c.json"
+    path.write_text('{"stepz": 3}')
+    with pytest.raises(ConfigError, match=r"unknown local run setting\(s\) \['stepz'\]"):
+        LocalConfig.load(path)
+
+
+def test_evaluate_system_needs_local_run(tmp_path, capsys):
+    from symnoether.cli import main
+
+    assert main(["evaluate", str(tmp_path), "--system", str(SPEC)]) == 2
+    assert "--system needs the run folder of a local model" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # about a minute: trains and evaluates (RK4 and variational) through the CLI
+def test_cli_train_small_evaluate_large(tmp_path, monkeypatch, capsys):
+    import json
+
+    from symnoether.cli import main
+
+    config = tmp_path / "c.json"
+    config.write_text(
+        json.dumps({"steps": 50, "trajectories": 2, "t_data": 0.2, "width": 8, "t_final": 0.05})
+    )
+    monkeypatch.setenv("SYMNOETHER_PARTICLES", "8")
+    run = tmp_path / "run"
+    assert main(["train", str(SPEC), "--out", str(run), "--config", str(config), "--quiet"]) == 0
+    monkeypatch.setenv("SYMNOETHER_PARTICLES", "27")
+    assert main(["evaluate", str(run), "--system", str(SPEC)]) == 0
+    out = capsys.readouterr().out
+    assert "N = 27 (trained on 8)" in out
+    metrics = json.loads((run / "evaluate_lennard_jones_local_27" / "metrics.json").read_text())
+    assert max(metrics["rollouts"]["variational"]["charge_drift"]) < 1e-12
+    assert (run / "evaluate_lennard_jones_local_27" / "charges.png").is_file()

@@ -99,6 +99,15 @@ class LocalParticleNetwork(AbstractLagrangian):
         # distances (positive), and a repulsive core is smooth in 1/s.
         return self.potential(jnp.concatenate([s, 1.0 / s]))
 
+    def pair_energy(self, x1: Float[Array, " d"], x2: Float[Array, " d"]) -> Float[Array, ""]:
+        """The learned energy of one pair at positions `x1`, `x2` (before `scale`): the
+        network times the switch, zero beyond the cutoff."""
+        phi = self._phi(x1, x2)
+        if self.cutoff is None:
+            return phi
+        r2 = jnp.sum((x2 - x1) ** 2)
+        return jnp.where(r2 < self.cutoff**2, phi * (1.0 - r2 / self.cutoff**2) ** 2, 0.0)
+
     def neighbours(self, x):
         """`(j, mask)` of the pairs that interact (see `neighbours.py`)."""
         if self.cutoff is None:
