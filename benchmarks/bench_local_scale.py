@@ -5,11 +5,12 @@ Run: `XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads
 
 Prints the symbolic time (derive + verify + generate, for a small and a large N: it does
 not depend on N) and the module's size, then for each N (Lennard-Jones, cutoff 2.5,
-jittered cubic block, neighbour list fitted with `with_neighbour_sizes`) the CPU time
-(`time.process_time`, after a compiling call) per particle of one acceleration-loss train
-step (batch 8, float32), one RK4 step and one variational step (float64, matrix-free
-Newton), and finally the drift of the total momentum and angular momentum over a float64
-variational rollout at `--drift-size` particles.
+jittered cubic block, neighbour list fitted with `with_neighbour_sizes`, an untrained pair
+network of `--width`, depth 2) the CPU time (`time.process_time`, after a compiling call)
+per particle of one acceleration-loss train step (batch 8, float32), one RK4 step and one
+variational step (float64, matrix-free Newton), and finally the drift of the total
+momentum and angular momentum over a float64 variational rollout at `--drift-size`
+particles.
 """
 
 import argparse
@@ -65,6 +66,7 @@ def _train_step(model, optimizer):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 512, 4096])
+    parser.add_argument("--width", type=int, default=64, help="of the pair network (depth 2)")
     parser.add_argument("--steps", type=int, default=10, help="rollout steps timed")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls after compiling")
     parser.add_argument("--drift-size", type=int, default=512, help="0: no drift run")
@@ -83,7 +85,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp())
     system = sn.load_local_spec(ROOT / "examples" / "lennard_jones_local" / "spec.py")
     module = import_file(_symbolic(sn, system, folder))
-    model64 = sn.LocalParticleNetwork(module, key=jax.random.key(0))
+    model64 = sn.LocalParticleNetwork(module, width=args.width, key=jax.random.key(0))
     model32 = jax.tree.map(
         lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a, model64
     )
