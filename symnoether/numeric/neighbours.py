@@ -18,11 +18,13 @@ them to the states with [`neighbour_sizes`][]; a state that needs more raises an
 (`eqx.error_if`) that says which size to raise.
 """
 
+import functools
 import itertools
 import math
 from typing import NamedTuple
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
@@ -115,6 +117,18 @@ def neighbour_list(
     return (jnp.take_along_axis(j, first, axis=1), jnp.take_along_axis(mask, first, axis=1))
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def _occupancies(x, cutoff):
+    return jax.lax.map(lambda state: _table(state, cutoff)[-1], x, batch_size=8)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _neighbour_counts(x, cutoff, cell_capacity):
+    return jax.vmap(
+        lambda state: jnp.max(jnp.sum(_candidates(state, cutoff, cell_capacity)[1], 1))
+    )(x)
+
+
 def neighbour_sizes(
     x: Float[ArrayLike, "*batch N d"], cutoff: float, *, margin: float = 1.5
 ) -> NeighbourSizes:
@@ -133,15 +147,10 @@ def neighbour_sizes(
     """
     if not (margin >= 1):
         raise ValueError(f"margin must be >= 1, got {margin!r}")
-    x = np.asarray(x, dtype=np.float64)
+    x = jnp.asarray(np.asarray(x, dtype=np.float64))
     x = x.reshape((-1,) + x.shape[-2:])
-    occupancy, neighbours = 1, 1
-    for state in x:
-        state = jnp.asarray(state)
-        slot = int(_table(state, cutoff)[-1])
-        occupancy = max(occupancy, slot)
-        _, mask, _ = _candidates(state, cutoff, slot)
-        neighbours = max(neighbours, int(np.asarray(mask).sum(axis=1).max()))
+    occupancy = int(jnp.max(_occupancies(x, cutoff)))
+    neighbours = int(jnp.max(_neighbour_counts(x, cutoff, occupancy)))
     n = x.shape[-2]
     return NeighbourSizes(
         min(n, math.ceil(margin * occupancy)), max(1, min(n - 1, math.ceil(margin * neighbours)))
