@@ -27,6 +27,7 @@ from .errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    ConfigError,
     SpecError,
     SymnoetherError,
 )
@@ -38,11 +39,23 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as the shell reports a process a closed
 
 
 def _load(spec: str, minimal: bool = False):
-    """The spec's system; `minimal` (the `--minimal` switch) asks for a minimal invariant set."""
-    from .symbolic.system import load_spec
+    """The spec's system; `minimal` (the `--minimal` switch) asks for a minimal invariant set.
+    A local spec's `sn.ParticleSystem` is returned as it is (the commands hand it to
+    `local_run.py`)."""
+    from .symbolic.local import ParticleSystem
+    from .symbolic.system import as_system, load_declaration
 
-    system = load_spec(spec)
+    declared = load_declaration(spec)
+    if isinstance(declared, ParticleSystem):
+        return declared
+    system = as_system(declared, spec)
     return dataclasses.replace(system, minimal_invariants=True) if minimal else system
+
+
+def _is_local(system) -> bool:
+    from .symbolic.local import ParticleSystem
+
+    return isinstance(system, ParticleSystem)
 
 
 def _print_system(system) -> None:
@@ -62,6 +75,11 @@ def cmd_derive(args) -> int:
     from .symbolic.noether import energy, noether_charges
 
     system = _load(args.spec, args.minimal)
+    if _is_local(system):
+        from .local_run import print_local_derivation
+
+        print_local_derivation(system)
+        return EXIT_OK
     _print_system(system)
     inv = derive_invariants(system)
     cert = inv.certificate
@@ -114,7 +132,15 @@ def cmd_verify(args) -> int:
     """Run every verification check; exit 0 when all pass, 1 when one fails."""
     from .symbolic.verify import verify
 
-    report = verify(_load(args.spec, args.minimal))
+    system = _load(args.spec, args.minimal)
+    if _is_local(system):
+        from .symbolic.local import verify_local
+
+        report = verify_local(system)
+        for check in report.checks:
+            print(f"{'PASS' if check.passed else 'FAIL'}  {check.name}: {check.detail}")
+        return EXIT_OK if report.ok else EXIT_FAILED
+    report = verify(system)
     print(report)
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -194,6 +220,12 @@ def cmd_generate(args) -> int:
     from .codegen.generate import generate
 
     system = _load(args.spec, args.minimal)
+    if _is_local(system):
+        from .codegen.local import generate_local
+
+        generate_local(system, args.output)
+        print(f"wrote {args.output} (a local module: any number of particles)")
+        return EXIT_OK
     generate(system, args.output, force=args.force, overwrite=args.force)
     print(f"wrote {args.output}")
     return EXIT_OK
@@ -231,6 +263,18 @@ def cmd_train(args) -> int:
 
     _join_processes(args)  # before anything makes a JAX array
     system = _load(args.spec, args.minimal)
+    if _is_local(system):
+        if args.seed is not None or getattr(args, "seeds", None) is not None:
+            raise ConfigError("--seed and --seeds are not supported for a local spec; "
+                              "set \"seed\" in the --config file instead")
+        from .local_run import LocalConfig, train_local_run
+
+        config = LocalConfig.load(args.config)
+        with run_lock(args.out):
+            train_local_run(system, args.out, spec_path=args.spec, config=config,
+                            progress=not args.quiet)
+        print(f"run folder: {args.out}")
+        return EXIT_OK
     seeds = _seeds_of(args)
     if seeds is not None:
         return _train_seeds(args, system, seeds)
@@ -309,11 +353,29 @@ def _join_processes(args) -> None:
 
 def cmd_evaluate(args) -> int:
     """Roll out the trained models, write metrics.json and plots; print the table."""
+    from .local_run import is_local_run
     from .pipeline import evaluate_run_folder
+
+    if is_local_run(args.run_dir):
+        return _evaluate_local(args)
+    if args.system is not None:
+        raise ConfigError(f"--system needs the run folder of a local model (trained on an "
+                          f"sn.ParticleSystem spec); {args.run_dir!r} is not one")
 
     print_table(evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt,
                                     method=args.method, dtype=args.dtype,
                                     trust_module=args.trust_module, data=args.data))
+    return EXIT_OK
+
+
+def _evaluate_local(args) -> int:
+    from .local_run import evaluate_local_run, print_local_metrics
+    from .symbolic.local import load_local_spec
+
+    system = None if args.system is None else load_local_spec(args.system)
+    methods = args.method or ("rk4", "variational")
+    print_local_metrics(evaluate_local_run(args.run_dir, system=system, t_final=args.t_final,
+                                           dt=args.dt, methods=methods))
     return EXIT_OK
 
 
@@ -670,6 +732,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, metavar="FILE",
                    help="also compare with the trajectories of a data file (.npz of states "
                         "with times t, or positions; as train --data)")
+    p.add_argument("--system", default=None, metavar="SPEC",
+                   help="a local run only: evaluate the trained model on the system of this "
+                        "sn.ParticleSystem spec (another number of particles)")
     _trust_flag(p)
     _cache_flags(p)
     p.set_defaults(func=cmd_evaluate)

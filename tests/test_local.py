@@ -12,7 +12,12 @@ import pytest
 import symnoether as sn
 from symnoether.files import import_file
 from symnoether.numeric.dynamics import autodiff_terms, solve_mass_matrix
-from symnoether.numeric.neighbours import all_pairs, neighbour_candidates
+from symnoether.numeric.neighbours import (
+    NeighbourSizes,
+    all_pairs,
+    neighbour_list,
+    neighbour_sizes,
+)
 from symnoether.symbolic.local import LocalSpecError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +60,9 @@ def test_bad_declaration_collects_problems():
 def test_neighbour_list_matches_dense():
     rng = np.random.default_rng(1)
     x = jnp.asarray(rng.uniform(0, 6, size=(60, 3)))
-    j, mask = neighbour_candidates(x, 1.5, 16)
+    sizes = neighbour_sizes(x, 1.5, margin=1.0)
+    j, mask = neighbour_list(x, 1.5, sizes)
+    assert j.shape == (60, sizes.max_neighbours)
     r2 = np.sum((np.asarray(x)[:, None] - np.asarray(x)[None]) ** 2, -1)
     dense = (r2 < 1.5**2) & ~np.eye(60, dtype=bool)
     got = np.zeros_like(dense)
@@ -67,6 +74,16 @@ def test_neighbour_list_matches_dense():
     assert int(md.sum()) == 20
 
 
+@pytest.mark.parametrize(
+    "sizes, match",
+    [(NeighbourSizes(1, 64), "cell_capacity = 1"), (NeighbourSizes(32, 2), "max_neighbours = 2")],
+)
+def test_neighbour_list_overflow_says_which_size(sizes, match):
+    x = jnp.asarray(np.random.default_rng(2).uniform(0, 3, size=(40, 3)))
+    with pytest.raises(eqx.EquinoxRuntimeError, match=match):
+        jax.block_until_ready(neighbour_list(x, 1.5, sizes))
+
+
 @pytest.mark.slow  # about a minute: XLA compiles dense autodiff at N = 27
 def test_model_closed_form_charges_and_any_n(module):
     model = sn.LocalParticleNetwork(module, width=16, key=jax.random.key(0))
@@ -74,8 +91,9 @@ def test_model_closed_form_charges_and_any_n(module):
         q, v = _state(n)
         if n == 8:  # dense autodiff compiles slowly: the small size only
             mass, rhs = autodiff_terms(model, q, v)
-            np.testing.assert_allclose(model.acceleration(q, v), solve_mass_matrix(mass, rhs),
-                                       rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(
+                model.acceleration(q, v), solve_mass_matrix(mass, rhs), rtol=1e-9, atol=1e-9
+            )
         # Invariance: the charges' rates X_a L vanish, i.e. the force sums to zero and
         # so does the torque.
         a = model.acceleration(q, v).reshape(-1, 3)
@@ -101,8 +119,9 @@ def test_train_small_variational_exact(module):
     qs, vs = sn.integrate(truth, q, v, dt=0.01, steps=40, save_every=4)
     data = sn.Dataset(qs, vs, jax.vmap(module.acceleration)(qs, vs))
     model = sn.LocalParticleNetwork(module, width=16, key=jax.random.key(0))
-    result = sn.train(model, data, steps=20, steps_per_epoch=10, batch_size=16,
-                      key=jax.random.key(1))
+    result = sn.train(
+        model, data, steps=20, steps_per_epoch=10, batch_size=16, key=jax.random.key(1)
+    )
     trained = result.model
     assert np.isfinite(result.losses).all()
     # run larger: 27 particles, the same weights
@@ -120,3 +139,93 @@ def test_resized_refuses_other_structure(module):
     assert model.resized(module).module is module
     with pytest.raises(TypeError, match="local module"):
         sn.LocalParticleNetwork(eqx, key=jax.random.key(0))
+
+
+def test_matrix_free_newton_matches_dense():
+    # The matrix-free Newton step (GMRES on Jacobian-vector products) reaches the same
+    # root as the dense Jacobian, to rounding.
+    import lineax as lx
+
+    from symnoether.numeric.newton import newton
+
+    a = jnp.asarray(np.random.default_rng(3).normal(size=(6, 6)))
+
+    def fn(x):
+        r = 4.0 * x + 0.1 * a @ jnp.tanh(x) - 1.0
+        return r, jnp.asarray(4.0), None
+
+    x0 = jnp.zeros(6)
+    dense = newton(fn, x0, tol=1e-14, max_iter=20)
+    free = newton(fn, x0, tol=1e-14, max_iter=20, linear_solver=lx.GMRES(rtol=1e-9, atol=0.0))
+    assert bool(dense.converged) and bool(free.converged)
+    np.testing.assert_allclose(free.x, dense.x, rtol=0, atol=1e-14)
+
+
+@pytest.mark.slow  # about 30 s CPU: compiles the variational rollout twice (dense, GMRES)
+def test_matrix_free_variational_matches_dense_and_conserves(module):
+    # The local model's Newton step is matrix-free (GMRES); at N = 8 the same rollout
+    # with the dense Jacobian (the default of every other Lagrangian) must agree.
+    model = sn.LocalParticleNetwork(module, width=8, key=jax.random.key(0))
+    model = model.with_neighbour_sizes(_state(8)[0])
+    assert model.linear_solver() is not None
+    dense = sn.FunctionLagrangian(model, module=module)
+    assert dense.linear_solver() is None
+    q, v = _state(8)
+    qs, vs = sn.integrate(model, q, v, dt=0.005, steps=10, method="variational")
+    qd, vd = sn.integrate(dense, q, v, dt=0.005, steps=10, method="variational")
+    np.testing.assert_allclose(qs, qd, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(vs, vd, rtol=0, atol=1e-10)
+    charges = jax.vmap(model.charges)(qs, vs)
+    assert float(jnp.max(jnp.abs(charges - charges[0]))) < 1e-13
+
+
+def test_cli_derive_verify_generate_local_spec(tmp_path, capsys):
+    from symnoether.cli import main
+
+    assert main(["derive", str(SPEC)]) == 0
+    assert "invariants of one pair: 7" in capsys.readouterr().out
+    assert main(["verify", str(SPEC)]) == 0
+    assert "PASS  exchange" in capsys.readouterr().out
+    assert main(["generate", str(SPEC), "-o", str(tmp_path / "m.py")]) == 0
+    assert 'MODULE_KIND = "local_particles"' in (tmp_path / "m.py").read_text()
+
+
+def test_local_config_errors(tmp_path):
+    from symnoether.errors import ConfigError
+    from symnoether.local_run import LocalConfig
+
+    with pytest.raises(ConfigError, match="steps must be a positive int"):
+        LocalConfig(steps=0)
+    path = tmp_path / "c.json"
+    path.write_text('{"stepz": 3}')
+    with pytest.raises(ConfigError, match=r"unknown local run setting\(s\) \['stepz'\]"):
+        LocalConfig.load(path)
+
+
+def test_evaluate_system_needs_local_run(tmp_path, capsys):
+    from symnoether.cli import main
+
+    assert main(["evaluate", str(tmp_path), "--system", str(SPEC)]) == 2
+    assert "--system needs the run folder of a local model" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # about a minute: trains and evaluates (RK4 and variational) through the CLI
+def test_cli_train_small_evaluate_large(tmp_path, monkeypatch, capsys):
+    import json
+
+    from symnoether.cli import main
+
+    config = tmp_path / "c.json"
+    config.write_text(
+        json.dumps({"steps": 50, "trajectories": 2, "t_data": 0.2, "width": 8, "t_final": 0.05})
+    )
+    monkeypatch.setenv("SYMNOETHER_PARTICLES", "8")
+    run = tmp_path / "run"
+    assert main(["train", str(SPEC), "--out", str(run), "--config", str(config), "--quiet"]) == 0
+    monkeypatch.setenv("SYMNOETHER_PARTICLES", "27")
+    assert main(["evaluate", str(run), "--system", str(SPEC)]) == 0
+    out = capsys.readouterr().out
+    assert "N = 27 (trained on 8)" in out
+    metrics = json.loads((run / "evaluate_lennard_jones_local_27" / "metrics.json").read_text())
+    assert max(metrics["rollouts"]["variational"]["charge_drift"]) < 1e-12
+    assert (run / "evaluate_lennard_jones_local_27" / "charges.png").is_file()

@@ -69,7 +69,11 @@ def _context(d: LocalDerivation, report) -> dict:
     funcs.append(_function("_body_generators_flat", "x", "The generators at one body, flat.",
                            gens, labels, [("x", x)]))
     true = s.pair is not None
+    block_mass = False
     if true:
+        # Without velocities in the pair term, d2L/dqdot2 is block diagonal (one d x d
+        # block per body): the true acceleration solves the blocks, O(N) memory.
+        block_mass = not (sympy.sympify(two.lagrangian).free_symbols & set(two.coordinates.qdot))
         body = sympy.sympify(one.lagrangian).subs(values)
         pair = sympy.sympify(two.lagrangian).subs(values)
         funcs.append(_function("body_lagrangian", "x, v", "The true one-body term.", [body],
@@ -83,7 +87,7 @@ def _context(d: LocalDerivation, report) -> dict:
         "pair_positions": tuple(d.pair_positions), "charge_names": tuple(d.charge_names),
         "checks": [f"{c.name}: {'proved' if c.passed else 'FAILED'} ({c.detail})"
                    for c in report.checks],
-        "functions": funcs, "true": true,
+        "functions": funcs, "true": true, "block_mass": block_mass,
         "initial_state": s.initial_state,
     }
 

@@ -83,6 +83,9 @@ class ForcedLagrangian(AbstractLagrangian):
     def mass_matrix(self, q, qdot):
         return self.lagrangian.mass_matrix(q, qdot)
 
+    def linear_solver(self):
+        return self.lagrangian.linear_solver()
+
     def acceleration(
         self, q: Float[Array, " n"], qdot: Float[Array, " n"], *, t: Time = 0.0
     ) -> Float[Array, " n"]:

@@ -19,6 +19,7 @@ from types import ModuleType
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import lineax as lx
 from jaxtyping import Array, Float, Int, Scalar
 
 from .contract import time_keywords
@@ -114,6 +115,14 @@ class AbstractLagrangian(eqx.Module):
         whose scale cannot (or need not) be changed; position training then relies on its
         scale term alone."""
         return self
+
+    def linear_solver(self) -> lx.AbstractLinearSolver | None:
+        """The linear solver of the Newton steps of implicit integrators (the variational
+        method). Default `None`: the dense Jacobian (`jax.jacfwd`) and LU, right for small
+        n. A family whose Jacobian is large and sparse (a local model of many particles)
+        returns a lineax solver such as `lx.GMRES`: the Newton step is then matrix-free,
+        Jacobian-vector products only."""
+        return None
 
     def forcing(self) -> AbstractForce:
         """The non-conservative force that `acceleration` includes, for the integrators
@@ -236,6 +245,9 @@ class MixedPrecision(AbstractLagrangian):
 
     def mass_matrix(self, q, qdot):
         return self._in(self.model.mass_matrix, q, qdot)
+
+    def linear_solver(self):
+        return self.model.linear_solver()
 
 
 def as_lagrangian(

@@ -9,10 +9,13 @@ cutoff. Summing $\\phi(S_{ij})$ over ordered pairs makes $L$ symmetric under eve
 permutation of the particles whatever the weights; each term is a function of invariants,
 so the total momentum and angular momentum are conserved exactly (`symbolic/local.py`).
 
-The mass matrix is $m I$ (block diagonal, one block per particle), so the acceleration is
-$-\\nabla V / m$: no solve, and with the neighbour list of `neighbours.py` the cost is
-linear in N. Nothing in the weights depends on N: the same model runs on any number of
-particles (`resized`).
+The mass matrix is $m I$ (block diagonal, one $d \\times d$ block per particle), so the
+acceleration is $-\\nabla V / m$, block by block: no dense matrix is formed, and with the
+neighbour list of `neighbours.py` the cost is linear in N. The variational integrator's
+Newton step is matrix-free (`linear_solver`: GMRES on Jacobian-vector products, each one
+gradient's cost), so it is linear in N too. Nothing in the weights depends on N: the same
+model runs on any number of particles (`resized`; `with_neighbour_sizes` fits the
+neighbour list's static sizes to a state).
 """
 
 import copy
@@ -21,10 +24,11 @@ from types import ModuleType
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray
+import lineax as lx
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .lagrangian import AbstractLagrangian
-from .neighbours import all_pairs, neighbour_candidates
+from .neighbours import NeighbourSizes, all_pairs, neighbour_list, neighbour_sizes
 
 __all__ = ["LocalParticleNetwork"]
 
@@ -36,7 +40,10 @@ class LocalParticleNetwork(AbstractLagrangian):
 
     - `module`: a generated local module (`MODULE_KIND == "local_particles"`).
     - `width`, `depth`: of the pair network.
-    - `capacity`: neighbour-list slots per cell (with a cutoff).
+    - `cell_capacity`: neighbour-list slots per cell (with a cutoff).
+    - `max_neighbours`: neighbours per particle the pair network is evaluated on (with a
+        cutoff). Both are static shapes; `with_neighbour_sizes(q)` fits them to a state,
+        and a state that needs more raises an error saying which to raise.
     - `key`: the PRNG key (keyword-only).
     """
 
@@ -45,23 +52,41 @@ class LocalParticleNetwork(AbstractLagrangian):
     potential: eqx.nn.MLP
     scale: Float[Array, ""]
     cutoff: float | None = eqx.field(static=True)
-    capacity: int = eqx.field(static=True)
+    sizes: NeighbourSizes = eqx.field(static=True)
 
-    def __init__(self, module, *, width: int = 64, depth: int = 2, capacity: int = 32,
-                 key: PRNGKeyArray):
+    def __init__(
+        self,
+        module,
+        *,
+        width: int = 64,
+        depth: int = 2,
+        cell_capacity: int = 32,
+        max_neighbours: int = 64,
+        key: PRNGKeyArray,
+    ):
         if getattr(module, "MODULE_KIND", None) != "local_particles":
-            raise TypeError("LocalParticleNetwork needs a generated local module (from an "
-                            "sn.ParticleSystem spec), got one of kind "
-                            f"{getattr(module, 'MODULE_KIND', 'global')!r}")
-        if capacity < 1:
-            raise ValueError(f"capacity must be >= 1, got {capacity}")
+            raise TypeError(
+                "LocalParticleNetwork needs a generated local module (from an "
+                "sn.ParticleSystem spec), got one of kind "
+                f"{getattr(module, 'MODULE_KIND', 'global')!r}"
+            )
+        problems = [
+            f"{label} must be an int >= 1, got {value!r}"
+            for label, value in (
+                ("cell_capacity", cell_capacity),
+                ("max_neighbours", max_neighbours),
+            )
+            if not (isinstance(value, int) and value >= 1)
+        ]
+        if problems:
+            raise ValueError("LocalParticleNetwork: " + "; ".join(problems))
         self.module = module
         self.raw_mass = jnp.asarray(0.5413)  # softplus^-1(1)
         inputs = 2 * len(module.PAIR_POSITION_INDICES)
         self.potential = eqx.nn.MLP(inputs, "scalar", width, depth, jax.nn.softplus, key=key)
         self.scale = jnp.asarray(1.0)
         self.cutoff = module.CUTOFF
-        self.capacity = capacity
+        self.sizes = NeighbourSizes(cell_capacity, max_neighbours)
 
     @property
     def mass(self) -> Float[Array, ""]:
@@ -74,11 +99,34 @@ class LocalParticleNetwork(AbstractLagrangian):
         # distances (positive), and a repulsive core is smooth in 1/s.
         return self.potential(jnp.concatenate([s, 1.0 / s]))
 
+    def pair_energy(self, x1: Float[Array, " d"], x2: Float[Array, " d"]) -> Float[Array, ""]:
+        """The learned energy of one pair at positions `x1`, `x2` (before `scale`): the
+        network times the switch, zero beyond the cutoff."""
+        phi = self._phi(x1, x2)
+        if self.cutoff is None:
+            return phi
+        r2 = jnp.sum((x2 - x1) ** 2)
+        return jnp.where(r2 < self.cutoff**2, phi * (1.0 - r2 / self.cutoff**2) ** 2, 0.0)
+
     def neighbours(self, x):
         """`(j, mask)` of the pairs that interact (see `neighbours.py`)."""
         if self.cutoff is None:
             return all_pairs(x.shape[0])
-        return neighbour_candidates(x, self.cutoff, self.capacity)
+        return neighbour_list(x, self.cutoff, self.sizes)
+
+    def with_neighbour_sizes(
+        self, q: Float[ArrayLike, "*batch n"], *, margin: float = 1.5
+    ) -> "LocalParticleNetwork":
+        """This model with the neighbour list's sizes fitted to the states `q` (flat, one
+        or a batch) times `margin`: the smallest static shapes, so the least work per
+        particle. Without a cutoff (all pairs) the model is returned unchanged."""
+        if self.cutoff is None:
+            return self
+        q = jnp.asarray(q)
+        x = q.reshape(q.shape[:-1] + (-1, self.module.DIM))
+        new = copy.copy(self)  # a static field: tree_at cannot replace it
+        object.__setattr__(new, "sizes", neighbour_sizes(x, self.cutoff, margin=margin))
+        return new
 
     def potential_energy(self, q: Float[Array, " n"]) -> Float[Array, ""]:
         """$V(q)$, the learned pair sum (before `scale`)."""
@@ -101,7 +149,23 @@ class LocalParticleNetwork(AbstractLagrangian):
         return -jax.grad(self.potential_energy)(q) / self.mass
 
     def mass_matrix(self, q, qdot):
+        # The dense form of the API (small N: tests, conditioning); the dynamics use the
+        # blocks, see `mass_blocks`.
         return self.scale * self.mass * jnp.eye(q.shape[0], dtype=q.dtype)
+
+    def mass_blocks(self, q: Float[Array, " n"], qdot: Float[Array, " n"]) -> Float[Array, "N d d"]:
+        """The $d \\times d$ diagonal blocks of $\\partial^2 L/\\partial\\dot q^2$, one per
+        particle (every other entry is zero)."""
+        d = self.module.DIM
+        block = self.scale * self.mass * jnp.eye(d, dtype=q.dtype)
+        return jnp.broadcast_to(block, (q.shape[0] // d, d, d))
+
+    def linear_solver(self) -> lx.AbstractLinearSolver:
+        # The midpoint Newton Jacobian is m/h I + O(h) (block diagonal plus the pair
+        # Hessian times h/4): GMRES on Jacobian-vector products converges in a few
+        # iterations, each one gradient's cost, where the dense Jacobian would cost n
+        # gradients and an O(n^3) factorisation.
+        return lx.GMRES(rtol=1e-9, atol=0.0, restart=20, max_steps=40)
 
     def euler_lagrange(self, q, qdot):
         return self.mass_matrix(q, qdot), -self.scale * jax.grad(self.potential_energy)(q)
@@ -128,8 +192,10 @@ class LocalParticleNetwork(AbstractLagrangian):
             or module.PAIR_POSITION_INDICES != self.module.PAIR_POSITION_INDICES
             or module.DIM != self.module.DIM
         ):
-            raise ValueError("resized needs a local module with the same pair invariants and "
-                             f"dimension as the trained one ({self.module.SYSTEM_NAME})")
+            raise ValueError(
+                "resized needs a local module with the same pair invariants and "
+                f"dimension as the trained one ({self.module.SYSTEM_NAME})"
+            )
         new = copy.copy(self)  # static fields: tree_at cannot replace them
         object.__setattr__(new, "module", module)
         object.__setattr__(new, "cutoff", module.CUTOFF)

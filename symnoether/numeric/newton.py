@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import lineax as lx
 from jaxtyping import Array, Float, Int, PyTree
 
 __all__ = [
@@ -48,8 +49,24 @@ def _linearise(fn: ResidualFn, x: Float[Array, " n"]):
     return r, jac, jnp.max(jnp.abs(r)) / scale, aux
 
 
-def newton(fn: ResidualFn, x0: Float[Array, " n"], *, tol: float, max_iter: int) -> NewtonResult:
-    r"""Solve $r(x) = 0$ by Newton's method with a dense Jacobian.
+def _matrix_free_step(fn: ResidualFn, x, r, solver: lx.AbstractLinearSolver):
+    # J(x) as Jacobian-vector products of the residual (one linearisation, then each
+    # Krylov iteration costs about one gradient of L): no n x n matrix is formed.
+    operator = lx.linearise(lx.JacobianLinearOperator(lambda y, _: fn(y)[0], x))
+    sol = lx.linear_solve(operator, r, solver, throw=False)
+    # A Krylov solve that stopped early still gives a descent step; a NaN one gives none.
+    return jnp.where(jnp.all(jnp.isfinite(sol.value)), sol.value, 0.0)
+
+
+def newton(
+    fn: ResidualFn,
+    x0: Float[Array, " n"],
+    *,
+    tol: float,
+    max_iter: int,
+    linear_solver: lx.AbstractLinearSolver | None = None,
+) -> NewtonResult:
+    r"""Solve $r(x) = 0$ by Newton's method, with a dense Jacobian or matrix-free.
 
     Iterates while the relative residual is above `tol`, and then for as long as each update
     at least halves it: the solve ends at rounding level, not merely at the tolerance, which
@@ -63,11 +80,18 @@ def newton(fn: ResidualFn, x0: Float[Array, " n"], *, tol: float, max_iter: int)
     - `x0`: the initial guess.
     - `tol`: tolerance on the relative residual $\|r\|_\infty / \mathrm{scale}$.
     - `max_iter`: cap on the number of Newton updates.
+    - `linear_solver`: `None` for the dense Jacobian (`jax.jacfwd`, n Jacobian-vector
+        products) and LU, right for small systems; a lineax solver such as
+        `lx.GMRES(rtol=1e-12, atol=0.0)` for a matrix-free Newton step (each Krylov
+        iteration one Jacobian-vector product), for large sparse systems such as a local
+        model of many particles.
 
     **Returns:**
 
     A [`NewtonResult`][].
     """
+    if linear_solver is not None:
+        return _newton_matrix_free(fn, x0, tol=tol, max_iter=max_iter, solver=linear_solver)
     r0, jac0, res0, aux0 = _linearise(fn, x0)
     inf = jnp.asarray(jnp.inf, res0.dtype)
 
@@ -89,6 +113,31 @@ def newton(fn: ResidualFn, x0: Float[Array, " n"], *, tol: float, max_iter: int)
     init = (jnp.asarray(0), x0, r0, jac0, res0, inf, (x0, res0, aux0, jnp.asarray(0)))
     *_, (x, res, aux, it) = jax.lax.while_loop(cond, body, init)
     # NaN compares false, so a diverged solve is reported as not converged.
+    return NewtonResult(x, res, aux, it, res <= tol)
+
+
+def _newton_matrix_free(fn: ResidualFn, x0, *, tol, max_iter, solver) -> NewtonResult:
+    # The same iteration and stopping rule as the dense `newton`, with the step from a
+    # Krylov solve of J(x) d = r.
+    r0, scale0, aux0 = fn(x0)
+    res0 = jnp.max(jnp.abs(r0)) / scale0
+    inf = jnp.asarray(jnp.inf, res0.dtype)
+
+    def cond(carry):
+        it, _, _, res, prev, _ = carry
+        return (it < max_iter) & ((res > tol) | (res < 0.5 * prev))
+
+    def body(carry):
+        it, x, r, res, _, best = carry
+        x = x - _matrix_free_step(fn, x, r, solver)
+        r, scale, aux = fn(x)
+        new_res = jnp.max(jnp.abs(r)) / scale
+        better = (new_res < best[1]) | (jnp.isnan(best[1]) & ~jnp.isnan(new_res))
+        best = jax.tree.map(lambda a, b: jnp.where(better, a, b), (x, new_res, aux, it + 1), best)
+        return it + 1, x, r, new_res, res, best
+
+    init = (jnp.asarray(0), x0, r0, res0, inf, (x0, res0, aux0, jnp.asarray(0)))
+    *_, (x, res, aux, it) = jax.lax.while_loop(cond, body, init)
     return NewtonResult(x, res, aux, it, res <= tol)
 
 

@@ -435,8 +435,9 @@ def _parameters(parameters) -> tuple[dict, list[str]]:
     return params, problems
 
 
-def load_spec(path: str | Path) -> System:
-    """Import a spec file (a Python file defining a module-level `system`) and return it.
+def load_declaration(path: str | Path) -> object:
+    """The module-level `system` a spec file defines, whatever its type: a [`System`][],
+    or the `sn.ParticleSystem` of a local spec (the command line reads both).
 
     **Arguments:**
 
@@ -444,8 +445,8 @@ def load_spec(path: str | Path) -> System:
 
     **Returns:**
 
-    The [`System`][] it defines. Raises `SpecError` for a missing file, a file that fails
-    to import (the original error is chained) or one without a `system`.
+    The object (`None` when the file defines no `system`). Raises `SpecError` for a missing
+    file or a file that fails to import (the original error is chained).
     """
     path = Path(path)
     if not path.is_file():
@@ -466,11 +467,31 @@ def load_spec(path: str | Path) -> System:
         ) from error
     finally:
         sys.modules.pop(name, None)
-    system = getattr(module, "system", None)
+    return getattr(module, "system", None)
+
+
+def load_spec(path: str | Path) -> System:
+    """Import a spec file (a Python file defining a module-level `system`) and return it.
+
+    **Arguments:**
+
+    - `path`: the spec file.
+
+    **Returns:**
+
+    The [`System`][] it defines. Raises `SpecError` for a missing file, a file that fails
+    to import (the original error is chained) or one without a `system`.
+    """
+    return as_system(load_declaration(path), path)
+
+
+def as_system(system: object, path: str | Path) -> System:
+    """`system` if it is a [`System`][], else the `SpecError` of a spec without one."""
     if not isinstance(system, System):
         raise SpecError(
-            f"spec file {str(path)!r} must define a module-level `system = sn.System(...)`; "
-            f"found {type(system).__name__}",
+            f"spec file {str(path)!r} must define a module-level `system = sn.System(...)` "
+            f"(or `sn.ParticleSystem(...)` for the local commands); found "
+            f"{type(system).__name__}",
             what="spec",
         )
     return system

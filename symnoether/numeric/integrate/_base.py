@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax.numpy as jnp
+import lineax as lx
 from jaxtyping import Array, Float, Int
 
 from ...errors import format_problems
@@ -61,6 +62,9 @@ class LagrangianTerm(eqx.Module):
     - `force`: the force $\\Phi(q, \\dot q, t)$ in $\\frac{d}{dt}\\partial_{\\dot q}L -
         \\partial_q L = \\Phi$, an [`AbstractForce`][]; default [`ZeroForce`][].
     - `explicit_time`: whether `acceleration` takes the time (static).
+    - `linear_solver`: the linear solver of implicit methods' Newton steps, from the
+        Lagrangian's `linear_solver()`: `None` for a dense Jacobian, a lineax solver for a
+        matrix-free one (static).
     - `t`: the time of the state being stepped or read out (`integrate` sets it with
         [`LagrangianTerm.at`][] before each call; an integrator that ignores it, as every
         method for autonomous systems may, works unchanged).
@@ -70,6 +74,7 @@ class LagrangianTerm(eqx.Module):
     acceleration: Acceleration
     force: AbstractForce = ZeroForce()
     explicit_time: bool = eqx.field(default=False, static=True)
+    linear_solver: lx.AbstractLinearSolver | None = eqx.field(default=None, static=True)
     t: Float[Array, ""] | float = 0.0
 
     def at(self, t) -> "LagrangianTerm":

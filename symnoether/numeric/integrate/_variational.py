@@ -113,7 +113,8 @@ class MidpointVariational(AbstractImplicitIntegrator):
 
         guess = 2 * state.dq - state.dq_prev
         tol = self.tolerance(state.q.dtype)
-        return newton(residual, guess, tol=tol, max_iter=self.max_iter)
+        return newton(residual, guess, tol=tol, max_iter=self.max_iter,
+                      linear_solver=term.linear_solver)
 
     def step(self, term, state, dt):
         sol = self._solve_increment(term, state, dt)
@@ -130,6 +131,7 @@ class MidpointVariational(AbstractImplicitIntegrator):
 
         # Velocity at t_k extrapolated from the two last midpoint velocities.
         guess = (3 * state.dq - state.dq_prev) / (2 * dt)
-        sol = newton(residual, guess, tol=self.tolerance(state.q.dtype), max_iter=self.max_iter)
+        sol = newton(residual, guess, tol=self.tolerance(state.q.dtype), max_iter=self.max_iter,
+                     linear_solver=term.linear_solver)
         info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype(jnp.int32))
         return state.q, sol.x, info
