@@ -1,6 +1,9 @@
 """The evaluation figures stay readable: bounded axes, few legend entries, integer epoch
-ticks, honest titles (checked on the Matplotlib objects, nothing is rendered)."""
+ticks, honest titles (checked on the Matplotlib objects; one figure is rendered, to see
+that its layout applies)."""
 
+import io
+import warnings
 from types import ModuleType
 
 import numpy as np
@@ -78,6 +81,14 @@ def test_many_blocks_are_summarised():
     ax = figs["trajectories.png"].axes[0]
     assert len(ax.get_legend().get_texts()) == MAX_BLOCKS + 1  # the blocks drawn + true
     assert f"{MAX_BLOCKS} of its 36 blocks drawn" in figs["trajectories.png"].get_suptitle()
+
+
+def test_many_blocks_render_without_a_layout_warning():
+    # 37 legend entries once spilled off the figure: "constrained_layout not applied".
+    fig = _all(_module(blocks=36), blocks=36)["trajectories.png"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.savefig(io.BytesIO(), format="png")
 
 
 def test_loss_plot_has_integer_epoch_ticks():
