@@ -97,6 +97,13 @@ def main():
                 jnp.max(jnp.abs(charge - charge[0])) / abs(charge[0])
             ),
         }
+        if not metrics[name]["bounded"]:  # the errors of a blown-up rollout mean nothing
+            for key in (
+                "trajectory_error_max",
+                "trajectory_error_t5",
+                "true_charge_relative_drift",
+            ):
+                metrics[name][key] = None
         print(name, json.dumps(metrics[name]), flush=True)
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(json.dumps(metrics, indent=2))
