@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "examples").glob("*/spec.py"))
 # Lattice-field specs (`sn.LatticeSystem`) go through the lattice pipeline.
 LATTICE = [p.parent.name for p in SPECS if "sn.LatticeSystem(" in p.read_text()]
-EXAMPLES = [p.parent.name for p in SPECS if p.parent.name not in LATTICE]
+# Particle-system specs (`sn.ParticleSystem`) go through the local pipeline.
+LOCAL = [p.parent.name for p in SPECS if "sn.ParticleSystem(" in p.read_text()]
+EXAMPLES = [p.parent.name for p in SPECS if p.parent.name not in LATTICE + LOCAL]
 
 
 def test_examples_are_found():
@@ -39,4 +41,13 @@ def test_lattice_example_verifies_and_generates(name, tmp_path):
     assert report.ok, report.checks
     assert sn.generate_lattice(system, tmp_path / "model.py").is_file()
     assert system.initial_state is not None
+    assert (ROOT / "examples" / name / "README.md").is_file()
+
+
+@pytest.mark.parametrize("name", LOCAL)
+def test_local_example_verifies_and_generates(name, tmp_path):
+    system = sn.load_local_spec(ROOT / "examples" / name / "spec.py")
+    report = sn.verify_local(system)
+    assert report.ok, str(report)
+    assert sn.generate_local(system, tmp_path / "model.py").is_file()
     assert (ROOT / "examples" / name / "README.md").is_file()
