@@ -204,6 +204,9 @@ def _coefficient_rows(functions, q, K) -> dict | None:
 
 def _value_rows(functions, q, K) -> dict:
     flat = [e for f in functions for e in f]
+    transcendental = [e for e in flat if e.atoms(sympy.Function)]
+    if transcendental:  # exact values of cos, exp, ... at rational points are not in K
+        raise _NotRational(f"{transcendental[0]} is not algebraic in the coordinates")
     width = len(functions[0])
     need = len(functions) + 4
     rows: dict = {}
