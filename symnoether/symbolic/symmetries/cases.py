@@ -27,7 +27,10 @@ from ..identity import rational_points
 from .dae import rank_conditions
 from .solve import _curl, _dae, _lie_A, _velocity_free
 
-__all__ = ["SymmetryCase", "candidate_values"]
+__all__ = ["MAX_PARAMETERS", "SymmetryCase", "candidate_values"]
+
+#: The most parameters the elimination over QQ(parameters) takes (with more, only 0 each).
+MAX_PARAMETERS = 2
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,11 @@ def _conditions(system, H, c) -> tuple[list[sympy.Expr], str]:
     kept = [s for s in _sorted(values) if s not in in_metric and L.has(s)]
     if not kept:
         return [], "special values: each parameter at 0 (none outside the metric)"
+    if len(kept) > MAX_PARAMETERS:  # QQ(w1, w2, w3) swelled: minutes for three oscillators
+        return [], (
+            f"special values: each parameter at 0 (the roots not searched: "
+            f"{len(kept)} parameters outside the metric, at most {MAX_PARAMETERS})"
+        )
     L = L.xreplace({s: values[s] for s in in_metric})
     at_rest = {v: sympy.Integer(0) for v in c.qdot}
     A = [pi.xreplace(at_rest) for pi in gradient(L, c.qdot)]
