@@ -106,7 +106,7 @@ def _conditions(system, H, c) -> tuple[list[sympy.Expr], str]:
     in_metric = set().union(*(e.free_symbols for e in g)) & set(values)
     kept = [s for s in _sorted(values) if s not in in_metric and L.has(s)]
     if not kept:
-        return [], "special values: each parameter at 0 (none outside the metric)"
+        return [], "special values: each parameter at 0 (none in the potential or gyroscopic term)"
     if len(kept) > MAX_PARAMETERS:  # QQ(w1, w2, w3) swelled: minutes for three oscillators
         return [], (
             f"special values: each parameter at 0 (the roots not searched: "
