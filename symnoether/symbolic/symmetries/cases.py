@@ -27,7 +27,10 @@ from ..identity import rational_points
 from .dae import rank_conditions
 from .solve import _curl, _dae, _lie_A, _velocity_free
 
-__all__ = ["SymmetryCase", "candidate_values"]
+__all__ = ["MAX_PARAMETERS", "SymmetryCase", "candidate_values"]
+
+#: The most parameters the elimination over QQ(parameters) takes (with more, only 0 each).
+MAX_PARAMETERS = 2
 
 
 @dataclass(frozen=True)
@@ -103,11 +106,24 @@ def _conditions(system, H, c) -> tuple[list[sympy.Expr], str]:
     in_metric = set().union(*(e.free_symbols for e in g)) & set(values)
     kept = [s for s in _sorted(values) if s not in in_metric and L.has(s)]
     if not kept:
-        return [], "special values: each parameter at 0 (none outside the metric)"
+        return [], "special values: each parameter at 0 (none in the potential or gyroscopic term)"
+    if len(kept) > MAX_PARAMETERS:  # QQ(w1, w2, w3) swelled: minutes for three oscillators
+        return [], (
+            f"special values: each parameter at 0 (the roots not searched: "
+            f"{len(kept)} parameters outside the metric, at most {MAX_PARAMETERS})"
+        )
     L = L.xreplace({s: values[s] for s in in_metric})
     at_rest = {v: sympy.Integer(0) for v in c.qdot}
     A = [pi.xreplace(at_rest) for pi in gradient(L, c.qdot)]
     V = -L.xreplace(at_rest)
+    transcendental = [e for e in [V, *A] if e.atoms(sympy.Function)]
+    if transcendental:  # cos, exp, ...: checked first, before any elimination (n = 64 rings)
+        atom = sorted(transcendental[0].atoms(sympy.Function), key=sympy.default_sort_key)[0]
+        why = f"{atom} is not algebraic in the coordinates"
+        return [], (
+            f"special values: each parameter at 0 ({why}; the roots in "
+            f"{', '.join(map(str, kept))} not searched)"
+        )
     K = QQ.frac_field(*kept)
     names = ", ".join(map(str, kept))
     skipped = f"special values: each parameter at 0 ({{}}; the roots in {names} not searched)"
@@ -204,6 +220,9 @@ def _coefficient_rows(functions, q, K) -> dict | None:
 
 def _value_rows(functions, q, K) -> dict:
     flat = [e for f in functions for e in f]
+    transcendental = [e for e in flat if e.atoms(sympy.Function)]
+    if transcendental:  # exact values of cos, exp, ... at rational points are not in K
+        raise _NotRational(f"{transcendental[0]} is not algebraic in the coordinates")
     width = len(functions[0])
     need = len(functions) + 4
     rows: dict = {}

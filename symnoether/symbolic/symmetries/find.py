@@ -100,6 +100,8 @@ def _cases(system, result, H, max_degree) -> tuple[tuple, str]:
         if L.has(sympy.zoo, sympy.nan, sympy.oo):
             continue
         other = find_symmetries(system, lagrangian=L, max_degree=max_degree, cases=False)
+        if any("degenerate Lagrangian" in u for u in other.undecided):
+            continue  # a mass 0: no equations of motion to have symmetries
         if other.dimension != result.dimension or other.complete != result.complete:
             out.append(SymmetryCase(condition, changed, other))
     return tuple(out), note
