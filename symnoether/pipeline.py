@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from .errors import DataError, RunFolderError, SpecError
+from .errors import ConfigError, DataError, RunFolderError, SpecError
 from .lock import run_lock
 from .processes import is_writer
 from .run_folder import RunFolder
@@ -197,6 +197,9 @@ def prepare_run(
             )
         module, trusted = _module_for(system, run_dir, resume, invariants, force,
                                       trust_module)
+        problems = config.force_problems(module)  # before any data are made
+        if problems:
+            raise ConfigError(problems)
         data = _data(system, module, config, run_dir, data_path, resume)
     return PreparedRun(run_dir, system, module, config, data, tuple(trusted))
 
