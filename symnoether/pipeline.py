@@ -186,6 +186,15 @@ def prepare_run(
     from .symbolic.system import System, load_spec
 
     system = spec if isinstance(spec, System) else load_spec(spec)
+    if system.lagrangian_explicit_time:
+        raise SpecError(
+            f"system {system.name!r} has a Lagrangian that depends on the time explicitly "
+            "(c.time in lagrangian= or known_lagrangian=): derive, verify and generate "
+            "handle it, but the networks are autonomous, so `train` cannot learn it yet. "
+            "A time-dependent drive belongs in forces=[...], which training supports "
+            "(examples/duffing/)",
+            what="training",
+        )
     run_dir = Path(run_dir)
     if config is None:
         config = load_config(config_path, run_dir, resume=resume, overrides=overrides)

@@ -415,7 +415,12 @@ class TrainConfig:
         friction = {"none": "", "known": "the known friction",
                     "learned": "a learned friction R >= 0"}[self.friction]  # fmt: skip
         parts = [p for p in ("the known drive Q" if drive else "", friction) if p]
-        return f", with {' and '.join(parts)}" if parts else ""
+        text = f", with {' and '.join(parts)}" if parts else ""
+        declared = _flag(module, "HAS_DISSIPATION") or _flag(module, "LEARNED_DISSIPATION")
+        if self.friction == "none" and declared:
+            text += (", without friction although the system declares one (a conservative "
+                     "control; \"friction\": \"learned\" or \"known\" gives the models one)")
+        return text
 
 
 def _flag(module: ModuleType, name: str) -> bool:
