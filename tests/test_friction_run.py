@@ -51,6 +51,9 @@ def test_friction_setting_builds_the_forced_model():
     duffing = _module("duffing")
     driven = _tiny().make_network(duffing, key=key)
     assert isinstance(driven.force, DrivingForce) and driven.explicit_time
+    # The line that says what trains names the force, and a missing friction.
+    assert _tiny().describe_force(duffing).startswith(", with the known drive Q, without")
+    assert _tiny(friction="learned").describe_force(module) == ", with a learned friction R >= 0"
 
 
 def test_friction_problems_say_what_the_system_lacks():
