@@ -414,13 +414,16 @@ def print_table(metrics: dict) -> None:
           f"(t = {settings['t_final']:g}), {settings['dtype']}; charge drift = max over t of "
           "|I(t) - I(0)| / |I(0)| for the vector I of all charges (metrics.json has each)")
     data = "data_trajectories" in settings
+    balance = any("balance" in m for by in metrics["models"].values() for m in by.values()
+                  if isinstance(m, dict))  # fmt: skip
     header = (f"{'model':<14}{'method':<13}{'final loss':>11}{'own charges':>13}"
               f"{'true charges':>14}{'own energy':>12}{'|q - q_true|':>14}"
+              + (f"{'balance':>10}" if balance else "")
               + (f"{'|q - q_data|':>14}" if data else ""))
     print(header)
     print("-" * len(header))
     rows = dict(metrics["models"])
-    if data and "true_system" in metrics:  # how close the true system comes: the noise
+    if (data or balance) and "true_system" in metrics:  # its noise level, its balance laws
         rows["true system"] = metrics["true_system"]
     for name, by_method in rows.items():
         loss = by_method.get("final_training_loss")
@@ -433,14 +436,35 @@ def print_table(metrics: dict) -> None:
             if not settings.get("charge_names"):  # no symmetry, no charges
                 own = true = _MISSING
             against = m.get("data_error", {}).get("final", _MISSING)
+            worst = m.get("balance", {}).get("max", _MISSING)
             print(f"{name:<14}{method:<13}{_cell(_MISSING if loss is None else loss):>11}"
                   f"{_cell(own):>13}{_cell(true):>14}{_cell(energy):>12}{_cell(error):>14}"
+                  + (f"{_cell(worst):>10}" if balance else "")
                   + (f"{_cell(against):>14}" if data else ""))
+    if balance:
+        print("balance: the largest |dI/dt - xi . Phi| over the charges and |dE/dt - qdot . "
+              "Phi| along the rollout (metrics.json has each charge)")
+    _print_friction(metrics.get("friction"))
     if data:
         print(f"|q - q_data|: mean over {settings['data_trajectories']} trajectories of the "
               "data of the final error, each rolled out from its first state")
     for warning in metrics.get("warnings", []):
         print(f"warning: {warning}")
+
+
+def _print_friction(friction: dict | None) -> None:
+    # The friction coefficient b of each model (and the true one), on the true rollout.
+    if not friction:
+        return
+    true = friction.get("true")
+    parts = []
+    for name, entry in friction["models"].items():
+        error = entry.get("relative_error")
+        off = "" if error is None else f" ({error:.1%} off)"
+        parts.append(f"{name} {_cell(entry.get('coefficient'))}{off}")
+    truth = "" if true is None else f"; true {_cell(true)}"
+    print(f"friction coefficient b = -qdot . M^-1 Phi / |qdot|^2 (median on the true "
+          f"rollout): {', '.join(parts)}{truth}")
 
 
 def _methods(text: str) -> tuple[str, ...]:

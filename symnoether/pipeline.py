@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from .errors import DataError, RunFolderError, SpecError
+from .errors import ConfigError, DataError, RunFolderError, SpecError
 from .files import atomic_write
 from .lock import run_lock
 from .processes import is_writer
@@ -200,6 +200,15 @@ def prepare_run(
     from .symbolic.system import System, load_spec
 
     system = spec if isinstance(spec, System) else load_spec(spec)
+    if system.lagrangian_explicit_time:
+        raise SpecError(
+            f"system {system.name!r} has a Lagrangian that depends on the time explicitly "
+            "(c.time in lagrangian= or known_lagrangian=): derive, verify and generate "
+            "handle it, but the networks are autonomous, so `train` cannot learn it yet. "
+            "A time-dependent drive belongs in forces=[...], which training supports "
+            "(examples/duffing/)",
+            what="training",
+        )
     run_dir = Path(run_dir)
     if config is None:
         config = load_config(config_path, run_dir, resume=resume, overrides=overrides)
@@ -217,6 +226,9 @@ def _prepare(system, run_dir: Path, config, data_path, resume: bool, invariants,
             )
         module, trusted = _module_for(system, run_dir, resume, invariants, force,
                                       trust_module, copy_of)
+        problems = config.force_problems(module)  # before any data are made
+        if problems:
+            raise ConfigError(problems)
         data = _data(system, module, config, run_dir, data_path, resume)
     return PreparedRun(run_dir, system, module, config, data, tuple(trusted))
 

@@ -24,6 +24,8 @@ from ..errors import ConfigError, DataError, RunFolderError
 from .checkpoint import write_json
 from .data import trajectory_data
 from .dynamics import MASS_SOLVES, resolve_mass_solve
+from .forced import ForcedLagrangian
+from .forces import AbstractForce, DrivingForce, KnownForce, RayleighDissipation, SumForce
 from .lagrangian import AbstractLagrangian
 from .losses import AbstractLoss
 from .natural import NaturalLagrangianNetwork
@@ -33,7 +35,15 @@ from .positions import position_trajectories
 from .source import AbstractSource
 from .stream import kepler_orbit_sampler, state_stream, trajectory_stream
 
-__all__ = ["DATA_KINDS", "MODELS", "POSITION_LOSSES", "RESUMABLE", "TrainConfig", "saved_config"]
+__all__ = [
+    "DATA_KINDS",
+    "FRICTIONS",
+    "MODELS",
+    "POSITION_LOSSES",
+    "RESUMABLE",
+    "TrainConfig",
+    "saved_config",
+]
 
 
 #: How `TrainConfig.data` makes training data from the initial state: a fixed set of noisy
@@ -47,6 +57,12 @@ POSITION_LOSSES = ("one_step", "rollout")
 #: the invariants (`LagrangianNetwork`), or `"natural"`, T - V with a definite mass matrix
 #: (`NaturalLagrangianNetwork`). The unconstrained baseline is always the MLP of (q, qdot).
 MODELS = ("mlp", "natural")
+#: The friction of a model (`TrainConfig.friction`): `"none"` (no friction), `"known"` (the
+#: system's true Rayleigh function, `dissipation=`) or `"learned"` (a Rayleigh function
+#: R = sum_k c_k(S) P_k >= 0 over the dissipation basis, `sn.RayleighDissipation`; the
+#: System needs `learn_dissipation=True`). A system's known drive (`forces=`) is always part
+#: of its models.
+FRICTIONS = ("none", "known", "learned")
 _INTS = ("width", "depth", "epochs", "steps_per_epoch", "batch_size", "seed", "checkpoint_every",
          "stream_window", "rollout_steps")  # fmt: skip
 _FLOATS = ("learning_rate", "final_learning_rate", "adam_eps", "dt", "sample_every", "t_final",
@@ -59,6 +75,7 @@ _CHOICES = {
     "data": DATA_KINDS,
     "position_loss": POSITION_LOSSES,
     "model": MODELS,
+    "friction": FRICTIONS,
 }
 # Settings renamed since run folders were first written: old name -> new name.
 _RENAMED = {"solver": "mass_solve"}
@@ -113,6 +130,12 @@ class TrainConfig:
     `patience` > 0 stops a variant after that many epochs without a new best (early
     stopping).
 
+    `friction` (`FRICTIONS`) is the models' friction: `"none"`, `"known"` (the System's
+    `dissipation=`) or `"learned"` (`sn.RayleighDissipation`: R >= 0 and R = 0 at rest by
+    construction; the System needs `learn_dissipation=True`; training starts from the
+    network rescaled to mean mass +1, `ForcedLagrangian.normalized`). A System's known
+    drive (`forces=`) is part of every model of it (`sn.DrivingForce`).
+
     `activation` takes a name of `ACTIVATIONS` or one of its functions (`jax.nn.softplus`),
     held as the name: a configuration is written as JSON. `mass_solve` is how d2L/dqdot2 is
     solved (`"solve"`, `"cholesky"`, `"pinv"`); `solver=` is its deprecated spelling.
@@ -143,6 +166,7 @@ class TrainConfig:
     rollout_steps: int = 8
     model: str = "mlp"
     negative: tuple[str, ...] = ()
+    friction: str = "none"
     schedule_epochs: int | None = None
     validation_fraction: float = 0.0
     patience: int = 0
@@ -338,17 +362,70 @@ class TrainConfig:
         self, module: ModuleType, *, invariant: bool = True, key: PRNGKeyArray
     ) -> AbstractLagrangian:
         """The model for `module` with this configuration's architecture: the invariant
-        variant of family `model`, or the unconstrained `LagrangianNetwork` baseline."""
+        variant of family `model`, or the unconstrained `LagrangianNetwork` baseline; a
+        `ForcedLagrangian` of it and `make_force`'s force when there is one."""
+        force = self.make_force(module, key=jax.random.fold_in(key, 1))
         if invariant and self.model == "natural":
-            return NaturalLagrangianNetwork(
+            network = NaturalLagrangianNetwork(
                 module, width=self.width, depth=self.depth, activation=self.activation,
                 negative=self.negative, dtype=self.dtype, key=key,
             )  # fmt: skip
-        return LagrangianNetwork(
-            module, invariant=invariant, width=self.width, depth=self.depth,
-            activation=self.activation, init=self.init, dtype=self.dtype,
-            mass_solve=self.mass_solve, standardize=self.standardize, key=key,
-        )  # fmt: skip
+        else:
+            network = LagrangianNetwork(
+                module, invariant=invariant, width=self.width, depth=self.depth,
+                activation=self.activation, init=self.init, dtype=self.dtype,
+                mass_solve=self.mass_solve, standardize=self.standardize, key=key,
+            )  # fmt: skip
+        return network if force is None else ForcedLagrangian(network, force)
+
+    def force_problems(self, module: ModuleType) -> list[str]:
+        """What `friction` needs of the generated module that `module` lacks (empty when
+        nothing): a dissipation basis for `"learned"`, a Rayleigh function for `"known"`."""
+        name = module.SYSTEM_NAME
+        if self.friction == "learned" and not _flag(module, "LEARNED_DISSIPATION"):
+            return [f"friction 'learned' needs a dissipation basis, but system {name!r} has "
+                    "none: declare learn_dissipation=True in its System "
+                    "(docs/WRITING_A_SPEC.md), or set friction to 'none'"]
+        if self.friction == "known" and not _flag(module, "HAS_DISSIPATION"):
+            return [f"friction 'known' needs the true Rayleigh function, but system {name!r} "
+                    "declares none: add dissipation=R to its System, or set friction to "
+                    "'none' or 'learned'"]
+        return []
+
+    def make_force(self, module: ModuleType, *, key: PRNGKeyArray) -> AbstractForce | None:
+        """The non-conservative force of this configuration's models: the system's known
+        drive $Q$ (a module with `HAS_FORCES`, `DrivingForce`) plus the friction `friction`
+        asks for (`KnownForce` holds both for `"known"`); `None` for a conservative model.
+        A `ConfigError` when the module lacks what `friction` needs (`force_problems`)."""
+        problems = self.force_problems(module)
+        if problems:
+            raise ConfigError(problems)
+        if self.friction == "known":
+            return KnownForce(module)
+        forces = [DrivingForce(module)] if _flag(module, "HAS_FORCES") else []
+        if self.friction == "learned":
+            forces.append(RayleighDissipation(module, dtype=self.dtype, key=key))
+        if not forces:
+            return None
+        return forces[0] if len(forces) == 1 else SumForce(tuple(forces))
+
+    def describe_force(self, module: ModuleType) -> str:
+        """The models' force in words, for the line that says what trains ("" for none)."""
+        drive = _flag(module, "HAS_FORCES")
+        friction = {"none": "", "known": "the known friction",
+                    "learned": "a learned friction R >= 0"}[self.friction]  # fmt: skip
+        parts = [p for p in ("the known drive Q" if drive else "", friction) if p]
+        text = f", with {' and '.join(parts)}" if parts else ""
+        declared = _flag(module, "HAS_DISSIPATION") or _flag(module, "LEARNED_DISSIPATION")
+        if self.friction == "none" and declared:
+            text += (", without friction although the system declares one (a conservative "
+                     "control; \"friction\": \"learned\" or \"known\" gives the models one)")
+        return text
+
+
+def _flag(module: ModuleType, name: str) -> bool:
+    # The force flags are optional module constants, present only when True.
+    return bool(module.__dict__.get(name, False))
 
 
 def _is_int(value) -> bool:

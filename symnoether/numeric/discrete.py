@@ -45,8 +45,13 @@ def increment_residual(lagrangian, q, dq, p, dt, *, q_lo=0.0, p_lo=0.0, force=No
     return (l_v - half - p) - p_lo, residual_scale(l_v, half, p), l_q
 
 
-def discrete_momentum(lagrangian, q, dq, dt):
+def discrete_momentum(lagrangian, q, dq, dt, *, force=None):
     """$p_{k+1} = D_2 L_d(q_k, q_k + \\delta) = \\partial_{\\dot q} L(m, v) +
-    \\tfrac h2 \\partial_q L(m, v)$, with $m = q_k + \\delta/2$ and $v = \\delta/h$."""
-    l_q, l_v = jax.grad(lagrangian, argnums=(0, 1))(q + 0.5 * dq, dq / dt)
+    \\tfrac h2 \\partial_q L(m, v)$, with $m = q_k + \\delta/2$ and $v = \\delta/h$; with a
+    force (`force(m, v)`), plus its half impulse $\\tfrac h2 \\Phi(m, v)$ (the discrete
+    Lagrange-d'Alembert principle, as in [`increment_residual`][])."""
+    m, v = q + 0.5 * dq, dq / dt
+    l_q, l_v = jax.grad(lagrangian, argnums=(0, 1))(m, v)
+    if force is not None:
+        l_q = l_q + force(m, v)
     return l_v + 0.5 * dt * l_q

@@ -39,6 +39,7 @@ from .checkpoint import write_json
 from .contract import time_keywords
 from .curves import REFERENCE, REFERENCE_METHOD, TRUE, Curves
 from .dynamics import default_max_condition
+from .force_metrics import balance_entry, balanced, friction_metrics, true_system
 from .integrate import (
     INTEGRATORS,
     AbstractIntegrator,
@@ -47,7 +48,7 @@ from .integrate import (
     integrator_name,
     is_method,
 )
-from .lagrangian import AbstractLagrangian, FunctionLagrangian, MixedPrecision, as_lagrangian
+from .lagrangian import AbstractLagrangian, MixedPrecision, as_lagrangian
 from .periodic import position_error
 
 __all__ = ["Curves", "drift", "evaluate_models", "evaluate_run"]
@@ -354,7 +355,7 @@ def _rollouts(module, models, q0, qdot0, dt, steps, integrators) -> dict[str, di
     if module.HAS_LAGRANGIAN:
         # The true system first: its reference rollout (closed-form acceleration) is what
         # trajectory errors are measured against.
-        true = FunctionLagrangian(module.lagrangian, module.acceleration, module)
+        true = true_system(module)
         systems = {TRUE: true, **systems}
         runs[TRUE, REFERENCE_METHOD] = _roll(true, q0, qdot0, dt=dt, steps=steps,
                                              method=REFERENCE)  # fmt: skip
@@ -462,7 +463,11 @@ def evaluate_models(
     `{"charges", "charge_vector", "energy", "true_charges", "true_charge_vector",
     "true_energy", "trajectory_error", "newton", "mass_matrix", "rollout_seconds"}` plus
     `"final_training_loss"`; `"true_system"`, method -> the same for the true Lagrangian;
-    `"warnings"`; `"files"`, the files written.
+    for a module with forces, friction or an explicit time, `"balance"` in each of these
+    (the largest residual of each charge's balance law and of the energy's along the
+    rollout) and, with a friction, `"friction"` (the friction coefficient of each model and
+    of the true system, `numeric/force_metrics.py`); `"warnings"`; `"files"`, the files
+    written.
     """
     methods = tuple(methods)
     _check_inputs(module, models, methods, dt, steps)
@@ -484,11 +489,18 @@ def evaluate_models(
             data_qs = np.concatenate([np.asarray(o.q, np.float64) for o in observed])
             systems = dict(cast)
             if module.HAS_LAGRANGIAN:  # how close the true system comes: the data's noise
-                systems[TRUE] = FunctionLagrangian(module.lagrangian, module.acceleration,
-                                                   module)  # fmt: skip
+                systems[TRUE] = true_system(module)
             against = _data_errors(module, systems, observed, dt, integrators, dtype)
+        forced = _force_metrics(module, cast, curves)
     settings = _settings(module, q0, qdot0, dt, steps, integrators, MIXED if mixed else dtype)
     metrics = _metrics(module, curves, losses, settings)
+    balances, friction = forced
+    for name, by_method in balances.items():
+        entry = metrics["true_system"] if name == TRUE else metrics["models"][name]
+        for method, values in by_method.items():
+            entry[method]["balance"] = values
+    if friction:
+        metrics["friction"] = friction
     if against is not None:
         settings["data_trajectories"] = len(observed)
         for name, by_method in against.items():
@@ -500,6 +512,25 @@ def evaluate_models(
         metrics["files"] = _write(Path(out_dir), module, curves, losses, metrics, plots,
                                   data_qs)  # fmt: skip
     return metrics
+
+
+def _force_metrics(module, models, curves) -> tuple[dict, dict]:
+    # The balance law of every charge along each rollout, and the friction coefficients on
+    # the true rollout's states (`numeric/force_metrics.py`); nothing for a conservative,
+    # autonomous module.
+    if not balanced(module):
+        return {}, {}
+    balances = {
+        name: {method: balance_entry(module, models.get(name), c.qs, c.qdots, c.ts)
+               for method, c in by_method.items()}
+        for name, by_method in curves.items()
+    }  # fmt: skip
+    friction = {}
+    if TRUE in curves:
+        by_method = curves[TRUE]
+        reference = by_method.get(REFERENCE_METHOD, next(iter(by_method.values())))
+        friction = friction_metrics(module, models, reference.qs, reference.qdots, reference.ts)
+    return balances, friction
 
 
 def _metrics(module, curves, losses, settings) -> dict[str, Any]:

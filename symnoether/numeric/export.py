@@ -7,6 +7,7 @@ any size, and a small `export.json` that says what they take and give:
 ```
 OUT/lagrangian.jaxexport     (q, qdot) of shape (batch, n) -> L, shape (batch,)
 OUT/acceleration.jaxexport   (q, qdot) of shape (batch, n) -> qddot, shape (batch, n)
+                             (and t, shape (batch,), for a model driven in time)
 OUT/export.json              n, dtype, coordinate names, the functions and how to load them
 ```
 Loading needs JAX alone (no symnoether, no Equinox, no generated module):
@@ -39,11 +40,13 @@ SUFFIX = ".jaxexport"
 
 
 def _functions(model: LagrangianNetwork) -> dict:
-    # Batched functions of public methods only: one state -> vmap over the batch axis.
-    return {
-        "lagrangian": jax.vmap(lambda q, qdot: model(q, qdot)),
-        "acceleration": jax.vmap(lambda q, qdot: model.acceleration(q, qdot)),
-    }
+    # Batched functions of public methods only: one state -> vmap over the batch axis. The
+    # acceleration of a model driven in time (a known drive) also takes each state's time.
+    if model.explicit_time:
+        acceleration = jax.vmap(lambda q, qdot, t: model.acceleration(q, qdot, t=t))
+    else:
+        acceleration = jax.vmap(lambda q, qdot: model.acceleration(q, qdot))
+    return {"lagrangian": jax.vmap(lambda q, qdot: model(q, qdot)), "acceleration": acceleration}
 
 
 def export_model(
@@ -65,7 +68,9 @@ def export_model(
 
     **Returns:**
 
-    The folder. Each program takes `(q, qdot)`, arrays of shape `(batch, n)` in the
+    The folder. A forced model's acceleration includes its force (a learned friction, a
+    known drive); for a model driven in time (`explicit_time`) it takes `(q, qdot, t)`,
+    `t` of shape `(batch,)`. Each program takes `(q, qdot)`, arrays of shape `(batch, n)` in the
     model's dtype for any batch size, and returns `L` of shape `(batch,)` or `qddot` of
     shape `(batch, n)`; see the module docstring for how plain JAX loads them. Raises
     `ValueError` for a model whose programs call back to Python (a `max_condition` check).
@@ -78,9 +83,12 @@ def export_model(
     (batch,) = jax.export.symbolic_shape("batch")
     state = jax.ShapeDtypeStruct((batch, n), dtype)
     record = {}
+    times = jax.ShapeDtypeStruct((batch,), dtype)
     for name, function in _functions(model).items():
+        timed = name == "acceleration" and model.explicit_time
+        inputs = (state, state, times) if timed else (state, state)
         try:
-            exported = jax.export.export(jax.jit(function), platforms=platforms)(state, state)
+            exported = jax.export.export(jax.jit(function), platforms=platforms)(*inputs)
         except NotImplementedError as error:  # a host callback: eqx.error_if, max_condition
             raise ValueError(
                 f"cannot export {name}: {error}. The model checks its mass matrix at run "
@@ -91,7 +99,7 @@ def export_model(
             ) from error
         file = f"{name}{SUFFIX}"
         _write(out / file, bytes(exported.serialize()))
-        record[name] = {"file": file, "inputs": ["q", "qdot"],
+        record[name] = {"file": file, "inputs": ["q", "qdot", "t"] if timed else ["q", "qdot"],
                         "in_shape": ["batch", n],
                         "out_shape": [d if isinstance(d, int) else str(d)
                                       for d in exported.out_avals[0].shape]}

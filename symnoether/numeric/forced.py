@@ -112,6 +112,23 @@ class ForcedLagrangian(AbstractLagrangian):
         mean = jnp.mean(jnp.trace(mass, axis1=-2, axis2=-1)) / q.shape[-1]
         return ForcedLagrangian(self.lagrangian.rescaled(1 / mean), self.force)
 
+    def rescaled(self, factor) -> "ForcedLagrangian":
+        """The Lagrangian rescaled (`AbstractLagrangian.rescaled`), the force unchanged:
+        the start of a training, where the force is learned or the scale is the
+        Lagrangian's to fix."""
+        return ForcedLagrangian(self.lagrangian.rescaled(factor), self.force)
+
+    @property
+    def fixed_scale(self) -> bool:
+        return self.lagrangian.fixed_scale
+
+    def standardized(
+        self, q: Float[Array, "batch n"], qdot: Float[Array, "batch n"]
+    ) -> "ForcedLagrangian":
+        """This model with its network's input standardisation set from a batch of states
+        (`LagrangianNetwork.standardized`; `TrainConfig.standardize`)."""
+        return ForcedLagrangian(self.lagrangian.standardized(q, qdot), self.force)
+
     def friction_coefficient(
         self, q: Float[Array, "batch n"], qdot: Float[Array, "batch n"], *, t: Time = 0.0
     ) -> Float[Array, " batch"]:

@@ -213,7 +213,9 @@ class MixedPrecision(AbstractLagrangian):
     casts the state to float32 and the result back, as the reference's set-up does (its RK4
     keeps the state in NumPy float64 and calls a float32 TensorFlow network). The model's
     own methods (closed forms and batched paths included) do the work; the integrators'
-    arithmetic, the state and the charges' contraction run in float64.
+    arithmetic, the state and the charges' contraction run in float64. A forced model's
+    force (`forcing`) and time (`explicit_time`) are forwarded, the force evaluated in
+    float32 too.
 
     **Fields:**
 
@@ -237,17 +239,46 @@ class MixedPrecision(AbstractLagrangian):
         mass, rhs = self.model.euler_lagrange(q.astype(jnp.float32), qdot.astype(jnp.float32))
         return mass.astype(q.dtype), rhs.astype(q.dtype)
 
-    def acceleration(self, q, qdot):
-        return self._in(self.model.acceleration, q, qdot)
+    def _timed(self, f, t):
+        # The time reaches a model driven in time (`explicit_time`), in float32 too.
+        if not self.model.explicit_time:
+            return f
+        return lambda q, qdot: f(q, qdot, t=jnp.asarray(t, jnp.float32))
 
-    def batched_acceleration(self, q, qdot):
-        return self._in(self.model.batched_acceleration, q, qdot)
+    def acceleration(self, q, qdot, *, t=0.0):
+        return self._in(self._timed(self.model.acceleration, t), q, qdot)
+
+    def batched_acceleration(self, q, qdot, *, t=0.0):
+        return self._in(self._timed(self.model.batched_acceleration, t), q, qdot)
 
     def mass_matrix(self, q, qdot):
         return self._in(self.model.mass_matrix, q, qdot)
 
     def linear_solver(self):
         return self.model.linear_solver()
+
+    def forcing(self) -> AbstractForce:
+        """The model's force, evaluated in float32 like the rest of it (the variational
+        method adds its impulse in float64)."""
+        return _Float32Force(self.model.forcing())
+
+    @property
+    def explicit_time(self) -> bool:
+        return self.model.explicit_time
+
+
+class _Float32Force(AbstractForce):
+    # A float32 model's force seen from float64 states (MixedPrecision.forcing).
+    force: AbstractForce
+
+    def __call__(self, q, qdot, *, t=0.0):
+        out = self.force(q.astype(jnp.float32), qdot.astype(jnp.float32),
+                         t=jnp.asarray(t, jnp.float32))  # fmt: skip
+        return out.astype(q.dtype)
+
+    @property
+    def explicit_time(self) -> bool:
+        return self.force.explicit_time
 
 
 def as_lagrangian(

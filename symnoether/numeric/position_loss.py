@@ -54,6 +54,7 @@ def discrete_rollout(
     steps: int,
     tol: float | None = None,
     max_iter: int = 20,
+    force: Callable | None = None,
 ) -> tuple[Float[Array, "steps n"], Float[Array, " steps"]]:
     """Positions $q_2, \\dots, q_{steps+1}$ that the discrete Euler-Lagrange equations of
     `lagrangian` predict from $q_0, q_1$ (the midpoint variational integrator, started from
@@ -70,6 +71,10 @@ def discrete_rollout(
     - `dt`: the time step.
     - `steps`: how many positions to predict.
     - `tol`, `max_iter`: Newton settings; default `default_tol(dtype)` and 20.
+    - `force`: a non-conservative force `force(m, v)` (an autonomous `AbstractForce`, e.g.
+        a learned friction), or `None`: the forced discrete Euler-Lagrange equations (the
+        discrete Lagrange-d'Alembert principle of `MidpointVariational`), differentiable
+        in the force's parameters too.
 
     **Returns:**
 
@@ -80,7 +85,7 @@ def discrete_rollout(
     dt = jnp.asarray(dt, q0.dtype)
 
     def residual(dq, q, p, dt):
-        return increment_residual(lagrangian, q, dq, p, dt)
+        return increment_residual(lagrangian, q, dq, p, dt, force=force)
 
     def step(carry, _):
         q, p, dq, dq_prev = carry
@@ -92,11 +97,11 @@ def discrete_rollout(
             lambda x, args: fn(x, *args), guess, (q, p, dt, *consts), tol=tol,
             max_iter=max_iter,
         )  # fmt: skip
-        p = discrete_momentum(lagrangian, q, new, dt)
+        p = discrete_momentum(lagrangian, q, new, dt, force=force)
         return (q + new, p, new, dq), (q + new, res)
 
     dq = q1 - q0
-    carry = (q1, discrete_momentum(lagrangian, q0, dq, dt), dq, dq)
+    carry = (q1, discrete_momentum(lagrangian, q0, dq, dt, force=force), dq, dq)
     _, (qs, residuals) = jax.lax.scan(step, carry, None, length=steps)
     return qs, residuals
 
@@ -271,9 +276,11 @@ class PositionLoss(AbstractLoss):
 
     def __call__(self, model, windows: Float[Array, "batch window n"], dt) -> Array:
         """The loss of `model` on a batch of windows `(batch, K + 2, n)` sampled every `dt`."""
+        # A forced model's force enters the discrete equations (positions carry no times:
+        # a model driven in time is refused by the data, `AbstractSource.timed`).
         rollout = functools.partial(
             discrete_rollout, model, dt=dt, steps=self.steps, tol=self.tol,
-            max_iter=self.max_iter,
+            max_iter=self.max_iter, force=as_lagrangian(model).forcing(),
         )  # fmt: skip
         predicted, residuals = jax.vmap(rollout)(windows[:, 0], windows[:, 1])
         fit = jnp.mean(_window_errors(predicted, residuals, windows, self._tol(windows))) / dt**4

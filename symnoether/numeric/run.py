@@ -227,6 +227,8 @@ def _variant_model(folder: RunFolder, module, data, config, variant, init_key):
     model = config.make_network(module, invariant=VARIANTS[variant], key=init_key)
     if config.standardize:
         model = model.standardized(*data.preview(config.batch_size))
+    if config.friction == "learned":  # a friction removes energy only under mass > 0
+        model = model.normalized(*data.preview(config.batch_size))
     return model
 
 
@@ -331,7 +333,7 @@ def describe_model(variant: str, model, config: TrainConfig) -> str:
     sees = "the invariants" if VARIANTS[variant] else "q and qdot"
     count = sum(int(np.size(x)) for x in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array)))
     return (f"{variant}: {family} of {sees}, width {config.width}, depth {config.depth}, "
-            f"{count:,} parameters")
+            f"{count:,} parameters{config.describe_force(model.module)}")
 
 
 def _say(line: str) -> None:

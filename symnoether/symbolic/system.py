@@ -347,6 +347,15 @@ class System:
         return any(e is not None and TIME in e.free_symbols for e in exprs)
 
     @property
+    def lagrangian_explicit_time(self) -> bool:
+        """Whether L or its known part K mentions [`TIME`][] (a drive Q(t) alone does not
+        count: the numeric half trains and integrates that; its networks are autonomous)."""
+        if TIME in self.coordinates.q:
+            return False
+        exprs = [self.lagrangian, self.known_lagrangian]
+        return any(e is not None and TIME in e.free_symbols for e in exprs)
+
+    @property
     def time_dependent(self) -> bool:
         """Whether anything depends on the time: the generators, boundary terms or dynamics."""
         return self.symmetry.time_dependent or self.explicit_time
