@@ -1,7 +1,11 @@
 """Learning from positions only, against a model trained on exact accelerations.
 
 Run: `.venv/bin/python benchmarks/bench_positions.py [--steps 20000] [--width 32]
-[--model mlp|natural] [--seeds 0:10]`
+[--model mlp|natural] [--seeds 0:10] [--smooth 11] [--floors]`
+
+`--smooth W` replaces the noisy positions by local polynomial fits (Savitzky-Golay, degree
+`--smooth-degree`) over W samples before training; `--floors` only prints the floor of the
+one-step loss that the noise sets, with and without smoothing.
 
 For Kepler (3D, SO(3)) and two particles in 2D (translations x SO(2)): B true
 trajectories from random initial states (drawn around a base state), sampled every 0.1 up
@@ -156,6 +160,25 @@ def _fine_truth(module, q0, qdot0) -> np.ndarray:
     return np.asarray(qs)
 
 
+def _floors(args) -> None:
+    # The floor of the one-step loss: mean |second difference / h^2 - exact one|^2 of the
+    # training positions, noisy and smoothed, and the bias of smoothing exact positions.
+    for name in args.problems.split(","):
+        module, q0, qdot0 = PROBLEMS[name]
+        q0s, qdot0s = _training_states(q0, qdot0, args.trajectories, args.spread, args.seed)
+        qs, _ = _true_samples(module, q0s, qdot0s, args.t_final)
+        noisy = qs + args.noise * np.random.default_rng(args.seed + 1).normal(size=qs.shape)
+
+        def second(x):
+            return (x[:, 2:] - 2 * x[:, 1:-1] + x[:, :-2]) / SAMPLE_EVERY**2
+
+        print(f"\n{name}: floor of the one-step loss (noise {args.noise}), and the bias alone")
+        for window, degree in ((1, 4), (7, 4), (11, 4), (15, 4), (21, 4), (21, 6)):
+            floor = np.mean((second(smoothed(noisy, window, degree)) - second(qs)) ** 2)
+            bias = np.mean((second(smoothed(qs, window, degree)) - second(qs)) ** 2)
+            print(f"  window {window:2d}, degree {degree}: {floor:.2e}  bias {bias:.2e}")
+
+
 def _report(name: str, rows: dict) -> bool:
     acc, pos = rows["accelerations"], rows["positions"]
     print(f"\n{name}")
@@ -194,7 +217,11 @@ def main() -> None:
     parser.add_argument("--model", choices=("mlp", "natural"), default="mlp",
                         help="the invariant model family of both models")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--floors", action="store_true",
+                        help="only print the one-step loss's noise floor, with smoothing")
     args = parser.parse_args()
+    if args.floors:
+        return _floors(args)
     print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"{args.trajectories} trajectories of t = {args.t_final:g} every {SAMPLE_EVERY}, "

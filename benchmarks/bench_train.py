@@ -9,7 +9,7 @@ Run: `.venv/bin/python benchmarks/bench_train.py [--epochs 5] [--repeats 3] [--c
 
 Systems: Kepler and two particles in 4D (the hand-written modules of the tests), and 8
 particles in 3D with springs (`examples/n_particles/spec.py`, N = 8, D = 3, generated into a
-temporary folder: 48 coordinates). `--clock cpu` times by the process's CPU time, which a
+temporary folder: 24 coordinates). `--clock cpu` times by the process's CPU time, which a
 shared machine disturbs less; run it single-threaded
 (`XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"`).
 

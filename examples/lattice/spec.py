@@ -4,10 +4,10 @@ L = sum_j qdot_j^2 / 2 - sum_j (1 - cos(q_{j+1} - q_j)),  q_M = q_0 (a ring).
 
 Every site is a block of one coordinate, and `sn.translations(c, blocks=...)` shifts all of
 them at once: q_j -> q_j + epsilon. Its Noether charge is the total momentum
-P = sum_j qdot_j. The invariants are the differences q_0 - q_j and the velocities (2M - 1 of
-them, exactly the rank). The kinetic term is declared known, so the network learns only
-the coupling. Choose M with SYMNOETHER_SITES (default 64); see README.md for the continuum
-limit.
+P = sum_j qdot_j. The invariants are the differences q_0 - q_j (angles: each enters as its
+cosine and sine) and the velocities (rank 2M - 1). The kinetic term is declared known, so
+the network learns only the coupling. Choose M with SYMNOETHER_SITES (default 64); see
+README.md for the continuum limit.
 """
 
 import math

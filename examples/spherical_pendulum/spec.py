@@ -3,7 +3,8 @@
 L = (thetadot^2 + sin(theta)^2 phidot^2) / 2 + g cos(theta) (unit mass and length). The
 Lagrangian does not depend on phi, so the shift of phi is a symmetry; its Noether charge is
 the vertical angular momentum p_phi = sin(theta)^2 phidot. The invariants of the shift are
-theta, thetadot and phidot: the network never sees phi, so it conserves p_phi exactly.
+theta (an angle: it enters as cos and sin), thetadot and phidot: the network never sees phi,
+so it conserves p_phi exactly.
 
 `verify` decides the trigonometric identities exactly: the angles are evaluated at points
 2 atan(u), u rational, where sin and cos are rational (see docs/WRITING_A_SPEC.md).

@@ -67,7 +67,7 @@ class System:
       dI/dt as an expression in q, qdot, t; `verify` proves or refutes each.
     - `periodic`: names of coordinates that are angles (period $2\\pi$). Coordinates that
       appear in the Lagrangians, the dissipation and the forces only inside sin, cos, ...
-      of integer combinations are detected without it ([`System.angles`][]). An invariant
+      of integer combinations are detected without it (`System.angles`). An invariant
       that is an angle (or an integer combination of angles) enters the network as its
       cosine and sine, never raw; trajectory errors and plots wrap these coordinates.
 
