@@ -25,13 +25,23 @@ $(DOCS_STAMP): pyproject.toml | $(STAMP)
 demo: $(STAMP)
 	$(BIN)/symnoether demo
 
-# Two pytest processes: one process compiling every test's programs crashed once inside
-# XLA's compiler (a segfault at about 75% of the suite, not reproducible per file).
+# Two pytest processes, run side by side (most tests compile on one core, and CI has two);
+# each prints its output when it ends (-Otarget), with its slowest tests. Two processes
+# also because one process compiling every test's programs crashed once inside XLA's
+# compiler (a segfault at about 75% of the suite, not reproducible per file).
+PYTEST := $(BIN)/python -m pytest -q --durations=8
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests/test_[a-m]*.py
-	$(BIN)/python -m pytest -q tests/test_[n-z]*.py
+	$(MAKE) --no-print-directory -j2 -Otarget test-a-m test-n-z
 	$(BIN)/symnoether demo --smoke
 	$(MAKE) docs
+
+.PHONY: test-a-m test-n-z
+test-a-m: $(STAMP)
+	$(PYTEST) tests/test_[a-m]*.py
+
+test-n-z: $(STAMP)
+	$(PYTEST) tests/test_[n-z]*.py
 
 # The site needs no network to build (MathJax is loaded by the reader's browser).
 docs: $(DOCS_STAMP)

@@ -52,7 +52,27 @@ PROBLEMS = {
     "two_particles_2d": (two_particle_2d_contract, [0.6, 0.1, -0.5, 0.0],
                          [0.0, 0.5, 0.1, -0.6]),
 }  # fmt: skip
-SAMPLE_EVERY, NOISE, EVAL_DT, TIMES = 0.1, 1e-3, 0.01, (10.0, 64.0)
+SAMPLE_EVERY, EVAL_DT, TIMES = 0.1, 0.01, (10.0, 64.0)
+
+
+def smoothed(q: np.ndarray, window: int, degree: int) -> np.ndarray:
+    """Local least-squares polynomials (Savitzky-Golay) of `degree` over `window` samples
+    along axis -2 of `q` (trajectories `(B, T, n)`): each sample is replaced by the value
+    at its time of the polynomial fitted to the `window` samples around it (the first and
+    last `window // 2` samples by the polynomial of the first or last window)."""
+    if window <= 1:
+        return q
+    half = window // 2
+    offsets = np.arange(-half, half + 1, dtype=np.float64)
+    fit = np.linalg.pinv(np.vander(offsets, degree + 1, increasing=True))  # (deg+1, window)
+    out = np.empty_like(q)
+    T = q.shape[-2]
+    for k in range(T):
+        start = min(max(k - half, 0), T - window)
+        x = k - (start + half)  # where k sits in its window, relative to the centre
+        weights = np.vander([float(x)], degree + 1, increasing=True)[0] @ fit
+        out[..., k, :] = np.einsum("w,...wn->...n", weights, q[..., start:start + window, :])
+    return out
 
 
 def _training_states(q0, qdot0, n_trajectories: int, spread: float, seed: int):
@@ -72,8 +92,9 @@ def _true_samples(module, q0s, qdot0s, t_final: float):
     return np.asarray(qs), np.asarray(qdots)
 
 
-def _datasets(module, qs, qdots, seed: int):
-    noisy = qs + NOISE * np.random.default_rng(seed + 1).normal(size=qs.shape)
+def _datasets(module, qs, qdots, seed: int, args):
+    noisy = qs + args.noise * np.random.default_rng(seed + 1).normal(size=qs.shape)
+    noisy = smoothed(noisy, args.smooth, args.smooth_degree)
     positions = position_data(noisy.astype(np.float32), dt=SAMPLE_EVERY)
     q, qdot = qs.reshape(-1, qs.shape[-1]), qdots.reshape(-1, qs.shape[-1])
     qddot = np.asarray(jax.vmap(module.acceleration)(q, qdot))
@@ -114,7 +135,7 @@ def _problem(name: str, args) -> dict:
     module, q0, qdot0 = PROBLEMS[name]
     q0s, qdot0s = _training_states(q0, qdot0, args.trajectories, args.spread, args.seed)
     qs, qdots = _true_samples(module, q0s, qdot0s, args.t_final)
-    positions, accelerations = _datasets(module, qs, qdots, args.seed)
+    positions, accelerations = _datasets(module, qs, qdots, args.seed, args)
     truth = _fine_truth(module, q0, qdot0)
     rows = {}
     for label, data, loss in (
@@ -165,6 +186,11 @@ def main() -> None:
     parser.add_argument("--t-final", type=float, default=64.0, help="length of each trajectory")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", help="a range START:STOP of seeds (overrides --seed)")
+    parser.add_argument("--noise", type=float, default=1e-3, help="sigma on the positions")
+    parser.add_argument("--smooth", type=int, default=1,
+                        help="Savitzky-Golay window (samples, odd) on the noisy positions; "
+                        "1: none")  # fmt: skip
+    parser.add_argument("--smooth-degree", type=int, default=4)
     parser.add_argument("--model", choices=("mlp", "natural"), default="mlp",
                         help="the invariant model family of both models")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -172,7 +198,8 @@ def main() -> None:
     print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"{args.trajectories} trajectories of t = {args.t_final:g} every {SAMPLE_EVERY}, "
-          f"noise {NOISE} on positions; width {args.width}, {args.steps} steps of batch 128, "
+          f"noise {args.noise} on positions, smoothing window {args.smooth}; "
+          f"width {args.width}, {args.steps} steps of batch 128, "
           f"float32; positions loss K = {args.rollout_steps}")  # fmt: skip
     seeds = [args.seed] if args.seeds is None else range(*map(int, args.seeds.split(":")))
     results, ok = {}, True

@@ -55,6 +55,13 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "load_local_spec": ("symbolic.local", "load_local_spec"),
     "generate_local": ("codegen.local", "generate_local"),
     "LocalParticleNetwork": ("numeric.local", "LocalParticleNetwork"),
+    "LatticeSystem": ("symbolic.lattice", "LatticeSystem"),
+    "derive_lattice": ("symbolic.lattice", "derive_lattice"),
+    "verify_lattice": ("symbolic.lattice", "verify_lattice"),
+    "load_lattice_spec": ("symbolic.lattice", "load_lattice_spec"),
+    "generate_lattice": ("codegen.lattice", "generate_lattice"),
+    "LatticeNetwork": ("numeric.lattice", "LatticeNetwork"),
+    "MatrixFreeVariational": ("numeric.integrate", "MatrixFreeVariational"),
     "load_spec": ("symbolic.system", "load_spec"),
     "VerificationReport": ("symbolic.verify", "VerificationReport"),
     "verify": ("symbolic.verify", "verify"),
@@ -115,6 +122,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py keeps it in step
     from .codegen.generate import generate as generate, render as render
+    from .codegen.lattice import generate_lattice as generate_lattice
     from .codegen.local import generate_local as generate_local
     from .codegen.printer import CodegenError as CodegenError
     from .errors import (
@@ -153,6 +161,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
     from .numeric.integrate import (
         RK4 as RK4,
         AbstractIntegrator as AbstractIntegrator,
+        MatrixFreeVariational as MatrixFreeVariational,
         MidpointVariational as MidpointVariational,
         integrate as integrate,
         ode_term as ode_term,
@@ -162,6 +171,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         FunctionLagrangian as FunctionLagrangian,
         MixedPrecision as MixedPrecision,
     )
+    from .numeric.lattice import LatticeNetwork as LatticeNetwork
     from .numeric.local import LocalParticleNetwork as LocalParticleNetwork
     from .numeric.losses import AbstractLoss as AbstractLoss, AccelerationLoss as AccelerationLoss
     from .numeric.natural import NaturalLagrangianNetwork as NaturalLagrangianNetwork
@@ -211,6 +221,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
     from .symbolic.invariants import (
         InvariantSet as InvariantSet,
         derive_invariants as derive_invariants,
+    )
+    from .symbolic.lattice import (
+        LatticeSystem as LatticeSystem,
+        derive_lattice as derive_lattice,
+        load_lattice_spec as load_lattice_spec,
+        verify_lattice as verify_lattice,
     )
     from .symbolic.local import (
         ParticleSystem as ParticleSystem,

@@ -11,6 +11,7 @@ traceback.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import errno
 import json
@@ -26,6 +27,7 @@ from .errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    ConfigError,
     SpecError,
     SymnoetherError,
 )
@@ -175,7 +177,7 @@ def _symmetries_from_run(args) -> int:
     """The affine symmetries a trained model learned, each proved or refuted on the spec's
     true Lagrangian; exit 0 when every candidate is proved, 1 otherwise."""
     from .errors import RunFolderError
-    from .numeric.discover import run_states, symmetry_candidates
+    from .numeric.discover import data_states, run_states, symmetry_candidates
     from .numeric.run import load_run
     from .symbolic.symmetries.from_model import prove_candidates
 
@@ -188,7 +190,8 @@ def _symmetries_from_run(args) -> int:
         raise RunFolderError(f"run folder {args.from_run!r} has no model {variant!r}; it "
                              f"has {', '.join(run.models)} (choose one with --variant)")
     try:
-        q, qdot = run_states(run, args.samples)
+        q, qdot = (run_states(run, args.samples) if args.data is None
+                   else data_states(args.data, run.module, args.samples))
         found = symmetry_candidates(run.models[variant], q, qdot, tol=args.tol)
     except ValueError as error:
         raise RunFolderError(str(error)) from None
@@ -228,15 +231,15 @@ def cmd_generate(args) -> int:
     return EXIT_OK
 
 
-def _variants(args, system, config) -> tuple[str, ...]:
-    # --models given: those. Otherwise a resume continues the variants the run records (an
-    # invariant-only run stays one), and a new run trains both, or only one for a system
-    # without symmetry.
+def _variants(args, system, config, run_dir=None) -> tuple[str, ...]:
+    # --models given: those. Otherwise a resume continues the variants the run (`run_dir`,
+    # default --out) records (an invariant-only run stays one), and a new run trains both,
+    # or only one for a system without symmetry.
     from .numeric.run import VARIANTS, recorded_variants
 
     if args.models is not None:
         return args.models
-    recorded = recorded_variants(args.out) if args.resume else None
+    recorded = recorded_variants(run_dir or args.out) if args.resume else None
     return _default_variants(system, config, tuple(VARIANTS)) if recorded is None else recorded
 
 
@@ -261,6 +264,9 @@ def cmd_train(args) -> int:
     _join_processes(args)  # before anything makes a JAX array
     system = _load(args.spec, args.minimal)
     if _is_local(system):
+        if args.seed is not None or getattr(args, "seeds", None) is not None:
+            raise ConfigError("--seed and --seeds are not supported for a local spec; "
+                              "set \"seed\" in the --config file instead")
         from .local_run import LocalConfig, train_local_run
 
         config = LocalConfig.load(args.config)
@@ -269,8 +275,11 @@ def cmd_train(args) -> int:
                             progress=not args.quiet)
         print(f"run folder: {args.out}")
         return EXIT_OK
-    config = load_config(args.config, args.out, resume=args.resume,
-                         epochs=args.epochs)  # before writing
+    seeds = _seeds_of(args)
+    if seeds is not None:
+        return _train_seeds(args, system, seeds)
+    config = load_config(args.config, args.out, resume=args.resume, epochs=args.epochs,
+                         overrides=None if args.seed is None else {"seed": args.seed})
     with run_lock(args.out):
         try:
             run = prepare_run(system, args.out, config=config, data_path=args.data,
@@ -284,6 +293,46 @@ def cmd_train(args) -> int:
         train_models(run, variants=_variants(args, system, run.config), resume=args.resume,
                      progress=not args.quiet)
     print(f"run folder: {args.out}")
+    return EXIT_OK
+
+
+def _seeds_of(args) -> tuple[int, ...] | None:
+    # --seeds, or with --resume the seeds of the ensemble the folder holds (its
+    # ensemble.json); None for a single run.
+    from .pipeline import recorded_seeds
+
+    if args.seeds is not None or not args.resume or args.seed is not None:
+        return args.seeds
+    return recorded_seeds(args.out)
+
+
+def _train_seeds(args, system, seeds: tuple[int, ...]) -> int:
+    # A seed ensemble: one run folder OUT/seed-K per seed, trained as one vectorised
+    # program per variant (docs/TRAINING.md, "Seed ensembles").
+    from .codegen.printer import VerificationFailed
+    from .lock import run_lock
+    from .pipeline import prepare_seed_runs, train_seed_models
+    from .run_folder import EnsembleFolder
+
+    root = EnsembleFolder(args.out)
+    with run_lock(root.path), contextlib.ExitStack() as stack:
+        for seed in seeds:  # every member's lock, held for the whole run
+            stack.enter_context(run_lock(root.member(seed)))
+        try:
+            runs = prepare_seed_runs(system, args.out, seeds, config_path=args.config,
+                                     data_path=args.data, resume=args.resume,
+                                     epochs=args.epochs, force=args.force,
+                                     trust_module=args.trust_module)  # fmt: skip
+        except VerificationFailed as error:
+            print(f"error: the spec failed verification ({', '.join(error.checks)} not "
+                  "proved), so nothing was trained; see `symnoether verify SPEC`, or pass "
+                  "--force to train anyway", file=sys.stderr)
+            return EXIT_FAILED
+        variants = _variants(args, system, runs[0].config, runs[0].run_dir)
+        train_seed_models(runs, variants=variants, resume=args.resume,
+                          progress=not args.quiet)
+    print(f"run folders: {', '.join(str(run.run_dir) for run in runs)} (seed ensemble "
+          f"{args.out}; evaluate each with `symnoether evaluate RUN_DIR`)")
     return EXIT_OK
 
 
@@ -310,8 +359,6 @@ def cmd_evaluate(args) -> int:
     if is_local_run(args.run_dir):
         return _evaluate_local(args)
     if args.system is not None:
-        from .errors import ConfigError
-
         raise ConfigError(f"--system needs the run folder of a local model (trained on an "
                           f"sn.ParticleSystem spec); {args.run_dir!r} is not one")
 
@@ -431,6 +478,43 @@ def _whole(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
     return value
+
+
+def _seed(text: str) -> int:
+    # argparse `type` of --seed: a whole number >= 0.
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _seed_list(text: str) -> tuple[int, ...]:
+    # argparse `type` of --seeds: START:STOP (Python's range, STOP excluded) or a
+    # comma-separated list, distinct whole numbers >= 0.
+    how = ("give START:STOP (seeds START to STOP - 1, e.g. 0:10) or a comma-separated list "
+           "(e.g. 0,3,7)")
+    parts = text.split(":")
+    try:
+        if len(parts) == 2:
+            start, stop = (int(part) for part in parts)
+            seeds = tuple(range(start, stop))
+            if start < 0 or not seeds:
+                raise argparse.ArgumentTypeError(
+                    f"{text!r} is an empty or negative range: STOP must be greater than "
+                    f"START >= 0; {how}")
+            return seeds
+        if len(parts) > 2:
+            raise ValueError(text)
+        seeds = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of seeds; {how}") from None
+    if any(seed < 0 for seed in seeds) or len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the seeds must be distinct whole numbers >= 0; {how}")
+    return seeds
 
 
 def cmd_demo(args) -> int:
@@ -588,6 +672,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tol", type=float, default=1e-2,
                    help="with --from-run: the relative singular value below which a "
                    "direction is a symmetry (default 1e-2)")
+    p.add_argument("--data", metavar="FILE.npz",
+                   help="with --from-run: take the states from this data file (the one the "
+                   "run was trained on with train --data) instead of rebuilding them")
     p.add_argument("--trust-module", action="store_true",
                    help="with --from-run: use the run's module.py even if edited")
     p.set_defaults(func=cmd_symmetries)
@@ -609,7 +696,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--models",
                    help="comma-separated variants to train (invariant, unconstrained; "
                         "default both, or with --resume the ones the run folder records)")
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint "
+                   "(of every member, for the folder of a seed ensemble)")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_seed, default=None, metavar="K",
+                       help="the random seed (default: the configuration's, 0)")
+    seeds.add_argument("--seeds", type=_seed_list, default=None, metavar="SEEDS",
+                       help="a seed ensemble: train these seeds (START:STOP, STOP excluded, "
+                            "or a list 0,3,7) of the same configuration as one vectorised "
+                            "program, into the run folders OUT/seed-K")
     p.add_argument("--epochs", type=_whole, default=None, metavar="N",
                    help="train N epochs in all; with --resume, extends a finished run (its "
                         "learning-rate schedule is kept: the extra epochs run at the final "
@@ -742,6 +837,12 @@ def _interrupted(args) -> str:
     if args.command == "train":
         resume = ["symnoether", "train", args.spec, "--out", args.out, "--resume"]
         resume += ["--config", args.config] if args.config else []
+        if args.seed is not None:
+            resume += ["--seed", str(args.seed)]
+        if args.seeds is not None:
+            from .pipeline import format_seeds
+
+            resume += ["--seeds", format_seeds(args.seeds)]
         resume += ["--data", args.data] if args.data else []
         return ("interrupted; the checkpoints written so far are kept. Continue with: "
                 + " ".join(resume))

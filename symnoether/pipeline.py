@@ -10,18 +10,24 @@ from pathlib import Path
 from types import ModuleType
 
 from .errors import DataError, RunFolderError, SpecError
+from .files import atomic_write
 from .lock import run_lock
 from .processes import is_writer
-from .run_folder import RunFolder
+from .run_folder import EnsembleFolder, RunFolder
 
 __all__ = [
     "BUDGETS",
     "DEFAULT_SPEC",
     "PreparedRun",
+    "check_seeds",
     "evaluate_run_folder",
+    "format_seeds",
     "load_config",
     "prepare_run",
+    "prepare_seed_runs",
+    "recorded_seeds",
     "train_models",
+    "train_seed_models",
 ]
 
 # Training and evaluation budgets of the demo. "full" is the reference's 2500 x 100 steps.
@@ -53,8 +59,12 @@ class PreparedRun:
 
 
 def _module_for(system, run_dir: Path, resume: bool, invariants=None, force: bool = False,
-                trust: bool = False) -> tuple[ModuleType, list[str]]:
-    # The module and the checks overridden (`trust`) to use it.
+                trust: bool = False, copy_of=None) -> tuple[ModuleType, list[str]]:
+    # The module and the checks overridden (`trust`) to use it. `copy_of`: (path, module)
+    # of a module this system generated already (another member of a seed ensemble): its
+    # file is copied byte for byte (generation is deterministic) instead of verifying and
+    # generating again, and the module object is shared, so that programs compiled for
+    # one member (the data's trajectory) serve every member.
     from .codegen.generate import generate
     from .numeric.run import check_run_module, load_module
 
@@ -74,6 +84,10 @@ def _module_for(system, run_dir: Path, resume: bool, invariants=None, force: boo
         import tempfile
 
         path = Path(tempfile.mkdtemp(prefix="symnoether-")) / path.name
+    if copy_of is not None:
+        text = copy_of[0].read_bytes()
+        atomic_write(path, lambda f: f.write(text))
+        return copy_of[1], []
     generate(system, path, invariants=invariants, force=force, overwrite=True)
     return load_module(path), []
 
@@ -189,6 +203,12 @@ def prepare_run(
     run_dir = Path(run_dir)
     if config is None:
         config = load_config(config_path, run_dir, resume=resume, overrides=overrides)
+    return _prepare(system, run_dir, config, data_path, resume, invariants, force,
+                    trust_module)
+
+
+def _prepare(system, run_dir: Path, config, data_path, resume: bool, invariants, force: bool,
+             trust_module: bool, copy_of=None) -> PreparedRun:
     with run_lock(run_dir):
         if not resume and RunFolder(run_dir).checkpoints():
             raise RunFolderError(
@@ -196,7 +216,7 @@ def prepare_run(
                 "them, or choose another --out folder (nothing was overwritten)"
             )
         module, trusted = _module_for(system, run_dir, resume, invariants, force,
-                                      trust_module)
+                                      trust_module, copy_of)
         data = _data(system, module, config, run_dir, data_path, resume)
     return PreparedRun(run_dir, system, module, config, data, tuple(trusted))
 
@@ -229,6 +249,129 @@ def _trusted(run: PreparedRun) -> dict:
             "trusted_module_hashes": [module_text_hash(RunFolder(run.run_dir).module)]}
 
 
+def prepare_seed_runs(
+    spec, out, seeds, *, config_path=None, data_path=None, resume: bool = False,
+    overrides: dict | None = None, epochs: int | None = None, force: bool = False,
+    trust_module: bool = False,
+) -> list[PreparedRun]:
+    """Prepare a seed ensemble: one run folder `OUT/seed-<k>` per seed, each as
+    `prepare_run` prepares one, whose configuration differs only in its `seed`
+    (`symnoether train SPEC --out OUT --seeds 0:10`; train them with `train_seed_models`).
+
+    **Arguments:**
+
+    - `spec`: the spec file, or a `System`.
+    - `out`: the ensemble's folder; `OUT/ensemble.json` records its seeds.
+    - `seeds`: the seeds, distinct whole numbers >= 0 (e.g. `range(10)`).
+    - `config_path`, `overrides`, `epochs`: the configuration (see `load_config`; when
+        resuming without a file, each member's recorded one); its `seed` is replaced.
+    - the rest: as `prepare_run`'s.
+
+    **Returns:**
+
+    The members' [`PreparedRun`][]s, in the order of `seeds`. The module is generated
+    (and verified) once and copied into every member.
+    """
+    from .symbolic.system import System, load_spec
+
+    system = spec if isinstance(spec, System) else load_spec(spec)
+    seeds = check_seeds(seeds)
+    root = EnsembleFolder(out)
+    configs = [_member_config(config_path, root.member(seed), seed, resume, overrides, epochs)
+               for seed in seeds]  # fmt: skip
+    runs = []
+    with run_lock(root.path):
+        _check_ensemble(root, seeds, resume)
+        for seed, config in zip(seeds, configs):
+            copy_of = (RunFolder(runs[0].run_dir).module, runs[0].module) if (
+                runs and not resume) else None
+            runs.append(_prepare(system, root.member(seed), config, data_path, resume, None,
+                                 force, trust_module, copy_of))  # fmt: skip
+        if is_writer():
+            from .numeric.checkpoint import write_json
+
+            write_json(root.record, {"seeds": list(seeds),
+                                     "members": [root.member(s).name for s in seeds]})
+    return runs
+
+
+def _member_config(config_path, member: Path, seed: int, resume, overrides, epochs):
+    config = load_config(config_path, member, resume=resume,
+                         overrides={**(overrides or {}), "seed": seed}, epochs=epochs)
+    return config
+
+
+def check_seeds(seeds) -> tuple[int, ...]:
+    """The seeds of an ensemble as a tuple; `RunFolderError` unless they are distinct whole
+    numbers >= 0, at least one."""
+    seeds = tuple(seeds)
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, int) or s < 0]
+    if not seeds or bad or len(set(seeds)) < len(seeds):
+        raise RunFolderError(f"the seeds of an ensemble must be distinct whole numbers >= 0, "
+                             f"at least one; got {list(seeds)}")
+    return seeds
+
+
+def recorded_seeds(out) -> tuple[int, ...] | None:
+    """The seeds `OUT/ensemble.json` records, or None when `out` holds no seed ensemble."""
+    from .numeric.checkpoint import read_json
+
+    record = EnsembleFolder(out).record
+    if not record.is_file():
+        return None
+    seeds = read_json(record, "seed ensemble record", ("seeds",))["seeds"]
+    if not isinstance(seeds, list):
+        raise RunFolderError(f"{record} is damaged (its seeds are not a list); restore it, "
+                             "or pass --seeds")
+    return check_seeds(seeds)
+
+
+def _check_ensemble(root: EnsembleFolder, seeds: tuple[int, ...], resume: bool) -> None:
+    if RunFolder(root.path).run_json.is_file():
+        raise RunFolderError(f"{str(root.path)!r} is the run folder of a single run; a seed "
+                             "ensemble needs a folder of its own: choose another --out")
+    recorded = recorded_seeds(root.path)
+    if recorded is None:
+        return
+    if resume and recorded != seeds:
+        raise RunFolderError(f"{str(root.path)!r} holds the seed ensemble of seeds "
+                             f"{format_seeds(recorded)}, not {format_seeds(seeds)}; resume "
+                             f"it with --seeds {format_seeds(recorded)} (or no --seeds), or "
+                             "resume one member alone with --out OUT/seed-K")
+    trained = [s for s in recorded if RunFolder(root.member(s)).checkpoints()]
+    if not resume and trained:
+        raise RunFolderError(f"{str(root.path)!r} already holds a trained seed ensemble "
+                             f"(seeds {format_seeds(recorded)}); pass --resume to continue "
+                             "it, or choose another --out folder (nothing was overwritten)")
+
+
+def format_seeds(seeds) -> str:
+    """Seeds as `--seeds` takes them: `"0:4"` for a range, else `"0,3,7"`."""
+    seeds = list(seeds)
+    if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}:{seeds[-1] + 1}"
+    return ",".join(map(str, seeds))
+
+
+def train_seed_models(runs: list[PreparedRun], *, variants=("invariant", "unconstrained"),
+                      resume: bool = False, progress: bool = True):
+    """Train the members of a seed ensemble (`prepare_seed_runs`) as one vectorised
+    program per variant (`numeric.run.train_seed_runs`); returns their `Run`s."""
+    from .numeric.record import check_variants
+    from .numeric.run import train_seed_runs
+
+    try:
+        variants = check_variants(variants)
+    except ValueError as error:
+        raise RunFolderError(str(error)) from error
+    return train_seed_runs([run.run_dir for run in runs], runs[0].module,
+                           [run.data for run in runs], [run.config for run in runs],
+                           variants=variants, resume=resume, progress=progress,
+                           initial_state=runs[0].system.initial_state,
+                           metadata=_trusted(runs[0]),
+                           trust_module=any(run.overrides for run in runs))  # fmt: skip
+
+
 def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | None = None,
                         out_dir=None, method=None, dtype: str | None = None,
                         trust_module: bool = False, data=None) -> dict:
@@ -243,6 +386,12 @@ def evaluate_run_folder(run_dir, *, t_final: float | None = None, dt: float | No
 
     record = RunFolder(run_dir).run_json
     if not record.is_file():
+        seeds = recorded_seeds(run_dir)
+        if seeds is not None:
+            raise RunFolderError(
+                f"{str(run_dir)!r} is a seed ensemble (seeds {format_seeds(seeds)}), whose "
+                "members are run folders: evaluate each, e.g. `symnoether evaluate "
+                f"{EnsembleFolder(run_dir).member(seeds[0])}`")
         raise RunFolderError(f"{str(run_dir)!r} is not a run folder (no run.json); train "
                              "first with `symnoether train SPEC --out RUN_DIR`")
     config = read_json(record, "run record", ("config",))["config"]

@@ -11,6 +11,14 @@ RUN_DIR/evaluation/        metrics.json and the PNG figures (`symnoether evaluat
 RUN_DIR/.lock, .lock.json  the writer lock (`symnoether.lock`) and who holds it
 ```
 
+A seed ensemble (`symnoether train --seeds`, `EnsembleFolder`) is a folder of run folders,
+one per seed, with a record of its seeds:
+
+```
+OUT/ensemble.json          {"seeds": [0, 1, ...], "members": ["seed-0", "seed-1", ...]}
+OUT/seed-<k>/              the run folder of seed k (as above)
+```
+
 A checkpoint folder (`models/<variant>/`, or any `checkpoint_dir` of `train`) holds
 `CHECKPOINT`, `CHECKPOINT_INFO` and `LOSSES`.
 """
@@ -19,7 +27,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BEST", "CHECKPOINT", "CHECKPOINT_INFO", "LOSSES", "METRICS", "RunFolder"]
+__all__ = ["BEST", "CHECKPOINT", "CHECKPOINT_INFO", "ENSEMBLE", "LOSSES", "METRICS",
+           "EnsembleFolder", "RunFolder"]
 
 #: A checkpoint folder's files: the arrays, their record, the loss history.
 CHECKPOINT = "checkpoint.eqx"
@@ -27,6 +36,8 @@ CHECKPOINT_INFO = "checkpoint.json"
 LOSSES = "losses.csv"
 # The model of the lowest validation loss (training with a validation split).
 BEST = "best.eqx"
+#: The record of a seed ensemble's folder.
+ENSEMBLE = "ensemble.json"
 #: The evaluation's numbers, in `evaluation/` or any `out_dir` of `evaluate_models`.
 METRICS = "metrics.json"
 
@@ -102,3 +113,26 @@ class RunFolder:
     def lock_info(self) -> Path:
         """Who holds the writer lock, `.lock.json`."""
         return self.path / ".lock.json"
+
+
+@dataclass(frozen=True)
+class EnsembleFolder:
+    """The paths of a seed ensemble's folder `path`: its record and its members' run
+    folders (nothing is read or created).
+
+    **Fields:** `path`, the ensemble's folder (a `Path`; a str or path-like is converted).
+    """
+
+    path: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(os.fspath(self.path)))
+
+    @property
+    def record(self) -> Path:
+        """The ensemble's seeds and members, `ensemble.json`."""
+        return self.path / ENSEMBLE
+
+    def member(self, seed: int) -> Path:
+        """The run folder of one seed, `seed-<k>/`."""
+        return self.path / f"seed-{seed}"

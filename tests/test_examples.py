@@ -7,7 +7,10 @@ import pytest
 import symnoether as sn
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("*/spec.py"))
+SPECS = sorted((ROOT / "examples").glob("*/spec.py"))
+# Lattice-field specs (`sn.LatticeSystem`) go through the lattice pipeline.
+LATTICE = [p.parent.name for p in SPECS if "sn.LatticeSystem(" in p.read_text()]
+EXAMPLES = [p.parent.name for p in SPECS if p.parent.name not in LATTICE]
 
 
 def test_examples_are_found():
@@ -26,4 +29,14 @@ def test_example_derives_verifies_and_generates(name, tmp_path):
     assert module.INVARIANT_NAMES == invariants.names
     assert module.CHARGE_NAMES == system.symmetry.charge_names
     assert module.HAS_LAGRANGIAN and system.initial_state is not None
+    assert (ROOT / "examples" / name / "README.md").is_file()
+
+
+@pytest.mark.parametrize("name", LATTICE)
+def test_lattice_example_verifies_and_generates(name, tmp_path):
+    system = sn.load_lattice_spec(ROOT / "examples" / name / "spec.py")
+    report = sn.verify_lattice(system)
+    assert report.ok, report.checks
+    assert sn.generate_lattice(system, tmp_path / "model.py").is_file()
+    assert system.initial_state is not None
     assert (ROOT / "examples" / name / "README.md").is_file()

@@ -272,7 +272,8 @@ def test_a_bug_exits_1_with_its_traceback(tmp_path, spec):
 
 
 def test_overrides_are_checked_by_the_configuration_not_by_a_broad_except():
-    with pytest.raises(errors.ConfigError, match=r"unknown training setting 'widht'; did you mean 'width'"):
+    with pytest.raises(errors.ConfigError,
+                       match=r"unknown training setting 'widht'; did you mean 'width'"):
         pipeline.load_config(overrides={"widht": 8})
     with pytest.raises(errors.ConfigError, match="width must be > 0"):
         pipeline.load_config(overrides={"width": 0})

@@ -170,3 +170,30 @@ def test_configuration_trains_resumes_and_reloads_the_natural_model(tmp_path):
                                   run.models["invariant"].acceleration(q, qdot))
     with pytest.raises(sn.ConfigError, match="negative .* is a setting of model 'natural'"):
         TrainConfig(negative=("t",))
+
+
+def _boosted_pair(known: bool) -> sn.System:
+    # Two particles on a line, translations x boosts: the invariants see x1 - x2 and
+    # x1dot - x2dot only, so the centre of mass's velocity needs the known kinetic energy.
+    c = sn.particles(2, dim=1)
+    (x1,), (x2,) = c.block("x1"), c.block("x2")
+    (v1,), (v2,) = c.block_velocity("x1"), c.block_velocity("x2")
+    kinetic = v1**2 / 2 + 2 * v2**2 / 5
+    G = sn.translations(c, blocks=["x1", "x2"]) * sn.galilean_boosts(c, blocks=["x1", "x2"])
+    return sn.System("boosted_pair", c, G, lagrangian=kinetic - (x1 - x2) ** 2 / 2,
+                     known_lagrangian=kinetic if known else None)  # fmt: skip
+
+
+def test_a_known_kinetic_part_covers_what_the_invariants_do_not(tmp_path):
+    bare = sn.generate(_boosted_pair(False), tmp_path / "bare.py", force=True)
+    with pytest.raises(ValueError, match="plus the Hessian of a known part"):
+        sn.NaturalLagrangianNetwork(bare, key=jax.random.key(0))
+    module = sn.generate(_boosted_pair(True), tmp_path / "known.py")
+    rng = np.random.default_rng(2)
+    q, qdot = (jnp.asarray(3 * rng.normal(size=(32, 2))) for _ in range(2))
+    masses = eqx.filter_jit(jax.vmap(lambda m, q, v: m.mass_matrix(q, v), (None, 0, 0)))
+    for seed in range(2):
+        model = sn.NaturalLagrangianNetwork(module, width=8, dtype=jnp.float64,
+                                            key=jax.random.key(seed))  # fmt: skip
+        model = _scrambled(model, jax.random.key(seed + 5), 10.0)
+        assert np.all(np.linalg.eigvalsh(np.asarray(masses(model, q, qdot)))[:, 0] > 0)

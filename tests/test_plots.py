@@ -93,3 +93,20 @@ def test_titles_mention_no_true_system_when_there_is_none():
     assert "true system" not in figs["trajectories.png"].get_suptitle()
     with_true = _all(_module())
     assert "true energy" in with_true["energy_drift.png"].get_suptitle()
+
+
+def test_without_a_true_system_the_datas_range_bounds_the_axes():
+    # A run trained on a data file, evaluated with `evaluate --data`: no true orbit, so the
+    # data's trajectories bound the axes and a diverged model is marked, not scaled to.
+    module = _module(lagrangian=False)
+    curves = {"invariant": {"rk4": _curves(_circle(), error=None)},
+              "unconstrained": {"rk4": _curves(_diverged(), drift=1e17, error=None)}}
+    figs = figures(module, curves, {"invariant": np.ones(3)}, data_qs=0.9 * _circle())
+    ax = figs["trajectories.png"].axes[1]  # the unconstrained network's panel
+    assert 1.1 < ax.get_xlim()[1] < 2 and 1.1 < ax.get_ylim()[1] < 2  # data: +-0.9, widened
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels[0] == "data" and labels[1].startswith("network (leaves the plot at t = ")
+    assert "grey: the data's trajectories" in figs["trajectories.png"].get_suptitle()
+    # Without the data the axes fit the points: the diverged orbit sets them (1e17).
+    unbounded = figures(module, curves, {"invariant": np.ones(3)})["trajectories.png"]
+    assert unbounded.axes[1].get_xlim()[1] > 1e10

@@ -288,9 +288,31 @@ def test_a_parameter_set_to_zero_is_reported_as_a_case():
                        parameters={k: 3})
     result = sn.find_symmetries(system)
     assert result.dimension == 2
-    assert result.cases == ("for k = 0 (instead of 3): 8 generators (proved complete; "
-                            "find_symmetries(system, lagrangian=...) lists them)",)
+    assert [str(case) for case in result.cases] == [
+        "for k = 0 (the others at their values): 8 generators (proved complete)"]
+    assert result.cases[0].values == {k: 0} and result.cases[0].algebra.dimension == 8
     assert "case: for k = 0" in result.table()
+
+
+def test_equal_frequencies_are_a_case_with_the_rotation():
+    # x and y oscillate with w1 != w2: 5 symmetries; at w1 = w2 the rotation and the
+    # dilations of the isotropic oscillator join (8, as many as the free particle's).
+    c = sn.coordinates("x y")
+    w1, w2 = sympy.symbols("w1 w2", positive=True)
+    (x, y), (xd, yd) = c.q, c.qdot
+    system = sn.System("anisotropic", c, parameters={w1: 2, w2: 3},
+                       lagrangian=(xd**2 + yd**2 - w1**2 * x**2 - w2**2 * y**2) / 2)
+    result = sn.find_symmetries(system)
+    assert result.dimension == 5 and result.complete
+    (case,) = result.cases
+    assert case.condition == "w1 = w2" and case.values == {w1: 3}
+    assert case.algebra.dimension == 8 and case.algebra.complete
+    assert ((0, -y, x) in [(g.tau,) + g.xi for g in case.algebra.generators]
+            or (0, y, -x) in [(g.tau,) + g.xi for g in case.algebra.generators])
+    assert all(g.proved for g in case.algebra.generators)
+    assert "case: for w1 = w2 (w1 = 3): 8 generators" in result.table()
+    data = result.as_json()["cases"][0]
+    assert data["condition"] == "w1 = w2" and data["values"] == {"w1": "3"}
 
 
 # --- the stages on their own ------------------------------------------------------------

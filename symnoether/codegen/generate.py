@@ -224,6 +224,7 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
         "velocities": _py_tuple(s.name for s in system.coordinates.qdot),
         "blocks": "{" + ", ".join(f'"{name}": {_py_tuple(members)}' for name, members
                                   in system.coordinates.blocks.items()) + "}",
+        "periodic": _py_tuple(a.name for a in system.angles),
         "invariant_names": _py_tuple(invariants.names),
         "complete": invariants.certificate.complete,
         "degrees": repr(structure.degrees),

@@ -33,6 +33,7 @@ __all__ = [
     "check_module",
     "known_lagrangian",
     "members",
+    "periodic",
     "time_keywords",
 ]
 
@@ -50,6 +51,8 @@ class GeneratedModule(Protocol):
     VELOCITY_NAMES: tuple[str, ...]
     #: The declared vector blocks, name -> coordinate names (used for plots).
     BLOCKS: dict[str, tuple[str, ...]]
+    #: The coordinates that are angles (period 2 pi): errors and plots wrap them.
+    PERIODIC_COORDINATES: tuple[str, ...]
     #: Whether the certificate proved the invariants functionally complete.
     INVARIANTS_COMPLETE: bool
     #: The m invariant scalars.
@@ -164,7 +167,8 @@ class GeneratedModuleWithBoundary(GeneratedModule, Protocol):
 #: default or not at all: a hand-written module may leave them out.
 OPTIONAL: frozenset[str] = frozenset(
     {"VELOCITY_NAMES", "BLOCKS", "INVARIANTS_COMPLETE", "GENERATOR_NAMES", "PARAMETERS",
-     "SPEC_HASH", "MODULE_HASH", "INVARIANT_DEGREES", "KINETIC_FORMS"}
+     "SPEC_HASH", "MODULE_HASH", "INVARIANT_DEGREES", "KINETIC_FORMS",
+     "PERIODIC_COORDINATES"}
 )  # fmt: skip
 
 
@@ -197,6 +201,22 @@ def blocks(module: ModuleType) -> dict[str, tuple[str, ...]]:
     The blocks, as a dict.
     """
     return dict(getattr(module, "BLOCKS", None) or {})
+
+
+def periodic(module: ModuleType) -> tuple[int, ...]:
+    """The indices of the module's periodic coordinates (optional `PERIODIC_COORDINATES`),
+    or `()` for a module that declares none.
+
+    **Arguments:**
+
+    - `module`: a generated module.
+
+    **Returns:**
+
+    The indices into `COORDINATE_NAMES`, in their order.
+    """
+    names = list(module.COORDINATE_NAMES)
+    return tuple(names.index(name) for name in getattr(module, "PERIODIC_COORDINATES", ()))
 
 
 def known_lagrangian(module: ModuleType) -> Lagrangian | None:

@@ -43,7 +43,9 @@ class SymmetryCandidates:
     - `generators`: one dict per basis vector: `"A"` (n x n), `"b"` (n) and `"c"` (n) as
       rational strings (e.g. `"-1"`, `"1/2"`), with `"snap_error"` (the largest change the
       rounding to rationals made, relative to the basis' entries of size 1) and
-      `"residual"` (the snapped generator's relative residual on the samples).
+      `"residual"` (the snapped generator's relative residual on the samples), and
+      `"alternatives"`: simpler snaps within `snap_tolerance` (the same keys and
+      `"snap_error"`), simplest first.
     - `singular_values`: the relative singular values of the sampled condition, smallest
       first; those below `tol` are the null space.
     - `tol`, `samples`: the settings used.
@@ -112,6 +114,24 @@ def _echelon(basis: np.ndarray) -> np.ndarray:
     return basis[order]
 
 
+def _as_field(snapped, n: int) -> dict:
+    text = [str(f) for f in snapped]
+    return {"A": [text[i * n:(i + 1) * n] for i in range(n)], "b": text[n * n:n * n + n],
+            "c": text[n * n + n:]}
+
+
+def _alternatives(vector, closest, max_denominator, zero, tolerance, n) -> list[dict]:
+    """The snaps with smaller denominators within `tolerance` of `vector`, simplest first."""
+    out, seen = [], {tuple(closest)}
+    for denominator in range(1, max_denominator):
+        snapped = [_snap(x, denominator, zero) for x in vector]
+        error = float(np.max(np.abs(vector - np.array([float(f) for f in snapped]))))
+        if error <= tolerance and tuple(snapped) not in seen:
+            seen.add(tuple(snapped))
+            out.append({**_as_field(snapped, n), "snap_error": error})
+    return out
+
+
 def _snap(x: float, max_denominator: int, zero: float) -> Fraction:
     return Fraction(0) if abs(x) < zero else Fraction(x).limit_denominator(max_denominator)
 
@@ -123,6 +143,7 @@ def symmetry_candidates(
     *,
     tol: float = 1e-2,
     max_denominator: int = 12,
+    snap_tolerance: float = 0.1,
 ) -> SymmetryCandidates:
     """The affine Noether symmetries of a model's Lagrangian, from sampled states.
 
@@ -138,6 +159,11 @@ def symmetry_candidates(
         trained to a loss of about 1e-4 of its data's scale; `SymmetryCandidates.gap` says
         how clear the cut was.
     - `max_denominator`: the largest denominator of the rational entries.
+    - `snap_tolerance`: the largest change of an entry (the basis' entries have size
+        about 1) for the simpler alternatives: each generator also lists the snaps with
+        denominators 1, 2, ... below `max_denominator` that stay within it, simplest
+        first, for the prover to try when the closest snap is refuted (a model learns a
+        symmetry only to its error: a mass matrix 8% off gives -11/12 for -1).
 
     **Returns:**
 
@@ -156,6 +182,9 @@ def symmetry_candidates(
                          f"A, b and c); give at least {m}, better {4 * m}")
     if not 0 < tol < 1:
         raise ValueError(f"symmetry_candidates: tol must lie in (0, 1), got {tol}")
+    if not 0 <= snap_tolerance < 0.5:
+        raise ValueError(f"symmetry_candidates: snap_tolerance must lie in [0, 0.5), got "
+                         f"{snap_tolerance}")
     rows = _rows(as_lagrangian(model), q, qdot)
     if not np.all(np.isfinite(rows)):
         raise ValueError("symmetry_candidates: the model's gradients are not finite at some "
@@ -186,13 +215,12 @@ def symmetry_candidates(
             snapped = [_snap(x, max_denominator, tol) for x in vector]
             exact = np.array([float(f) for f in snapped])
             residual = np.linalg.norm(rows @ exact) / (np.linalg.norm(exact) * np.sqrt(batch))
-            text = [str(f) for f in snapped]
             generators.append({
-                "A": [text[i * n:(i + 1) * n] for i in range(n)],
-                "b": text[n * n:n * n + n],
-                "c": text[n * n + n:],
+                **_as_field(snapped, n),
                 "snap_error": float(np.max(np.abs(vector - exact))),
                 "residual": float(residual),
+                "alternatives": _alternatives(vector, snapped, max_denominator, tol,
+                                              snap_tolerance, n),
             })
     return SymmetryCandidates(n, tuple(generators), tuple(float(x) for x in s[::-1]), tol,
                               batch, rank,
@@ -222,3 +250,24 @@ def run_states(run, count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarra
                          "yourself, e.g. from a rollout of the model")
     _, batch = source.sample_clean(source.init(count), key, count)
     return np.asarray(batch[0], np.float64), np.asarray(batch[1], np.float64)
+
+
+def data_states(path, module, count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`count` states `(q, qdot)` drawn without replacement from a data file (what a run
+    trained with `symnoether train --data FILE` saw).
+
+    **Arguments:**
+
+    - `path`: a `.npz` file of states (`q`, `qdot`, `qddot`).
+    - `module`: the run's generated module (checks the file against its coordinates).
+    - `count`: how many states (all of them when the file holds fewer).
+    - `seed`: the seed of the draw.
+    """
+    from .data import Dataset, load_data
+
+    data = load_data(path, module)
+    if not isinstance(data, Dataset):
+        raise ValueError(f"{str(path)!r} holds positions without velocities; the symmetry "
+                         "condition needs states (q, qdot): give a file with q, qdot, qddot")
+    rows = np.random.default_rng(seed).permutation(data.q.shape[0])[:count]
+    return np.asarray(data.q, np.float64)[rows], np.asarray(data.qdot, np.float64)[rows]

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
+from ..errors import RunFolderError
 from .epoch_line import EpochLine
 from .source import AbstractSource
 from .train import (
@@ -67,9 +68,10 @@ def train_ensemble(
     checkpoint_dirs: Sequence[str | Path] | None = None,
     checkpoint_every: int = 1,
     resume: bool = False,
-    progress: bool = True,
+    progress: bool | str = True,
     devices=None,
     loss=None,
+    schedule_steps: int | None = None,
 ) -> list[TrainResult]:
     """Train K models of one structure at once, one per key, as `train` trains each.
 
@@ -80,13 +82,16 @@ def train_ensemble(
     - `data`: one data source for all, or one per model (same kind and shapes).
     - `keys`: K random keys for the batches, one per model.
     - `checkpoint_dirs`: K checkpoint folders, or None.
-    - the rest: as `train`'s, the same for every model.
+    - `progress`: one progress line for the ensemble (its mean loss); a string labels it.
+    - the rest: as `train`'s, the same for every model (`schedule_steps` too: an extended
+        ensemble keeps its learning-rate schedule). There is no validation split.
 
     **Returns:**
 
     A list of K `TrainResult`s, in the order of `models`. A non-finite loss of any model
     raises `TrainingDivergedError` naming its folder (every folder keeps its last good
-    checkpoint).
+    checkpoint). Members whose checkpoints are at different epochs are a `RunFolderError`
+    (resume them one by one with `train`).
     """
     count = len(models)
     sources = list(data) if isinstance(data, Sequence) else [data] * count
@@ -96,12 +101,14 @@ def train_ensemble(
             f"an ensemble needs as many models, keys, data sources (or one) and checkpoint "
             f"folders (or None) as members; got {count} models, {len(keys)} keys, "
             f"{len(sources)} sources, {len(folders)} folders")
+    if not resume and isinstance(sources[0], AbstractSource):  # as `train` warns, once
+        sources[0].warn_if_energy_decays(models[0].module, stacklevel=3)
     loops = [_prepare(model, source, key, epochs=epochs, steps=steps,
                       steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                       learning_rate=learning_rate, final_learning_rate=final_learning_rate,
                       optimizer=optimizer, checkpoint_dir=folder,
                       checkpoint_every=checkpoint_every, devices=devices, loss=loss,
-                      resume=resume)
+                      resume=resume, schedule_steps=schedule_steps)
              for model, source, key, folder in zip(models, sources, keys, folders)]  # fmt: skip
     if any(not eqx.tree_equal(loop.static, loops[0].static) for loop in loops):
         raise ValueError("the models of an ensemble must have the same architecture and "
@@ -109,8 +116,9 @@ def train_ensemble(
     starts = [_start(loop, loop.model, resume, batch_size) for loop in loops]
     done = {start[3] for start in starts}
     if len(done) > 1:
-        raise ValueError(f"the checkpoints of an ensemble are at different epochs "
-                         f"{sorted(done)}; resume its members one by one with `train`")
+        at = ", ".join(f"{loop.folder}: {start[3]}" for loop, start in zip(loops, starts))
+        raise RunFolderError(f"the checkpoints of an ensemble are at different epochs ({at}); "
+                             "resume its members one by one with `train`")
     done, step = starts[0][3], starts[0][4]
     params, opt_state, source_state = (_stack([s[i] for s in starts]) for i in range(3))
     losses = [list(s[5]) for s in starts]
@@ -120,7 +128,8 @@ def train_ensemble(
     settings = dict(run_epoch.keywords)
     base_keys = jnp.stack([loop.key for loop in loops])
     lengths = loops[0].lengths
-    line = EpochLine(len(lengths), done, f"ensemble of {count}")
+    label = progress if isinstance(progress, str) else f"ensemble of {count}"
+    line = EpochLine(len(lengths), done, label)
     for epoch in range(done, len(lengths)):
         start = time.perf_counter()
         epoch_keys = jax.vmap(jax.random.fold_in, (0, None))(base_keys, epoch)
@@ -139,7 +148,7 @@ def train_ensemble(
             member = _member((params, opt_state, source_state), k)
             _save(loop, *member, epoch + 1, step, means[k], seconds)
             losses[k].append(means[k])
-        if progress:
+        if progress is True or isinstance(progress, str):
             line.update(epoch + 1, float(means.mean()), lengths[epoch] / seconds)
     return [TrainResult(eqx.combine(_member(params, k), loop.static),
                         np.asarray(losses[k], dtype=loop.model.dtype))

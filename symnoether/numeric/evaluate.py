@@ -48,6 +48,7 @@ from .integrate import (
     is_method,
 )
 from .lagrangian import AbstractLagrangian, FunctionLagrangian, MixedPrecision, as_lagrangian
+from .periodic import position_error
 
 __all__ = ["Curves", "drift", "evaluate_models", "evaluate_run"]
 
@@ -173,7 +174,7 @@ def _curves(module, lagrangian, result, newton, seconds, reference) -> Curves:
         true_charge = drift(values["true_charges"])
         true_energy = drift(values["true_energy"], values["true_energy_scale"][0])
     if reference is not None:
-        error = np.linalg.norm(np.asarray(result.qs) - reference, axis=-1)
+        error = position_error(module, result.qs, reference)
     return Curves(
         ts=np.asarray(result.ts),
         qs=np.asarray(result.qs),
@@ -375,7 +376,7 @@ def _rollouts(module, models, q0, qdot0, dt, steps, integrators) -> dict[str, di
 MAX_DATA_TRAJECTORIES = 8
 
 
-def _against(lagrangian, observed, dt: float, integrator, dtype) -> np.ndarray:
+def _against(module, lagrangian, observed, dt: float, integrator, dtype) -> np.ndarray:
     # |q(t_k) - q_data(t_k)| at the data's sample times: a rollout from the trajectory's
     # initial state with a whole number of steps (near `dt`) between two samples.
     substeps = max(1, round(observed.dt / dt))
@@ -383,8 +384,7 @@ def _against(lagrangian, observed, dt: float, integrator, dtype) -> np.ndarray:
                       jnp.asarray(observed.qdot0, dtype), dt=observed.dt / substeps,
                       steps=substeps * (len(observed.t) - 1), method=integrator,
                       save_every=substeps)  # fmt: skip
-    with np.errstate(invalid="ignore", over="ignore"):
-        return np.linalg.norm(np.asarray(qs, np.float64) - observed.q, axis=-1)
+    return position_error(module, qs, observed.q)
 
 
 def _data_metrics(errors: list[np.ndarray]) -> dict:
@@ -403,7 +403,7 @@ def _data_metrics(errors: list[np.ndarray]) -> dict:
 def _data_errors(module, systems, observed, dt, integrators, dtype) -> dict[str, dict]:
     # name -> method -> metrics of the rollouts against the data's trajectories.
     return {
-        name: {method: _data_metrics([_against(lagrangian, o, dt, integrator, dtype)
+        name: {method: _data_metrics([_against(module, lagrangian, o, dt, integrator, dtype)
                                       for o in observed])
                for method, integrator in integrators.items()}
         for name, lagrangian in systems.items()
@@ -478,9 +478,10 @@ def evaluate_models(
             cast = {name: _cast(model, dtype) for name, model in models.items()}
         q0, qdot0 = jnp.asarray(q0, dtype), jnp.asarray(qdot0, dtype)
         curves = _rollouts(module, cast, q0, qdot0, dt, steps, integrators)
-        against = None
+        against, data_qs = None, None
         if data is not None:
             observed = data.trajectories()[:MAX_DATA_TRAJECTORIES]
+            data_qs = np.concatenate([np.asarray(o.q, np.float64) for o in observed])
             systems = dict(cast)
             if module.HAS_LAGRANGIAN:  # how close the true system comes: the data's noise
                 systems[TRUE] = FunctionLagrangian(module.lagrangian, module.acceleration,
@@ -496,7 +497,8 @@ def evaluate_models(
                 entry[method]["data_error"] = values
     metrics["warnings"] = [*map(str, warnings), *metrics["warnings"]]
     if out_dir is not None:
-        metrics["files"] = _write(Path(out_dir), module, curves, losses, metrics, plots)
+        metrics["files"] = _write(Path(out_dir), module, curves, losses, metrics, plots,
+                                  data_qs)  # fmt: skip
     return metrics
 
 
@@ -515,13 +517,14 @@ def _metrics(module, curves, losses, settings) -> dict[str, Any]:
     return metrics
 
 
-def _write(out_dir: Path, module, curves, losses, metrics, plots: bool) -> list[str]:
+def _write(out_dir: Path, module, curves, losses, metrics, plots: bool,
+           data_qs=None) -> list[str]:  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
     if plots:
         from .plots import write_figures  # matplotlib only when figures are wanted
 
-        files = write_figures(out_dir, module, curves, losses)
+        files = write_figures(out_dir, module, curves, losses, data_qs)
     files.append(METRICS)
     metrics["files"] = files
     write_json(out_dir / METRICS, metrics)

@@ -18,7 +18,10 @@ $$M(q) = A^T C A + \\tfrac12 \\textstyle\\sum_j d_j H_j \\succeq \\epsilon\\,F(q
   F = A^T A + \\tfrac12 \\textstyle\\sum_j H_j .$$
 
 $F$ depends on the module only; where it is positive definite (checked when the network is
-built), so is $M$, whatever the weights. A declared `negative=` set of coordinates (the
+built), so is $M$, whatever the weights. A known part $K$ (`System(known_lagrangian=...)`)
+adds its Hessian to every $M$, so $F + \\partial^2 K/\\partial\\dot q^2$ is checked instead:
+under Galilean boosts the invariants hold relative velocities only, and the known kinetic
+energy covers the centre of mass. A declared `negative=` set of coordinates (the
 time of a metric of signature $(-,+,+,+)$) gets its own block with the opposite sign; a row
 or form that couples the two sets cannot keep the signature and is left out. Since $T$, $V$
 and the optional gauge term $g(s) \\cdot u$ are functions of invariants, $L$ is an $f(S)$:
@@ -136,13 +139,22 @@ def _assemble(module: ModuleType, blocks, q: Array, coefficients) -> Array:
 
 @functools.lru_cache(maxsize=64)
 def _smallest_floor_eigenvalue(module: ModuleType, blocks: tuple, negative: tuple, dtype) -> float:
-    # The smallest eigenvalue of the sign-corrected floor F = A^T A + sum H_j / 2 at a few
-    # states: positive iff M >= epsilon F is definite for every weight. Depends on the
-    # structure only, so it is computed once per module and block layout.
+    # The smallest eigenvalue of the sign-corrected floor F = A^T A + sum H_j / 2 (plus the
+    # Hessian of a known part K, which adds to every M) at a few states: positive iff
+    # M >= epsilon F + d2K/dqdot2 is definite for every weight. Depends on the structure
+    # only, so it is computed once per module and block layout.
     n = len(module.COORDINATE_NAMES)
-    q = jnp.asarray(np.random.default_rng(1).normal(size=(3, n)) + 2.0, dtype)
+    rng = np.random.default_rng(1)
+    q = jnp.asarray(rng.normal(size=(3, n)) + 2.0, dtype)
+    qdot = jnp.asarray(rng.normal(size=(3, n)), dtype)
     unit = [(jnp.eye(len(b.linear), dtype=dtype), jnp.ones(len(b.forms), dtype)) for b in blocks]
-    floors = np.asarray(jax.jit(jax.vmap(lambda x: _assemble(module, blocks, x, unit)))(q))
+    known = known_lagrangian(module)
+
+    def floor(x, v):
+        f = _assemble(module, blocks, x, unit)
+        return f if known is None else f + jax.hessian(known, argnums=1)(x, v)
+
+    floors = np.asarray(jax.jit(jax.vmap(floor))(q, qdot))
     signs = np.ones(n)
     signs[list(negative)] = -1
     return float(min(np.linalg.eigvalsh(f * signs[:, None])[0] for f in floors))
@@ -240,9 +252,11 @@ class NaturalLagrangianNetwork(AbstractLagrangian):
             raise ValueError(
                 f"the invariants of {self.module.SYSTEM_NAME!r} give no definite kinetic "
                 f"energy: the floor A^T A + sum H_j/2 of the linear invariants and kinetic "
-                f"forms is singular (coordinates {names}). A NaturalLagrangianNetwork "
-                "needs linear invariants or positive kinetic forms (such as xdot.xdot) "
-                "that cover every velocity; use LagrangianNetwork (model 'mlp') instead"
+                f"forms (plus the Hessian of a known part) is singular (coordinates {names}). "
+                "A NaturalLagrangianNetwork needs linear invariants or positive kinetic forms "
+                "(such as xdot.xdot) that cover every velocity, or a known positive definite "
+                "kinetic part (System(known_lagrangian=...)); use LagrangianNetwork (model "
+                "'mlp') instead"
             )
 
     @property

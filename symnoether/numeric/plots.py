@@ -14,9 +14,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..files import atomic_write
-from .contract import blocks as module_blocks
+from .contract import blocks as module_blocks, periodic
 from .curves import REFERENCE_METHOD, TRUE as _TRUE
 from .integrate import INTEGRATORS
+from .periodic import wrapped
 
 __all__ = ["figures", "write_figures"]
 
@@ -29,8 +30,9 @@ _DPI = 120
 #: At most this many blocks are drawn in the trajectory plot (the title says how many
 #: there are): 36 orbits on top of one another, with 37 legend entries, are unreadable.
 MAX_BLOCKS = 4
-#: The trajectory plot shows the true orbit's range widened by this fraction on each side;
-#: a curve that leaves it is marked (x) where it does, and its label says so.
+#: The trajectory plot shows the true orbit's range (without a true system: the range of
+#: the data compared with, `evaluate --data`) widened by this fraction on each side; a
+#: curve that leaves it is marked (x) where it does, and its label says so.
 MARGIN = 0.25
 #: Relative drifts are drawn up to this value (100%: beyond it the quantity is not
 #: conserved at all); larger ones are marked as off the scale, not scaled to.
@@ -96,8 +98,8 @@ def _drawn(blocks) -> list[tuple[str, list[int]]]:
 
 
 def _bounds(true_qs, blocks):
-    # ((xmin, xmax), (ymin, ymax)) of the true orbit's drawn components, widened by MARGIN;
-    # None without a true orbit (then the axes fit the finite points).
+    # ((xmin, xmax), (ymin, ymax)) of the true orbit's (or the data's) drawn components,
+    # widened by MARGIN; None without either (then the axes fit the finite points).
     if true_qs is None:
         return None
     x = true_qs[:, [idx[0] for _, idx in blocks]]
@@ -122,14 +124,33 @@ def _exit(points: np.ndarray, bounds) -> int | None:
     return None if np.all(inside) else int(np.argmin(inside))
 
 
-def _plot_orbit(ax, module, blocks, qs, true_qs, ts=None):
+def _broken(points: np.ndarray, columns) -> np.ndarray:
+    # A NaN row where a wrapped angle jumps by more than pi, so that the line is not drawn
+    # across the plot from pi to -pi.
+    if not columns or len(points) < 2:
+        return points
+    jumps = np.flatnonzero(np.any(np.abs(np.diff(points[:, columns], axis=0)) > np.pi, axis=1))
+    return np.insert(points, jumps + 1, np.nan, axis=0)
+
+
+def _plot_orbit(ax, module, blocks, qs, true_qs, ts=None, data_qs=None):
+    # Angles (PERIODIC_COORDINATES) are drawn in (-pi, pi].
     names = module.COORDINATE_NAMES
+    angles = set(periodic(module))
+    qs = wrapped(module, qs)
+    true_qs = None if true_qs is None else wrapped(module, true_qs)
+    data_qs = None if data_qs is None else wrapped(module, data_qs)
     drawn = _drawn(blocks)
-    bounds = _bounds(true_qs, drawn)
+    if true_qs is None and data_qs is not None:  # no true system: the data's range
+        for b, (_, idx) in enumerate(drawn):
+            ax.plot(*_stride(data_qs[:, [idx[0], idx[1]]]).T, ".", color="0.6", ms=1.5,
+                    label="data" if b == 0 else None)  # fmt: skip
+    bounds = _bounds(true_qs if true_qs is not None else data_qs, drawn)
     for b, (label, idx) in enumerate(drawn):
         i, j = idx[0], idx[1]
         name = "network" if len(blocks) == 1 else label
         points = qs[:, [i, j]]
+        columns = [k for k, a in enumerate((i, j)) if a in angles]
         leaves = _exit(points, bounds)
         if leaves is not None:
             when = "" if ts is None else f" at t = {ts[leaves]:.3g}"
@@ -137,11 +158,13 @@ def _plot_orbit(ax, module, blocks, qs, true_qs, ts=None):
                 f" (diverges{when})")
             last = points[max(leaves - 1, 0)]
             ax.plot(*last, "x", color=f"C{b}", ms=8, mew=2)
-        ax.plot(*_stride(points).T, "-", color=f"C{b}", lw=0.8, label=name)
+        ax.plot(*_broken(_stride(points), columns).T, "-", color=f"C{b}", lw=0.8, label=name)
         ax.plot(*qs[0, [i, j]], "o", color=f"C{b}", ms=4)
     if true_qs is not None:
         for b, (_, idx) in enumerate(drawn):
-            ax.plot(*_stride(true_qs[:, [idx[0], idx[1]]]).T, ":", color="black", lw=1.0,
+            columns = [k for k, a in enumerate(idx[:2]) if a in angles]
+            ax.plot(*_broken(_stride(true_qs[:, [idx[0], idx[1]]]), columns).T, ":",
+                    color="black", lw=1.0,
                     label="true system" if b == 0 else None)  # fmt: skip
     if len(blocks) == 1:
         idx = blocks[0][1]
@@ -150,7 +173,7 @@ def _plot_orbit(ax, module, blocks, qs, true_qs, ts=None):
     else:
         ax.set_xlabel("first component of each block")
         ax.set_ylabel("second component of each block")
-    if bounds is not None:  # the true orbit's range: a diverged model does not set it
+    if bounds is not None:  # the true orbit's (data's) range: a diverged model does not set it
         ax.set_xlim(*bounds[0])
         ax.set_ylim(*bounds[1])
         ax.set_aspect("equal", adjustable="box")
@@ -167,7 +190,7 @@ def _reference_orbit(curves) -> np.ndarray | None:
     return next(iter(by_method.values())).qs
 
 
-def _trajectories(module, curves) -> Figure | None:
+def _trajectories(module, curves, data_qs=None) -> Figure | None:
     blocks = _blocks(module)
     if all(len(idx) < 2 for _, idx in blocks):
         return None  # One-dimensional configuration: the error plot says it all.
@@ -179,13 +202,15 @@ def _trajectories(module, curves) -> Figure | None:
         for c, name in enumerate(systems):
             ax = axes[r, c]
             cv = curves[name][method]
-            _plot_orbit(ax, module, blocks, cv.qs, true_qs, cv.ts)
+            _plot_orbit(ax, module, blocks, cv.qs, true_qs, cv.ts, data_qs)
             ax.set_title(f"{_label(name)}, {method}")
             ax.legend(fontsize="small", loc="upper right")
     several = [label for label, idx in blocks if len(idx) >= 2]
     shown = "" if len(several) <= MAX_BLOCKS else (
         f"; {MAX_BLOCKS} of its {len(several)} blocks drawn")
-    note = "dotted: the true system from the same state; " if true_qs is not None else ""
+    note = "dotted: the true system from the same state; " if true_qs is not None else (
+        "grey: the data's trajectories, whose range the axes show; " if data_qs is not None
+        else "")
     fig.suptitle(
         f"{module.SYSTEM_NAME}: trajectories ({_projection_title(module, blocks)}{shown})\n"
         f"{note}dot: start; x: where a curve leaves the plot"
@@ -323,7 +348,7 @@ def _losses(module, losses: Mapping[str, np.ndarray]) -> Figure | None:
     return fig
 
 
-def figures(module: ModuleType, curves, losses) -> dict[str, Figure]:
+def figures(module: ModuleType, curves, losses, data_qs=None) -> dict[str, Figure]:
     """The evaluation figures, file name -> `Figure`, each when it has data (no
     `charge_drift.png` for a system without charges, no `trajectories.png` for one
     coordinate).
@@ -333,9 +358,12 @@ def figures(module: ModuleType, curves, losses) -> dict[str, Figure]:
     - `module`: the generated module (names of coordinates and charges).
     - `curves`: system name -> method -> `curves.Curves` (the true system as `"true"`).
     - `losses`: model name -> loss history.
+    - `data_qs`: positions `(N, n)` of the trajectories of the data compared with
+        (`evaluate --data`); without a true system they are drawn and bound the trajectory
+        plot's axes, so that a diverged model does not set them.
     """
     made = {
-        "trajectories.png": _trajectories(module, curves),
+        "trajectories.png": _trajectories(module, curves, data_qs),
         "charge_drift.png": _charge_drift(module, curves),
         "energy_drift.png": _energy_drift(module, curves),
         "trajectory_error.png": _trajectory_error(module, curves),
@@ -344,8 +372,10 @@ def figures(module: ModuleType, curves, losses) -> dict[str, Figure]:
     return {name: fig for name, fig in made.items() if fig is not None}
 
 
-def write_figures(out_dir: Path, module: ModuleType, curves, losses) -> list[str]:
-    """Write the evaluation figures (`figures`) into the existing folder `out_dir`.
+def write_figures(out_dir: Path, module: ModuleType, curves, losses,
+                  data_qs=None) -> list[str]:  # fmt: skip
+    """Write the evaluation figures (`figures`, with `data_qs`) into the existing folder
+    `out_dir`.
 
     **Returns:**
 
@@ -353,4 +383,5 @@ def write_figures(out_dir: Path, module: ModuleType, curves, losses) -> list[str
     `energy_drift.png`, `trajectory_error.png` and `loss.png`, each when it has data.
     """
     out_dir = Path(out_dir)
-    return [_save(fig, out_dir / name) for name, fig in figures(module, curves, losses).items()]
+    made = figures(module, curves, losses, data_qs)
+    return [_save(fig, out_dir / name) for name, fig in made.items()]

@@ -13,8 +13,10 @@ The variants are `"invariant"` (the network sees the invariants) and `"unconstra
 sees `q` and `qdot`). Both start from the same seed and see the same batches.
 """
 
+import contextlib
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -24,7 +26,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from ..errors import RunFolderError, format_problems
+from ..errors import ConfigError, RunFolderError, format_problems
 from ..lock import run_lock
 from ..processes import is_writer
 from ..run_folder import BEST, RunFolder
@@ -38,6 +40,7 @@ from .config import (
     TrainConfig,
     saved_config,
 )
+from .ensemble import train_ensemble
 from .network import LagrangianNetwork
 from .record import (
     VARIANTS,
@@ -72,6 +75,7 @@ __all__ = [
     "recorded_variants",
     "resume_problems",
     "train_run",
+    "train_seed_runs",
 ]
 
 
@@ -171,33 +175,15 @@ def train_run(
 def _train_locked(run_dir, module, data, config, variants, resume, progress, initial_state,
                   metadata, trust_module) -> Run:
     folder = RunFolder(run_dir)
-    old = (read_record(run_dir) or {}) if resume else {}  # the one read of run.json
-    for name in ("overrides", "trusted_module_hashes"):  # kept from the run's record
-        metadata[name] = list(dict.fromkeys([*old.get(name, []), *metadata.get(name, [])]))
-    if resume:
-        _check_resume(run_dir, module, data, config, initial_state, metadata, trust_module,
-                      old)  # fmt: skip
-    state = record_initial_state(initial_state)
-    overrides = metadata.pop("overrides")
-    writer = is_writer()  # in a distributed run, only process 0 writes
-    if writer:
-        folder.models.mkdir(parents=True, exist_ok=True)
-        if not (resume and folder.data.exists()):
-            data.save(folder.data)  # (a stream writes nothing)
-        write_record(run_dir, _record(module, data, config, variants, old, metadata,
-                                      overrides, state))  # fmt: skip
+    state, overrides = _open_run(run_dir, module, data, config, variants, resume, initial_state,
+                                 metadata, trust_module)  # fmt: skip
     init_key, train_key = jax.random.split(jax.random.key(config.seed))
     validation = None
     if config.validation_fraction > 0:  # data.npz keeps all; the split is the seed's
         data, validation = data.split(config.validation_fraction, seed=config.seed)
     models, losses = {}, {}
     for variant in variants:
-        if writer:
-            folder.model(variant).mkdir(exist_ok=True)
-            write_json(folder.config(variant), {"variant": variant, "config": config.to_dict()})
-        model = config.make_network(module, invariant=VARIANTS[variant], key=init_key)
-        if config.standardize:
-            model = model.standardized(*data.preview(config.batch_size))
+        model = _variant_model(folder, module, data, config, variant, init_key)
         if progress:
             _say(f"training {describe_model(variant, model, config)}")
         models[variant], losses[variant] = train(
@@ -209,6 +195,132 @@ def _train_locked(run_dir, module, data, config, variants, resume, progress, ini
             patience=config.patience or None, key=train_key,
         )  # fmt: skip
     return Run(run_dir, module, config, models, losses, state, tuple(overrides))
+
+
+def _open_run(run_dir, module, data, config, variants, resume, initial_state, metadata,
+              trust_module):  # fmt: skip
+    # What comes before training a run folder: the resume checks against run.json, then
+    # data.npz and the run record. Returns the recorded initial state and the overrides.
+    folder = RunFolder(run_dir)
+    old = (read_record(run_dir) or {}) if resume else {}  # the one read of run.json
+    for name in ("overrides", "trusted_module_hashes"):  # kept from the run's record
+        metadata[name] = list(dict.fromkeys([*old.get(name, []), *metadata.get(name, [])]))
+    if resume:
+        _check_resume(run_dir, module, data, config, initial_state, metadata, trust_module,
+                      old)  # fmt: skip
+    state = record_initial_state(initial_state)
+    overrides = metadata.pop("overrides")
+    if is_writer():  # in a distributed run, only process 0 writes
+        folder.models.mkdir(parents=True, exist_ok=True)
+        if not (resume and folder.data.exists()):
+            data.save(folder.data)  # (a stream writes nothing)
+        write_record(run_dir, _record(module, data, config, variants, old, metadata,
+                                      overrides, state))  # fmt: skip
+    return state, overrides
+
+
+def _variant_model(folder: RunFolder, module, data, config, variant, init_key):
+    # A variant's untrained model, its config.json written.
+    if is_writer():
+        folder.model(variant).mkdir(exist_ok=True)
+        write_json(folder.config(variant), {"variant": variant, "config": config.to_dict()})
+    model = config.make_network(module, invariant=VARIANTS[variant], key=init_key)
+    if config.standardize:
+        model = model.standardized(*data.preview(config.batch_size))
+    return model
+
+
+def train_seed_runs(
+    run_dirs: Sequence[str | os.PathLike],
+    module: ModuleType,
+    data: Sequence[AbstractSource],
+    configs: Sequence[TrainConfig],
+    *,
+    variants: tuple[str, ...] = ("invariant", "unconstrained"),
+    resume: bool = False,
+    progress: bool = True,
+    initial_state: tuple | None = None,
+    metadata: dict | None = None,
+    trust_module: bool = False,
+) -> list[Run]:
+    """Train K run folders of one configuration but the seed as a seed ensemble: each
+    variant's K models in one vectorised program (`train_ensemble`).
+
+    Each folder ends as `train_run` would have left it (run record, data, one checkpoint
+    folder per variant, with the seed's keys), so it evaluates, resumes alone with
+    `train_run` and plots like any other; seed by seed the losses are those of K separate
+    `train_run` calls, up to float32 rounding (docs/TRAINING.md, "Seed ensembles").
+
+    **Arguments:**
+
+    - `run_dirs`: the K run folders.
+    - `module`: the generated module (one module object for all: the models must have the
+        same structure).
+    - `data`: the K members' data sources (a fixed set's noise is the seed's).
+    - `configs`: the K configurations; they may differ only in `seed`, and need
+        `validation_fraction` 0 (an ensemble keeps no best model).
+    - the rest: as `train_run`'s, the same for every member.
+
+    **Returns:**
+
+    The K `Run`s, in the order of `run_dirs`. Every folder is locked for the whole call.
+    """
+    run_dirs = [Path(d) for d in run_dirs]
+    variants = check_variants(variants)
+    configs, data = list(configs), list(data)
+    _check_members(run_dirs, data, configs)
+    with contextlib.ExitStack() as stack:
+        for run_dir in run_dirs:
+            stack.enter_context(run_lock(run_dir))
+        opened = [_open_run(run_dir, module, source, config, variants, resume, initial_state,
+                            dict(metadata or {}), trust_module)
+                  for run_dir, source, config in zip(run_dirs, data, configs)]  # fmt: skip
+        keys = [jax.random.split(jax.random.key(config.seed)) for config in configs]
+        config = configs[0]
+        trained = [({}, {}) for _ in run_dirs]
+        seeds = ", ".join(str(c.seed) for c in configs)
+        for variant in variants:
+            models = [_variant_model(RunFolder(d), module, source, c, variant, k[0])
+                      for d, source, c, k in zip(run_dirs, data, configs, keys)]  # fmt: skip
+            if progress:
+                _say(f"training {describe_model(variant, models[0], config)}; seeds {seeds} "
+                     "as one vectorised ensemble")
+            results = train_ensemble(
+                models, data, keys=[k[1] for k in keys], epochs=config.epochs,
+                steps_per_epoch=config.steps_per_epoch, batch_size=config.batch_size,
+                **_optimizer_arguments(config),
+                checkpoint_dirs=[RunFolder(d).model(variant) for d in run_dirs],
+                checkpoint_every=config.checkpoint_every, resume=resume,
+                progress=f"{variant}, {len(run_dirs)} seeds" if progress else False,
+                loss=config.make_loss(data[0]),
+            )  # fmt: skip
+            for (models_, losses), result in zip(trained, results):
+                models_[variant], losses[variant] = result
+    return [Run(d, module, c, m, losses, state, tuple(overrides))
+            for d, c, (m, losses), (state, overrides)
+            in zip(run_dirs, configs, trained, opened)]  # fmt: skip
+
+
+def _check_members(run_dirs, data, configs) -> None:
+    # An ensemble's members: one data source and configuration each, alike but the seed.
+    if not run_dirs or not len(run_dirs) == len(data) == len(configs):
+        raise ValueError(f"a seed ensemble needs one data source and one configuration per "
+                         f"run folder; got {len(run_dirs)} folders, {len(data)} sources, "
+                         f"{len(configs)} configurations")
+    differ = sorted({name for c in configs for name, value in c.to_dict().items()
+                     if name != "seed" and value != configs[0].to_dict()[name]})
+    problems = [f"the configurations differ in {differ}: an ensemble's members differ only in "
+                "their seed (a member resumed or extended alone? then go on with the members "
+                "one by one: symnoether train SPEC --out OUT/seed-K --resume)"] if differ else []
+    seeds = [c.seed for c in configs]
+    if len(set(seeds)) < len(seeds):
+        problems.append(f"the seeds {seeds} repeat: each member needs its own")
+    if configs[0].validation_fraction > 0:
+        problems.append("a seed ensemble trains without a validation split (it keeps no best "
+                        "model): set validation_fraction to 0, or train the seeds one by one "
+                        "(symnoether train --seed K)")
+    if problems:
+        raise ConfigError(problems, what="seed ensemble")
 
 
 def describe_model(variant: str, model, config: TrainConfig) -> str:

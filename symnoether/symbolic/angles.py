@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import sympy
 
-__all__ = ["TRIG", "Angle", "angle_symbols", "trig_linear"]
+__all__ = ["TRIG", "Angle", "angle_symbols", "periodic_symbols", "trig_linear"]
 
 
 TRIG = (sympy.sin, sympy.cos, sympy.tan, sympy.cot, sympy.sec, sympy.csc)
@@ -53,3 +53,43 @@ def angle_symbols(exprs) -> set[sympy.Symbol]:
         for node in sympy.sympify(expr).atoms(*TRIG):
             found |= node.args[0].free_symbols
     return found
+
+
+def _outside_trig(expr: sympy.Expr, symbol: sympy.Symbol, seen: dict) -> bool:
+    # Whether `symbol` occurs in `expr` other than inside sin, cos, ... of an integer
+    # combination of symbols (where the expression is 2 pi periodic in it).
+    if expr in seen:
+        return seen[expr]
+    if expr == symbol:
+        found = True
+    elif symbol not in expr.free_symbols:
+        found = False
+    elif isinstance(expr, TRIG):
+        found = trig_linear(expr.args[0]) is None
+    else:
+        found = any(_outside_trig(arg, symbol, seen) for arg in expr.args)
+    seen[expr] = found
+    return found
+
+
+def periodic_symbols(exprs, symbols) -> tuple[sympy.Symbol, ...]:
+    """The `symbols` (in their order) that appear in `exprs`, and there only inside sin,
+    cos, ... of integer combinations of symbols: the expressions are $2\\pi$ periodic in
+    each of them. A symbol that appears nowhere is not one of them.
+
+    **Arguments:**
+
+    - `exprs`: SymPy expressions (a Lagrangian, its known part, forces, ...).
+    - `symbols`: the candidates (the coordinates).
+
+    **Returns:**
+
+    The periodic symbols found.
+    """
+    exprs = [sympy.sympify(e) for e in exprs if e is not None]
+    found = []
+    for symbol in symbols:
+        used = [e for e in exprs if symbol in e.free_symbols]
+        if used and not any(_outside_trig(e, symbol, {}) for e in used):
+            found.append(symbol)
+    return tuple(found)

@@ -21,7 +21,7 @@ __all__ = ["System", "load_spec"]
 
 @dataclass(frozen=True)
 class System:
-    """A declared mechanical system.
+    r"""A declared mechanical system.
 
     **Arguments:**
 
@@ -65,6 +65,11 @@ class System:
       the forces: `verify` fails, naming it, where the forces change one of them.
     - `rates`: optional declared balance laws, charge name (or `"energy"`) -> its rate
       dI/dt as an expression in q, qdot, t; `verify` proves or refutes each.
+    - `periodic`: names of coordinates that are angles (period $2\\pi$). Coordinates that
+      appear in the Lagrangians, the dissipation and the forces only inside sin, cos, ...
+      of integer combinations are detected without it ([`System.angles`][]). An invariant
+      that is an angle (or an integer combination of angles) enters the network as its
+      cosine and sine, never raw; trajectory errors and plots wrap these coordinates.
 
     The Lagrangians may depend on the time explicitly (`c.time`): L(q, qdot, t). The energy
     is then balanced rather than conserved, dE/dt = qdot . (Q - dR/dqdot) - dL/dt.
@@ -84,6 +89,7 @@ class System:
     forces: Sequence | None = None
     conserved: Sequence[str] = ()
     rates: Mapping | None = None
+    periodic: Sequence[str] = ()
 
     def __post_init__(self):
         problems = name_problems(self.name, "system name")
@@ -121,8 +127,30 @@ class System:
                             f"{self.minimal_invariants!r}")
         if not problems and self.candidates is not None:
             problems += self._candidate_problems()
+        problems += self._periodic_problems()
         if problems:
             raise SpecError(problems, what=f"system {self.name!r}")
+
+    def _periodic_problems(self) -> list[str]:
+        if isinstance(self.periodic, str) or not isinstance(self.periodic, Sequence):
+            return [f"periodic must be a list of coordinate names, got {self.periodic!r}; "
+                    "e.g. periodic=['psi']"]
+        object.__setattr__(self, "periodic", tuple(self.periodic))
+        names = self.coordinates.names if isinstance(self.coordinates, Coordinates) else ()
+        return [f"periodic names {name!r}, which is not a coordinate; the coordinates are "
+                f"{tuple(names)}" for name in self.periodic if name not in names]
+
+    @functools.cached_property
+    def angles(self) -> tuple[sympy.Symbol, ...]:
+        """The periodic coordinates, in coordinate order: those declared `periodic`, and
+        those that appear in the true and known Lagrangians, the dissipation and the forces
+        only inside sin, cos, ... of integer combinations of symbols (2 pi periodic there)."""
+        from .angles import periodic_symbols
+
+        exprs = [self.true_lagrangian, self.known, self.true_dissipation,
+                 *(self.true_forces or ())]  # fmt: skip
+        detected = set(periodic_symbols(exprs, self.coordinates.q))
+        return tuple(s for s in self.coordinates.q if s in detected or s.name in self.periodic)
 
     def _allowed(self) -> set:
         """The symbols a declaration may mention: state, parameters and the time."""
@@ -350,6 +378,8 @@ class System:
             parts.append("forces " + sympy.srepr((self.dissipation, self.forces))
                          + repr((self.learn_dissipation, self.conserved)))
             parts.append(repr(sorted((k, sympy.srepr(v)) for k, v in (self.rates or {}).items())))
+        if self.periodic:  # only then, so that older hashes stay valid
+            parts.append("periodic " + repr(self.periodic))
         if self.candidates:  # only then, so that older hashes stay valid
             parts.append(repr([(k, sympy.srepr(v)) for k, v in self.candidates.items()]))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

@@ -19,6 +19,7 @@ MODULE_HASH = "HASH"
 COORDINATE_NAMES = ("x", "y")
 VELOCITY_NAMES = ("xdot", "ydot")
 BLOCKS = {"x": ("x", "y")}
+PERIODIC_COORDINATES = ()
 INVARIANT_NAMES = ("x_x", "x_xdot", "xdot_xdot", "eps_x_xdot")
 INVARIANTS_COMPLETE = True
 INVARIANT_DEGREES = (0, 1, 2, 1)

@@ -14,6 +14,7 @@ from ._base import (
     default_tol as default_tol,
 )
 from ._integrate import IntegrationResult as IntegrationResult, integrate as integrate
+from ._matrix_free import MatrixFreeVariational as MatrixFreeVariational
 from ._ode_term import ode_term as ode_term
 from ._registry import (
     INTEGRATORS as INTEGRATORS,

@@ -7,6 +7,7 @@ import sympy
 
 from ...errors import SpecError, SymmetryError
 from ...progress import stage
+from ..angles import trig_linear
 from ..candidates import prepare_candidates
 from ..names import name_problems
 from ..system import System
@@ -112,6 +113,7 @@ def derive_invariants(
                 exprs, names, notes = _union(system, exprs, names, notes)
         if system.minimal_invariants if minimal is None else minimal:
             exprs, names, notes = _minimal(system, exprs, names, notes)
+        exprs, names, notes = _periodic(system, exprs, names, notes)
         line.append(f"{len(exprs)} scalars, {used} route")
     with stage("derive: certificate") as line:
         certificate = build_certificate(system, exprs, names, notes)
@@ -171,6 +173,50 @@ def _minimal(system: System, exprs, names, notes) -> tuple[list, list, list]:
     note = (f"minimal set: {len(kept)} of {len(exprs)} invariants, independent at a random "
             "rational point (complete only locally; see derive_invariants)")
     return [exprs[i] for i in kept], [names[i] for i in kept], list(notes) + [note]
+
+
+def _periodic(system: System, exprs, names, notes) -> tuple[list, list, list]:
+    """Each invariant that is an integer combination of angles (`system.angles`), such as
+    a free psi or theta1 - theta2, replaced by its cosine and sine: the network then sees a
+    bounded, periodic input where the angle winds (functions of an invariant are
+    invariant, and the pair has the rank of the angle)."""
+    angles = set(system.angles)
+    if not angles:
+        return list(exprs), list(names), list(notes)
+    out, out_names, replaced, raw = [], [], [], []
+    taken = set(names)
+    for expr, name in zip(exprs, names):
+        combination = trig_linear(expr)
+        if combination is None or not set(combination) <= angles:
+            out.append(expr)
+            out_names.append(name)
+            if expr.free_symbols & angles - _inside_trig(expr):
+                raw.append(name)
+            continue
+        for f in (sympy.cos, sympy.sin):
+            unique, k = f"{f.__name__}_{name}", 2
+            while unique in taken:
+                unique, k = f"{f.__name__}_{name}_{k}", k + 1
+            taken.add(unique)
+            out.append(f(expr))
+            out_names.append(unique)
+        replaced.append(name)
+    notes = list(notes)
+    if replaced:
+        notes.append(f"periodic: {', '.join(replaced)} enter as their cosine and sine "
+                     f"(angles {', '.join(s.name for s in system.angles)})")
+    if raw:
+        notes.append(f"periodic: {', '.join(raw)} use an angle outside sin/cos (not "
+                     "replaced: declare other invariants with candidates= to avoid it)")
+    return out, out_names, notes
+
+
+def _inside_trig(expr: sympy.Expr) -> set:
+    # The symbols of expr that occur only inside sin, cos, ...
+    from ..angles import TRIG
+
+    outside = expr.replace(lambda e: isinstance(e, TRIG), lambda e: sympy.Integer(0))
+    return expr.free_symbols - outside.free_symbols
 
 
 def _check_arguments(system, route, candidates, max_degree) -> None:

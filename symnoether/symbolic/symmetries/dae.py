@@ -38,14 +38,16 @@ class LinearDAE:
         return self.N.cols
 
 
-def _dm(rows: list[list], width: int) -> DomainMatrix:
-    """A sparse DomainMatrix over QQ from rows of rationals (ints, Rationals or QQ)."""
+def _dm(rows: list[list], width: int, domain=QQ) -> DomainMatrix:
+    """A sparse DomainMatrix over `domain` (QQ, or QQ(parameters)) from rows of its
+    elements (or ints, Rationals, SymPy expressions it converts)."""
     sparse = {}
     for r, row in enumerate(rows):
-        entries = {j: QQ.convert(x) for j, x in enumerate(row) if x}
+        entries = {j: domain.convert(x) for j, x in enumerate(row) if x}
+        entries = {j: x for j, x in entries.items() if x}
         if entries:
             sparse[r] = entries
-    return DomainMatrix(sparse, (len(rows), width), QQ)
+    return DomainMatrix(sparse, (len(rows), width), domain)
 
 
 def _rows(matrix: DomainMatrix, count: int | None = None) -> list[list]:
@@ -53,13 +55,18 @@ def _rows(matrix: DomainMatrix, count: int | None = None) -> list[list]:
     return [list(r) for r in (dense if count is None else dense[:count])]
 
 
-def solve_dae(A: list[list], B: list[list], m: int) -> LinearDAE | None:
+def solve_dae(A: list[list], B: list[list], m: int, *, domain=QQ,
+              conditions: list | None = None) -> LinearDAE | None:
     """Solve A y' + B y = 0 (rows of rationals); None when a free function remains.
 
     **Arguments:**
 
     - `A`, `B`: lists of rows of length m (the same number of rows).
     - `m`: the number of unknown functions.
+    - `domain`: the field of the coefficients: QQ, or QQ(parameters) for the search of
+      special parameter values (`cases.py`).
+    - `conditions`: a list to which, over QQ(parameters), the polynomials in the
+      parameters whose vanishing could change a rank of the elimination are appended.
 
     **Returns:**
 
@@ -72,40 +79,93 @@ def solve_dae(A: list[list], B: list[list], m: int) -> LinearDAE | None:
         rows = [a + b for a, b in zip(A, B)] + [c + zero for c in constraints]
         if not rows:
             break
-        rref, pivots = _dm(rows, 2 * m).rref()
+        matrix = _dm(rows, 2 * m, domain)
+        _record(matrix, conditions)
+        rref, pivots = matrix.rref()
         dense = _rows(rref, len(pivots))
         new = [dense[r][m:] for r, p in enumerate(pivots) if p >= m]
         if not new:
             break
         merged = constraints + new
-        if _rank(merged, m) == len(constraints):
+        if _rank(merged, m, domain) == len(constraints):
             break
-        constraints = _basis(merged, m)
+        constraints = _basis(merged, m, domain)
         rounds += 1
-    N = _nullspace(constraints, m)
+    if constraints:
+        _record(_dm(constraints, m, domain), conditions)
+    N = _nullspace(constraints, m, domain)
     k = N.cols
     if k == 0:
         return LinearDAE(N, sympy.zeros(0, 0), rounds)
-    Nd = _dm(N.tolist(), k)
-    AN, BN = _dm(A, m) * Nd, _dm(B, m) * Nd
+    Nd = _dm(N.tolist(), k, domain)
+    AN, BN = _dm(A, m, domain) * Nd, _dm(B, m, domain) * Nd
+    _record(AN, conditions)
     if AN.rank() < k:
         return None
     rref, pivots = AN.hstack(-BN).rref()
-    M = sympy.Matrix([[QQ.to_sympy(x) for x in row[k:]] for row in _rows(rref, k)])
+    M = sympy.Matrix([[domain.to_sympy(x) for x in row[k:]] for row in _rows(rref, k)])
     return LinearDAE(N, M, rounds)
 
 
-def _rank(rows, width) -> int:
-    return _dm(rows, width).rank() if rows else 0
+def _record(matrix: DomainMatrix, conditions: list | None) -> None:
+    if conditions is not None and not matrix.domain.is_QQ:
+        conditions.extend(rank_conditions(matrix))
 
 
-def _basis(rows, width) -> list[list]:
-    rref, pivots = _dm(rows, width).rref()
+def rank_conditions(matrix: DomainMatrix) -> list[sympy.Expr]:
+    """Polynomials in the parameters, one of which vanishes wherever the rank of a matrix
+    over QQ(parameters) may drop: Gaussian elimination over QQ(parameters) that prefers
+    constant pivots stays valid, step for step, at every value where no pivot and no
+    denominator vanishes, and gives the same rank there.
+
+    **Arguments:**
+
+    - `matrix`: a DomainMatrix over a fraction field QQ(p_1..p_k).
+
+    **Returns:**
+
+    The non-constant numerators and denominators of the pivots and the denominators of
+    the entries, as SymPy expressions (not factored).
+    """
+    K = matrix.domain
+    rows = [list(r) for r in matrix.to_dense().rep.to_ddm()]
+    out = {K.denom(x) for r in rows for x in r if x}
+    width = matrix.shape[1]
+    for j in range(width):
+        live = [r for r in rows if r[j]]
+        if not live:
+            continue
+        pivot = min(live, key=lambda r: _size(K, r[j]))
+        rows = [r for r in rows if r is not pivot]
+        out |= {K.numer(pivot[j]), K.denom(pivot[j])}
+        inverse = K.one / pivot[j]
+        for r in rows:
+            if r[j]:
+                factor = r[j] * inverse
+                for k in range(j, width):
+                    if pivot[k]:
+                        r[k] -= factor * pivot[k]
+    return sorted((e for e in (K.to_sympy(x) for x in out) if e.free_symbols),
+                  key=sympy.default_sort_key)
+
+
+def _size(K, x) -> tuple[int, int]:
+    parts = (K.numer(x), K.denom(x))
+    return (sum(max((sum(m) for m in p.monoms()), default=0) for p in parts),
+            sum(len(p.terms()) for p in parts))
+
+
+def _rank(rows, width, domain=QQ) -> int:
+    return _dm(rows, width, domain).rank() if rows else 0
+
+
+def _basis(rows, width, domain=QQ) -> list[list]:
+    rref, pivots = _dm(rows, width, domain).rref()
     return _rows(rref, len(pivots))
 
 
-def _nullspace(rows, m) -> sympy.Matrix:
+def _nullspace(rows, m, domain=QQ) -> sympy.Matrix:
     if not rows:
         return sympy.eye(m)
-    null = _dm(rows, m).nullspace().to_Matrix()
+    null = _dm(rows, m, domain).nullspace().to_Matrix()
     return null.T if null.rows else sympy.zeros(m, 0)

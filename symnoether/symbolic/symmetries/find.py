@@ -14,6 +14,7 @@ from ..identity import decide_zero
 from ..mechanics import lagrangian_of
 from ..noether import tidy
 from .brackets import structure_constants
+from .cases import SymmetryCase, candidate_values
 from .determining import natural_form, prolonged_condition
 from .homotheties import homotheties
 from .report import NoetherSymmetry, SymmetryAlgebra
@@ -38,9 +39,10 @@ def find_symmetries(system, *, lagrangian: sympy.Expr | None = None,
     - `system`: a [`System`][] with a true Lagrangian (or pass `lagrangian`).
     - `lagrangian`: optional SymPy Lagrangian in `q`, `qdot` instead of the system's.
     - `max_degree`: the largest degree of the homothety ansatz.
-    - `cases`: also search with each parameter of the system set to 0 (the others keep
-      their values) and report where the dimension differs, e.g. a potential's coupling 0
-      (the free particle); other special values are not examined.
+    - `cases`: also search at the special values of the system's parameters and report
+      where the dimension differs ([`SymmetryCase`][]): each parameter at 0 (a coupling
+      0: the free particle), and the roots of the elimination's non-zero assumptions
+      over QQ(parameters), e.g. w1 = w2 for an anisotropic oscillator (`cases.py`).
 
     **Returns:**
 
@@ -79,7 +81,8 @@ def find_symmetries(system, *, lagrangian: sympy.Expr | None = None,
     result = _result(system, t, generators, constants, complete, steps, undecided,
                      solutions.time_free)
     if cases and lagrangian is None and system.parameters:
-        result = dataclasses.replace(result, cases=_cases(system, result, max_degree))
+        found, note = _cases(system, result, H, max_degree)
+        result = dataclasses.replace(result, cases=found, method=result.method + (note,))
     return result
 
 
@@ -88,21 +91,18 @@ def time_symbol(c) -> sympy.Symbol:
     return TIME if TIME not in c.q else sympy.Symbol("time", real=True)
 
 
-def _cases(system, result, max_degree) -> tuple[str, ...]:
-    """The dimension with each non-zero parameter set to 0, where it differs."""
+def _cases(system, result, H, max_degree) -> tuple[tuple, str]:
+    """The algebras at the special parameter values where the dimension differs."""
+    candidates, note = candidate_values(system, H, system.coordinates)
     out = []
-    for p, value in sorted(system.parameters.items(), key=lambda kv: kv[0].name):
-        if value == 0:
-            continue
-        L = system.lagrangian.xreplace({p: sympy.Integer(0)})
+    for condition, changed in candidates:
+        L = system.lagrangian.xreplace({**system.parameters, **changed})
         if L.has(sympy.zoo, sympy.nan, sympy.oo):
             continue
         other = find_symmetries(system, lagrangian=L, max_degree=max_degree, cases=False)
         if other.dimension != result.dimension or other.complete != result.complete:
-            proved = "proved complete" if other.complete else "not proved complete"
-            out.append(f"for {p} = 0 (instead of {value}): {other.dimension} generators "
-                       f"({proved}; find_symmetries(system, lagrangian=...) lists them)")
-    return tuple(out)
+            out.append(SymmetryCase(condition, changed, other))
+    return tuple(out), note
 
 
 def _generators(L, c, t, solutions) -> list[NoetherSymmetry]:
@@ -123,8 +123,7 @@ def _result(system, t, generators, constants, complete, steps, undecided, time_f
         undecided = list(undecided) + [note]
         complete = False
     if system.parameters:
-        steps = list(steps) + ["parameters: the system's values are substituted; cases: "
-                               "each parameter set to 0 is examined, no other special value"]
+        steps = list(steps) + ["parameters: the system's values are substituted"]
     return SymmetryAlgebra(system.name, system.coordinates, t, tuple(generators), constants,
                            complete, group, tuple(steps), tuple(undecided))
 

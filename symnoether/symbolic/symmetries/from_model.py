@@ -57,6 +57,22 @@ def _field(candidate: Mapping, k: int, c) -> tuple[list, sympy.Expr]:
     return xi, F
 
 
+def _decide(L, c, t, candidate, k):
+    """The first of the candidate's snaps (closest, then its simpler `alternatives`) that
+    is a symmetry of L, or the closest one refuted; with the change of the one used
+    (None for the closest)."""
+    xi, F = _field(candidate, k, c)
+    proof = decide_zero(prolonged_condition(L, c, sympy.Integer(0), xi, F, t), c)
+    if proof.zero:
+        return xi, F, proof, None
+    for other in candidate.get("alternatives", ()) if isinstance(candidate, Mapping) else ():
+        xi2, F2 = _field(other, k, c)
+        proof2 = decide_zero(prolonged_condition(L, c, sympy.Integer(0), xi2, F2, t), c)
+        if proof2.zero:
+            return xi2, F2, proof2, float(other.get("snap_error", 0.0))
+    return xi, F, proof, None
+
+
 def prove_candidates(system, candidates, *, source: str = "a trained model") -> SymmetryAlgebra:
     """Decide each candidate symmetry on the system's true Lagrangian.
 
@@ -65,8 +81,10 @@ def prove_candidates(system, candidates, *, source: str = "a trained model") -> 
     - `system`: a [`System`][] with a true Lagrangian, in the coordinates the model was
       trained on (the same order).
     - `candidates`: the `"generators"` of `symmetry_candidates(...).as_json()`: mappings
-      with `"A"`, `"b"`, `"c"` as rational strings (or a `SymmetryCandidates`-like dict
-      holding them under `"generators"`).
+      with `"A"`, `"b"`, `"c"` as rational strings, optionally `"alternatives"` (simpler
+      snaps of the same direction, tried in order when the closest is refuted: a proof is
+      exact whichever snap it is for), or a `SymmetryCandidates`-like dict holding them
+      under `"generators"`.
     - `source`: where the candidates come from, for the report.
 
     **Returns:**
@@ -86,15 +104,19 @@ def prove_candidates(system, candidates, *, source: str = "a trained model") -> 
                         what="symmetry candidates") from None
     t = time_symbol(c)
     p = gradient(L, c.qdot)
-    generators = []
+    generators, simpler = [], []
     for k, candidate in enumerate(candidates):
-        xi, F = _field(candidate, k, c)
-        proof = decide_zero(prolonged_condition(L, c, sympy.Integer(0), xi, F, t), c)
+        xi, F, proof, used = _decide(L, c, t, candidate, k)
+        if used:
+            simpler.append(f"X{k + 1}: the closest snap was refuted; the simpler one with "
+                           f"entries changed by up to {used:.2g} is proved")
         charge = tidy(sum((pi * x for pi, x in zip(p, xi)), sympy.Integer(0)) - F)
         generators.append(NoetherSymmetry(f"X{k + 1}", sympy.Integer(0), xi, F, charge, proof))
     refuted = [g.name for g in generators if not g.proved]
     steps = [f"candidates: {len(generators)} affine fields xi = A q + b, F = c . q, found "
-             f"in least squares on {source}; each decided on the true Lagrangian"]
+             f"in least squares on {source}; each decided on the true Lagrangian (the "
+             "closest rational snap first, then the simpler ones the model allows)"]
+    steps += simpler
     undecided = ["a model shows only the affine symmetries of its data; `symnoether "
                  "symmetries SPEC` (find_symmetries) decides the complete algebra"]
     if refuted:

@@ -64,8 +64,9 @@ class SymmetryAlgebra:
     - `group`: the generators with tau = 0 as a [`SymmetryGroup`][] with their boundary
       terms, for `System(symmetry=...)`; the trivial group when there is none.
     - `method`: the steps, in words. `undecided`: what could not be decided, in words.
-    - `cases`: parameter values at which the dimension changes, in words (empty when none
-      were found or none were examined; `method` says which).
+    - `cases`: the [`SymmetryCase`][]s: special parameter values at which the dimension
+      changes, each with its algebra (empty when none were found or none were examined;
+      `method` says which).
     """
 
     system: str
@@ -77,7 +78,7 @@ class SymmetryAlgebra:
     group: SymmetryGroup
     method: tuple[str, ...] = ()
     undecided: tuple[str, ...] = ()
-    cases: tuple[str, ...] = ()
+    cases: tuple = ()
 
     def __post_init__(self):
         for name in ("generators", "method", "undecided", "cases"):
@@ -116,13 +117,32 @@ class SymmetryAlgebra:
             lines.append(f"  {' ' * len(g.name)}  {'PROVED' if g.proved else 'NOT PROVED'}: "
                          f"{g.proof.method}")
         lines += self._bracket_lines()
-        free = [g.name for g in self.generators if g.tau == 0]
-        lines.append(f"tau = 0: {', '.join(free) or 'none'} (`.group`, a SymmetryGroup for "
-                     "System(symmetry=...))")
+        lines += self._group_lines()
         lines += [f"method: {m}" for m in self.method]
         lines += [f"undecided: {u}" for u in self.undecided]
-        lines += [f"case: {c}" for c in self.cases]
+        for case in self.cases:
+            lines.append(f"case: {case}")
+            lines += [f"  {g.name}: tau = {g.tau}, xi = ({', '.join(map(str, g.xi))}), "
+                      f"F = {g.F}{'' if g.proved else ' (NOT PROVED)'}"
+                      for g in case.algebra.generators]
         return "\n".join(lines)
+
+    def _group_lines(self) -> list[str]:
+        """What `.group` holds, and which generators with tau = 0 it leaves out and why."""
+        held = set(self.group.names)
+        out = [f"group: {', '.join(self.group.names) or 'none'} (`.group`, the proved "
+               "generators with tau = 0, a SymmetryGroup for System(symmetry=...))"]
+        unproved = [g.name for g in self.generators
+                    if g.tau == 0 and g.name not in held and not g.proved]
+        other = [g.name for g in self.generators
+                 if g.tau == 0 and g.name not in held and g.proved]
+        if unproved:
+            out.append(f"  not in the group (NOT PROVED): {', '.join(unproved)}")
+        if other:
+            out.append(f"  not in the group (proved, but time-dependent while a coordinate "
+                       f"is named t, or refused by from_generators: see undecided): "
+                       f"{', '.join(other)}")
+        return out
 
     def _bracket_lines(self) -> list[str]:
         if self.structure_constants is None:
@@ -158,5 +178,9 @@ class SymmetryAlgebra:
             "group": list(self.group.names),
             "method": list(self.method),
             "undecided": list(self.undecided),
-            "cases": list(self.cases),
+            "cases": [{"condition": case.condition,
+                       "values": {str(p): str(v) for p, v in case.values.items()},
+                       **{k: v for k, v in case.algebra.as_json().items()
+                          if k in ("dimension", "complete", "generators", "undecided")}}
+                      for case in self.cases],
         }

@@ -157,7 +157,7 @@ def _velocity_free(X, cs, V, c) -> list:
     return out
 
 
-def _dae(h, E, cs, relations, *, gyroscopic: bool):
+def _dae(h, E, cs, relations, *, gyroscopic: bool, domain=QQ, conditions=None):
     """Rows of A y' + B y = 0 for y = (tau, w_1..e, f), with alpha = sum_e beta^e w_e:
 
     tau' = sum_a c_a alpha_a; alpha' = sum_e gamma^e w_e; and (alpha, w', f') in the span
@@ -180,7 +180,8 @@ def _dae(h, E, cs, relations, *, gyroscopic: bool):
         if any(a) or any(b):
             A.append(a)
             B.append(b)
-    for ann in _annihilator(relations, h + 2 * e + 1 if gyroscopic else h + e + 1):
+    width = h + 2 * e + 1 if gyroscopic else h + e + 1
+    for ann in _annihilator(relations, width, domain):
         a, b = [0] * m, [0] * m
         for j, vec in enumerate(E):
             b[1 + j] = sum((ann[k] * vec[k] for k in range(h)), 0)
@@ -191,15 +192,15 @@ def _dae(h, E, cs, relations, *, gyroscopic: bool):
                 b[1 + j] += ann[h + e + 1 + j]
         A.append(a)
         B.append(b)
-    return solve_dae(A, B, m)
+    return solve_dae(A, B, m, domain=domain, conditions=conditions)
 
 
-def _annihilator(relations, width) -> list[list]:
-    """A basis of the vectors orthogonal to every relation."""
+def _annihilator(relations, width, domain=QQ) -> list[list]:
+    """A basis of the vectors orthogonal to every relation (over QQ, or QQ(parameters))."""
     if not relations:
         return [[int(i == j) for i in range(width)] for j in range(width)]
-    matrix = DomainMatrix([[QQ.convert(x) for x in r] for r in relations],
-                          (len(relations), width), QQ)
+    matrix = DomainMatrix([[domain.convert(x) for x in r] for r in relations],
+                          (len(relations), width), domain)
     null = matrix.nullspace().to_Matrix()
     return [list(null.row(r)) for r in range(null.rows)]
 
