@@ -65,7 +65,7 @@ def _train_step(model, optimizer):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 512, 4096])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[64, 512, 4096])
     parser.add_argument("--width", type=int, default=64, help="of the pair network (depth 2)")
     parser.add_argument("--steps", type=int, default=10, help="rollout steps timed")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls after compiling")
@@ -140,7 +140,7 @@ def main() -> None:
     names = module.CHARGE_NAMES
     print(
         f"variational, N = {n}, {args.drift_steps} steps of dt = 0.005 (float64): "
-        f"worst Newton residual {float(jnp.max(result.residual)):.1e}"
+        f"worst Newton residual {float(jnp.max(result.residuals)):.1e}"
     )
     for name, d, c in zip(names, drift, charges[0]):
         print(f"  {name:>12}: |I(0)| = {abs(float(c)):.3e}, max |I(t) - I(0)| = {float(d):.1e}")

@@ -27,8 +27,9 @@ def _body(exprs, labels, inputs) -> list[str]:
         names = [s.name if s in used else "_" for s in symbols]
         if any(n != "_" for n in names):
             lines.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = {var}")
-    temps, reduced = sympy.cse(list(exprs), symbols=sympy.numbered_symbols("_t"),
-                               order="canonical", list=True)
+    temps, reduced = sympy.cse(
+        list(exprs), symbols=sympy.numbered_symbols("_t"), order="canonical", list=True
+    )
     lines += [f"{t.name} = {print_jax(e, output=f'temporary {t.name}')}" for t, e in temps]
     outs = []
     for e, label in zip(reduced, labels):
@@ -46,28 +47,55 @@ def _function(name, args, doc, exprs, labels, inputs) -> dict:
 
 def _context(d: LocalDerivation, report) -> dict:
     s = d.system
-    values = {sympy.Symbol(str(k), **sympy.Symbol(str(k)).assumptions0) if isinstance(k, str)
-              else k: v for k, v in s.parameters.items()}
+    values = {
+        sympy.Symbol(str(k), **sympy.Symbol(str(k)).assumptions0) if isinstance(k, str) else k: v
+        for k, v in s.parameters.items()
+    }
     one, two = s.term_system(1), s.term_system(2)
     x, v = one.coordinates.q, one.coordinates.qdot
-    x1, x2 = two.coordinates.q[:s.dim], two.coordinates.q[s.dim:]
-    v1, v2 = two.coordinates.qdot[:s.dim], two.coordinates.qdot[s.dim:]
+    x1, x2 = two.coordinates.q[: s.dim], two.coordinates.q[s.dim :]
+    v1, v2 = two.coordinates.qdot[: s.dim], two.coordinates.qdot[s.dim :]
     body_in = [("x", x), ("v", v)]
     pair_in = [("x1", x1), ("v1", v1), ("x2", x2), ("v2", v2)]
     pos = [d.pair.exprs[i] for i in d.pair_positions]
     funcs = [
-        _function("body_invariants", "x, v", "Invariants of one body.", d.body.exprs,
-                  d.body.names, body_in),
-        _function("pair_invariants", "x1, v1, x2, v2", "Invariants of one pair.",
-                  d.pair.exprs, d.pair.names, pair_in),
-        _function("pair_position_invariants", "x1, x2",
-                  "The pair invariants without velocities (a pair potential's inputs).",
-                  pos, [d.pair.names[i] for i in d.pair_positions], pair_in[::2]),
+        _function(
+            "body_invariants",
+            "x, v",
+            "Invariants of one body.",
+            d.body.exprs,
+            d.body.names,
+            body_in,
+        ),
+        _function(
+            "pair_invariants",
+            "x1, v1, x2, v2",
+            "Invariants of one pair.",
+            d.pair.exprs,
+            d.pair.names,
+            pair_in,
+        ),
+        _function(
+            "pair_position_invariants",
+            "x1, x2",
+            "The pair invariants without velocities (a pair potential's inputs).",
+            pos,
+            [d.pair.names[i] for i in d.pair_positions],
+            pair_in[::2],
+        ),
     ]
     gens = [sympy.sympify(c) for xi in d.generators for c in xi]
     labels = [f"{n}[{k}]" for n in d.charge_names for k in range(s.dim)]
-    funcs.append(_function("_body_generators_flat", "x", "The generators at one body, flat.",
-                           gens, labels, [("x", x)]))
+    funcs.append(
+        _function(
+            "_body_generators_flat",
+            "x",
+            "The generators at one body, flat.",
+            gens,
+            labels,
+            [("x", x)],
+        )
+    )
     true = s.pair is not None
     block_mass = False
     if true:
@@ -76,18 +104,37 @@ def _context(d: LocalDerivation, report) -> dict:
         block_mass = not (sympy.sympify(two.lagrangian).free_symbols & set(two.coordinates.qdot))
         body = sympy.sympify(one.lagrangian).subs(values)
         pair = sympy.sympify(two.lagrangian).subs(values)
-        funcs.append(_function("body_lagrangian", "x, v", "The true one-body term.", [body],
-                               ["body"], body_in))
-        funcs.append(_function("pair_lagrangian", "x1, v1, x2, v2", "The true pair term.",
-                               [pair], ["pair"], pair_in))
+        funcs.append(
+            _function(
+                "body_lagrangian", "x, v", "The true one-body term.", [body], ["body"], body_in
+            )
+        )
+        funcs.append(
+            _function(
+                "pair_lagrangian",
+                "x1, v1, x2, v2",
+                "The true pair term.",
+                [pair],
+                ["pair"],
+                pair_in,
+            )
+        )
     return {
-        "version": __version__, "system": s.name, "dim": s.dim, "count": s.count,
+        "version": __version__,
+        "system": s.name,
+        "dim": s.dim,
+        "count": s.count,
         "cutoff": None if s.cutoff is None else float(s.cutoff),
-        "body_names": tuple(d.body.names), "pair_names": tuple(d.pair.names),
-        "pair_positions": tuple(d.pair_positions), "charge_names": tuple(d.charge_names),
-        "checks": [f"{c.name}: {'proved' if c.passed else 'FAILED'} ({c.detail})"
-                   for c in report.checks],
-        "functions": funcs, "true": true, "block_mass": block_mass,
+        "body_names": tuple(d.body.names),
+        "pair_names": tuple(d.pair.names),
+        "pair_positions": tuple(d.pair_positions),
+        "charge_names": tuple(d.charge_names),
+        "checks": [
+            f"{c.name}: {'proved' if c.passed else 'FAILED'} ({c.detail})" for c in report.checks
+        ],
+        "functions": funcs,
+        "true": true,
+        "block_mass": block_mass,
         "initial_state": s.initial_state,
     }
 
@@ -99,8 +146,7 @@ def render_local(system: ParticleSystem) -> str:
     report = verify_local(system, d)
     failed = tuple(c.name for c in report.checks if not c.passed)
     if failed:
-        raise VerificationFailed(f"{system.name}: local checks failed: {', '.join(failed)}",
-                                 failed)
+        raise VerificationFailed(f"{system.name}: local checks failed: {', '.join(failed)}", failed)
     text = _environment().get_template("local_model.py.j2").render(**_context(d, report))
     return with_module_hash(text)
 

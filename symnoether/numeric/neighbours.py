@@ -98,20 +98,25 @@ def neighbour_list(
     cell_capacity, max_neighbours = sizes
     j, mask, occupancy = _candidates(x, cutoff, cell_capacity)
     count = jnp.max(jnp.sum(mask, axis=1))
-    j = eqx.error_if(
-        j,
+    # The checks ride on a scalar (n, unchanged by the minimum below): on the (N, K)
+    # index array itself, XLA constant-folds the error branch's N x K dummy for seconds
+    # at N = 4096.
+    n = jnp.asarray(x.shape[0], j.dtype)
+    n = eqx.error_if(
+        n,
         occupancy > cell_capacity,
         f"neighbour list: more than cell_capacity = {cell_capacity} particles "
         "share a cell (or a hash slot): raise it, e.g. model.with_neighbour_sizes"
         "(q) fits both sizes to a state",
     )
-    j = eqx.error_if(
-        j,
+    n = eqx.error_if(
+        n,
         count > max_neighbours,
         f"neighbour list: a particle has more than max_neighbours = "
         f"{max_neighbours} neighbours within the cutoff: raise it, e.g. "
         "model.with_neighbour_sizes(q) fits both sizes to a state",
     )
+    j = jnp.minimum(j, n)
     # Stable sort of the candidates, true neighbours first: keep the first K.
     first = jnp.argsort(~mask, axis=1, stable=True)[:, :max_neighbours]
     return (jnp.take_along_axis(j, first, axis=1), jnp.take_along_axis(mask, first, axis=1))
