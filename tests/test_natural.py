@@ -85,10 +85,12 @@ def test_mass_matrix_is_definite_for_every_weight_and_state(generated, name, mod
         q, qdot = (jnp.asarray(3 * rng.normal(size=(64, n))) for _ in range(2))
         eigenvalues = np.linalg.eigvalsh(np.asarray(masses(model, q, qdot)) * signs[:, None])
         assert np.all(eigenvalues[:, 0] > 0), (name, seed, eigenvalues[:, 0].min())
-    # The acceleration's own matrix (closed form) is the autodiff Hessian.
-    np.testing.assert_allclose(model.euler_lagrange(q[0], qdot[0])[0],
-                               jax.hessian(model, argnums=1)(q[0], qdot[0]), rtol=1e-8,
-                               atol=1e-8 * float(np.max(np.abs(eigenvalues))))
+    # The acceleration's own matrix (closed form) is the autodiff Hessian. (Jitted: op by
+    # op, each of the two takes about 9 s.)
+    closed = eqx.filter_jit(lambda m, q, v: m.euler_lagrange(q, v)[0])
+    hessian = eqx.filter_jit(lambda m, q, v: jax.hessian(m, argnums=1)(q, v))
+    np.testing.assert_allclose(closed(model, q[0], qdot[0]), hessian(model, q[0], qdot[0]),
+                               rtol=1e-8, atol=1e-8 * float(np.max(np.abs(eigenvalues))))
 
 
 @pytest.mark.parametrize("name, module_of, negative", CASES, ids=[c[0] for c in CASES])
@@ -99,8 +101,9 @@ def test_dynamics_are_the_euler_lagrange_equations(generated, name, module_of, n
                                         dtype=jnp.float64, key=jax.random.key(0))
     rng = np.random.default_rng(1)
     q, qdot = jnp.asarray(rng.normal(size=n) + 1.5), jnp.asarray(rng.normal(size=n))
-    expected = dynamics.acceleration(model, q, qdot)
-    np.testing.assert_allclose(model.acceleration(q, qdot), expected, rtol=1e-8, atol=1e-10)
+    expected = eqx.filter_jit(dynamics.acceleration)(model, q, qdot)
+    actual = eqx.filter_jit(lambda m, q, v: m.acceleration(q, v))(model, q, qdot)
+    np.testing.assert_allclose(actual, expected, rtol=1e-8, atol=1e-10)
 
 
 def test_charges_are_exact_along_the_variational_flow_for_random_weights():
