@@ -20,7 +20,13 @@ def test_examples_are_found():
             "cylinder"} <= set(EXAMPLES)
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+# The flat 6 x 6 lattice (2,699 invariants) takes about two minutes: run with -m slow (the
+# local lattice examples below cover lattices in make test).
+SLOW = {"lattice"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in EXAMPLES])
 def test_example_derives_verifies_and_generates(name, tmp_path):
     system = sn.load_spec(ROOT / "examples" / name / "spec.py")
     invariants = sn.derive_invariants(system)

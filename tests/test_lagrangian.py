@@ -92,14 +92,19 @@ def test_is_an_abstract_lagrangian(named):
 def test_dynamics_agree_with_automatic_differentiation(named):
     name, lagrangian = named
     rtol = _RTOL.get(name, 1e-10)
+    # Jitted once each: op by op, the autodiff Hessians take seconds per state.
+    autodiff = eqx.filter_jit(dynamics.acceleration)
+    hessian = eqx.filter_jit(lambda lag, q, qdot: jax.hessian(lag, argnums=1)(q, qdot))
+    own = eqx.filter_jit(lambda lag, q, qdot: (
+        lag.acceleration(q, qdot), lag.mass_matrix(q, qdot),
+        lag.solve(*lag.euler_lagrange(q, qdot))))  # fmt: skip
     for q, qdot in zip(Q, QDOT):
-        expected = dynamics.acceleration(lagrangian, q, qdot)
-        np.testing.assert_allclose(lagrangian.acceleration(q, qdot), expected, rtol=rtol,
-                                   atol=rtol)  # fmt: skip
-        mass = jax.hessian(lagrangian, argnums=1)(q, qdot)
-        np.testing.assert_allclose(lagrangian.mass_matrix(q, qdot), mass, rtol=rtol, atol=rtol)
-        np.testing.assert_allclose(lagrangian.solve(*lagrangian.euler_lagrange(q, qdot)),
-                                   expected, rtol=rtol, atol=rtol)  # fmt: skip
+        expected = autodiff(lagrangian, q, qdot)
+        acceleration, mass_matrix, solved = own(lagrangian, q, qdot)
+        np.testing.assert_allclose(acceleration, expected, rtol=rtol, atol=rtol)
+        mass = hessian(lagrangian, q, qdot)
+        np.testing.assert_allclose(mass_matrix, mass, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(solved, expected, rtol=rtol, atol=rtol)
     batched = lagrangian.batched_acceleration(Q, QDOT)
     np.testing.assert_allclose(batched, jax.vmap(lagrangian.acceleration)(Q, QDOT), rtol=rtol,
                                atol=rtol)  # fmt: skip
