@@ -15,31 +15,10 @@ from ..files import atomic_write
 from ..integrity import with_module_hash
 from ..symbolic.lattice import LatticeDerivation, LatticeSystem, derive_lattice, verify_lattice
 from .generate import _environment
-from .printer import VerificationFailed, print_jax
+from .local import _function
+from .printer import VerificationFailed
 
 __all__ = ["generate_lattice", "render_lattice"]
-
-
-def _function(name: str, args: str, doc: str, exprs, labels, inputs) -> dict:
-    """A template record: unpacking lines, CSE temporaries, one `# label` line per output."""
-    exprs = [sympy.sympify(e) for e in exprs]
-    used = set().union(set(), *(e.free_symbols for e in exprs))
-    lines = []
-    for var, symbols in inputs:
-        names = [s.name if s in used else "_" for s in symbols]
-        if any(n != "_" for n in names):
-            lines.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = {var}")
-    temps, reduced = sympy.cse(
-        exprs, symbols=sympy.numbered_symbols("_t"), order="canonical", list=True
-    )
-    lines += [f"{t.name} = {print_jax(e, output=f'temporary {t.name}')}" for t, e in temps]
-    outs = []
-    for e, label in zip(reduced, labels):
-        code = print_jax(e, output=label)
-        if not sympy.sympify(e).free_symbols:
-            code = f"jnp.asarray({code}, dtype=_dtype)"
-        outs.append(f"{code},  # {label}")
-    return {"name": name, "args": args, "doc": doc, "lines": lines, "outputs": outs}
 
 
 def _constant(matrix) -> tuple:

@@ -21,14 +21,15 @@ __all__ = ["generate_local", "render_local"]
 
 def _body(exprs, labels, inputs) -> list[str]:
     """Unpacking lines, CSE temporaries and one `# label` line per output."""
-    used = set().union(*(sympy.sympify(e).free_symbols for e in exprs))
+    exprs = [sympy.sympify(e) for e in exprs]
+    used = set().union(*(e.free_symbols for e in exprs))
     lines = []
     for var, symbols in inputs:
         names = [s.name if s in used else "_" for s in symbols]
         if any(n != "_" for n in names):
             lines.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = {var}")
     temps, reduced = sympy.cse(
-        list(exprs), symbols=sympy.numbered_symbols("_t"), order="canonical", list=True
+        exprs, symbols=sympy.numbered_symbols("_t"), order="canonical", list=True
     )
     lines += [f"{t.name} = {print_jax(e, output=f'temporary {t.name}')}" for t, e in temps]
     outs = []
@@ -40,7 +41,9 @@ def _body(exprs, labels, inputs) -> list[str]:
     return lines, outs
 
 
-def _function(name, args, doc, exprs, labels, inputs) -> dict:
+def _function(name: str, args: str, doc: str, exprs, labels, inputs) -> dict:
+    """A template record: unpacking lines, CSE temporaries, one `# label` line per output
+    (also the lattice module's, codegen/lattice.py)."""
     lines, outs = _body(exprs, labels, inputs)
     return {"name": name, "args": args, "doc": doc, "lines": lines, "outputs": outs}
 
