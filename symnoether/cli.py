@@ -286,14 +286,19 @@ def cmd_train(args) -> int:
                               resume=args.resume, force=args.force,
                               trust_module=args.trust_module)  # fmt: skip
         except VerificationFailed as error:
-            print(f"error: the spec failed verification ({', '.join(error.checks)} not "
-                  "proved), so nothing was trained; see `symnoether verify SPEC`, or pass "
-                  "--force to train anyway", file=sys.stderr)
-            return EXIT_FAILED
+            return _refused_unverified(error)
         train_models(run, variants=_variants(args, system, run.config), resume=args.resume,
                      progress=not args.quiet)
     print(f"run folder: {args.out}")
     return EXIT_OK
+
+
+def _refused_unverified(error) -> int:
+    # `train` (one run or a seed ensemble) of a spec that failed verification.
+    print(f"error: the spec failed verification ({', '.join(error.checks)} not "
+          "proved), so nothing was trained; see `symnoether verify SPEC`, or pass "
+          "--force to train anyway", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _seeds_of(args) -> tuple[int, ...] | None:
@@ -324,10 +329,7 @@ def _train_seeds(args, system, seeds: tuple[int, ...]) -> int:
                                      epochs=args.epochs, force=args.force,
                                      trust_module=args.trust_module)  # fmt: skip
         except VerificationFailed as error:
-            print(f"error: the spec failed verification ({', '.join(error.checks)} not "
-                  "proved), so nothing was trained; see `symnoether verify SPEC`, or pass "
-                  "--force to train anyway", file=sys.stderr)
-            return EXIT_FAILED
+            return _refused_unverified(error)
         variants = _variants(args, system, runs[0].config, runs[0].run_dir)
         train_seed_models(runs, variants=variants, resume=args.resume,
                           progress=not args.quiet)
