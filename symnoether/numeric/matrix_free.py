@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .newton import NewtonResult, ResidualFn
+from .newton import NewtonResult, ResidualFn, newton_iterate
 
 __all__ = ["block_diagonal_hessian", "block_inverse", "newton_matrix_free"]
 
@@ -96,31 +96,12 @@ def newton_matrix_free(
         r, scale, aux = fn(x)
         return r, (scale, aux)
 
-    def update(x, r):
+    def step(x, r):
         _, jvp, _ = jax.linearize(residual, x, has_aux=True)
 
         def sweep(_, d):
             return d + precondition(r - jvp(d))
 
-        return x - jax.lax.fori_loop(0, sweeps, sweep, precondition(r))
+        return jax.lax.fori_loop(0, sweeps, sweep, precondition(r))
 
-    r0, (scale0, aux0) = residual(x0)
-    res0 = jnp.max(jnp.abs(r0)) / scale0
-    inf = jnp.asarray(jnp.inf, res0.dtype)
-
-    def cond(carry):
-        it, _, _, res, prev, _ = carry
-        return (it < max_iter) & ((res > tol) | (res < 0.5 * prev))
-
-    def body(carry):
-        it, x, r, res, _, best = carry
-        x = update(x, r)
-        r, (scale, aux) = residual(x)
-        new_res = jnp.max(jnp.abs(r)) / scale
-        better = (new_res < best[1]) | (jnp.isnan(best[1]) & ~jnp.isnan(new_res))
-        best = jax.tree.map(lambda a, b: jnp.where(better, a, b), (x, new_res, aux, it + 1), best)
-        return it + 1, x, r, new_res, res, best
-
-    init = (jnp.asarray(0), x0, r0, res0, inf, (x0, res0, aux0, jnp.asarray(0)))
-    *_, (x, res, aux, it) = jax.lax.while_loop(cond, body, init)
-    return NewtonResult(x, res, aux, it, res <= tol)
+    return newton_iterate(fn, x0, step, tol=tol, max_iter=max_iter)

@@ -18,6 +18,7 @@ __all__ = [
     "default_tol",
     "implicit_newton",
     "newton",
+    "newton_iterate",
     "newton_setting_problems",
 ]
 
@@ -119,6 +120,14 @@ def newton(
 def _newton_matrix_free(fn: ResidualFn, x0, *, tol, max_iter, solver) -> NewtonResult:
     # The same iteration and stopping rule as the dense `newton`, with the step from a
     # Krylov solve of J(x) d = r.
+    return newton_iterate(fn, x0, lambda x, r: _matrix_free_step(fn, x, r, solver), tol=tol,
+                          max_iter=max_iter)  # fmt: skip
+
+
+def newton_iterate(fn: ResidualFn, x0, step, *, tol, max_iter) -> NewtonResult:
+    """Newton's iteration x <- x - step(x, r(x)) with `newton`'s stopping rule (past the
+    tolerance, while each update at least halves the residual), returning the best iterate;
+    `step` is the matrix-free update (a Krylov solve, preconditioned sweeps, ...)."""
     r0, scale0, aux0 = fn(x0)
     res0 = jnp.max(jnp.abs(r0)) / scale0
     inf = jnp.asarray(jnp.inf, res0.dtype)
@@ -129,7 +138,7 @@ def _newton_matrix_free(fn: ResidualFn, x0, *, tol, max_iter, solver) -> NewtonR
 
     def body(carry):
         it, x, r, res, _, best = carry
-        x = x - _matrix_free_step(fn, x, r, solver)
+        x = x - step(x, r)
         r, scale, aux = fn(x)
         new_res = jnp.max(jnp.abs(r)) / scale
         better = (new_res < best[1]) | (jnp.isnan(best[1]) & ~jnp.isnan(new_res))
