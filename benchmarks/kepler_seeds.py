@@ -4,11 +4,14 @@ out in float64, so the figures are the model's, not float32 rounding), the media
 them, and the reference's own figures for comparison.
 
     .venv/bin/python benchmarks/kepler_seeds.py [runs/kepler-seeds] [more run folders]
-        [--json docs/results/kepler_seeds.json]
+        [--json docs/results/kepler_seeds.json] [--previous docs/results/kepler_seeds.json]
 
 A folder given after the first is read as one more run (e.g. the main reference run,
 evaluated by `benchmarks/results.py`); it is listed, not counted in the median. `--json`
-also writes the rows and medians to a file (the run folders themselves are not committed).
+also writes the rows and medians to a file (the run folders themselves are not committed);
+`--previous` reads such a file back and counts its rows as runs too, where this machine has
+no folder of that name (a study finished over several sessions: the folders of its first
+runs may be gone, their figures are in the file).
 """
 
 import argparse
@@ -70,11 +73,20 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="*", type=Path)
     parser.add_argument("--json", type=Path, help="also write the rows and medians here")
+    parser.add_argument("--previous", type=Path, action="append", default=[],
+                        help="a file written by --json: its rows count as runs too")
     args = parser.parse_args(argv)
     first, *more = args.folders or [Path("runs/kepler-seeds")]
     runs = sorted(p.parent.parent for p in first.glob("*/evaluation/metrics.json"))
-    rows = {run.name: _figures(run, json.loads((run / "evaluation" / "metrics.json")
-                                                .read_text())) for run in runs}  # fmt: skip
+    rows = {}
+    for path in args.previous:
+        try:
+            rows.update(json.loads(path.read_text())["runs"])
+        except (OSError, ValueError, KeyError) as error:
+            parser.error(f"--previous {path}: not a file written by --json ({error})")
+    rows.update({run.name: _figures(run, json.loads((run / "evaluation" / "metrics.json")
+                                                     .read_text())) for run in runs})  # fmt: skip
+    rows = dict(sorted(rows.items()))
     extra = {}
     for run in more:
         # The same evaluation as the seed runs': RK4 in float64 to t = 128.
