@@ -31,9 +31,9 @@ demo: $(STAMP)
 # compiler (a segfault at about 75% of the suite, not reproducible per file).
 PYTEST := $(BIN)/python -m pytest -q --durations=8
 
+# The demo's smoke run is tests/test_demo.py (the default example, end to end).
 test: $(STAMP)
 	$(MAKE) --no-print-directory -j2 -Otarget test-a-m test-n-z
-	$(BIN)/symnoether demo --smoke
 	$(MAKE) docs
 
 .PHONY: test-a-m test-n-z

@@ -8,9 +8,12 @@ from symnoether.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_demo_smoke_writes_run_folder_metrics_and_plots(tmp_path, capsys):
+def test_demo_smoke_writes_run_folder_metrics_and_plots(tmp_path, capsys, monkeypatch):
+    # `make test`'s smoke run of the demo: the default example, as `make demo` runs it from
+    # the repository's root (the default spec is a path relative to it).
+    monkeypatch.chdir(ROOT)
     out = tmp_path / "demo"
-    demo = ["demo", "--smoke", "--spec", str(ROOT / "examples/kepler/spec.py"), "--out", str(out)]
+    demo = ["demo", "--smoke", "--out", str(out)]
     assert main(demo) == 0
     printed = capsys.readouterr().out
     assert "own charges" in printed and "variational" in printed and "unconstrained" in printed
