@@ -9,7 +9,9 @@
 #
 #   benchmarks/kepler_seeds.sh ["init:seed[:adam_eps] ..."]   (default: reference:0 .. reference:9)
 #
-# e.g. "default:1:1e-8 glorot:0:1e-8" for the earlier study's runs (optax's epsilon). Then
+# e.g. "default:1:1e-8 glorot:0:1e-8" for the earlier study's runs (optax's epsilon); init
+# "base" keeps the base configuration's (BASE=examples/configs/reference-kepler-natural.json
+# with "base:0 base:1 ..." trains the natural family, whose network takes no init). Then
 # `.venv/bin/python benchmarks/kepler_seeds.py "$OUT"` prints the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +31,9 @@ for run in $RUNS; do
 import json, sys
 base, path, init, seed, eps = sys.argv[1:]
 config = json.load(open(base))
-config.update(init=init, seed=int(seed), **({"adam_eps": float(eps)} if eps else {}))
+config.update(seed=int(seed), **({"adam_eps": float(eps)} if eps else {}))
+if init != "base":
+    config["init"] = init
 json.dump(config, open(path, "w"))
 PYEOF
     if [ ! -f "$folder/evaluation/metrics.json" ]; then
