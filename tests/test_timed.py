@@ -170,3 +170,17 @@ def test_the_example_configurations_build_time_dependent_networks(name):
     model = config.make_network(_module(), key=jax.random.key(0))
     assert isinstance(model, TimeLagrangianNetwork) and model.explicit_time
     assert model.time_input == (name == "config.json") and model.time_scale == 8.0
+
+
+def test_export_gives_the_lagrangian_and_the_acceleration_the_time(tmp_path):
+    from symnoether.numeric.export import export_model
+
+    model = _network()
+    folder = export_model(model, tmp_path / "export")
+    record = json.loads((folder / "export.json").read_text())["functions"]
+    for name in ("lagrangian", "acceleration"):
+        assert record[name]["inputs"] == ["q", "qdot", "t"]
+    exported = jax.export.deserialize((folder / "lagrangian.jaxexport").read_bytes())
+    q, qdot, t = jnp.array([[0.4]]), jnp.array([[-0.7]]), jnp.array([2.5])
+    np.testing.assert_allclose(exported.call(q, qdot, t), [model(q[0], qdot[0], t=2.5)],
+                               rtol=1e-12)  # fmt: skip
