@@ -26,10 +26,11 @@ CK = ROOT / "examples" / "caldirola_kanai"
 _MODULES: dict = {}
 
 
-def _module(name: str = "spec.py"):
-    if name not in _MODULES:
-        _MODULES[name] = sn.generate(sn.load_spec(CK / name))
-    return _MODULES[name]
+def _module(name: str = "spec.py", example: str = "caldirola_kanai"):
+    if (example, name) not in _MODULES:
+        spec = ROOT / "examples" / example / name
+        _MODULES[example, name] = sn.generate(sn.load_spec(spec))
+    return _MODULES[example, name]
 
 
 def _exact(t):
@@ -101,7 +102,7 @@ def test_rollouts_start_at_the_initial_time():
     # The switched field's motion depends on the absolute time (Caldirola-Kanai's does not:
     # x'' + gamma x' + x = 0): from t0 = 1 both integrators follow the exact solution, and
     # the same state started at t0 = 0 does not.
-    module = sn.generate(sn.load_spec(ROOT / "examples" / "switched_field" / "spec.py"))
+    module = _module(example="switched_field")
     q0, qdot0 = jnp.array([0.0, 1.0, 0.0]), jnp.array([0.2, 0.0, 0.5])
     for method in (sn.RK4(), sn.MidpointVariational()):
         for t0, bound in ((1.0, 1e-5), (0.0, None)):
@@ -203,3 +204,22 @@ def test_export_gives_the_lagrangian_and_the_acceleration_the_time(tmp_path):
     q, qdot, t = jnp.array([[0.4]]), jnp.array([[-0.7]]), jnp.array([2.5])
     np.testing.assert_allclose(exported.call(q, qdot, t), [model(q[0], qdot[0], t=2.5)],
                                rtol=1e-12)  # fmt: skip
+
+
+def test_data_trajectories_are_rolled_out_from_their_own_start_time():
+    # `evaluate --data`: a trajectory recorded from t = 1 is compared with a rollout from
+    # t = 1 (the switched field's motion depends on the absolute time).
+    from symnoether.numeric.data import Dataset
+    from symnoether.numeric.evaluate import _against
+
+    module = _module(example="switched_field")
+    true = true_model(module)
+    result = sn.integrate(true, jnp.array([0.0, 1.0, 0.0]), jnp.array([0.2, 0.0, 0.5]),
+                          dt=0.01, steps=200, save_every=10, t0=1.0, full_output=True)  # fmt: skip
+    qddot = true.batched_acceleration(result.qs, result.qdots, t=result.ts)
+    (observed,) = Dataset(result.qs, result.qdots, qddot, t=result.ts).trajectories()
+    assert observed.t0 == 1.0
+    error = _against(module, true, observed, 0.01, sn.RK4(), np.float64)
+    assert np.max(error) < 1e-10
+    assert np.max(_against(module, true, observed._replace(t0=0.0), 0.01, sn.RK4(),
+                           np.float64)) > 1e-2  # fmt: skip
