@@ -444,8 +444,9 @@ def print_table(metrics: dict) -> None:
                   + (f"{_cell(worst):>10}" if balance else "")
                   + (f"{_cell(against):>14}" if data else ""))
     if balance:
+        explicit = " + dL/dt" if "t0" in settings else ""  # (a system driven in time)
         print("balance: the largest |dI/dt - xi . Phi| over the charges and |dE/dt - qdot . "
-              "Phi| along the rollout (metrics.json has each charge)")
+              f"Phi{explicit}| along the rollout (metrics.json has each charge)")
     _print_friction(metrics.get("friction"))
     if data:
         print(f"|q - q_data|: mean over {settings['data_trajectories']} trajectories of the "
