@@ -229,3 +229,31 @@ def test_cli_train_small_evaluate_large(tmp_path, monkeypatch, capsys):
     metrics = json.loads((run / "evaluate_lennard_jones_local_27" / "metrics.json").read_text())
     assert max(metrics["rollouts"]["variational"]["charge_drift"]) < 1e-12
     assert (run / "evaluate_lennard_jones_local_27" / "charges.png").is_file()
+
+
+def test_rollout_refits_neighbour_sizes(module):
+    # Sizes far too small for the state: integrate stops on the overflow check (a clear
+    # error naming the size); rollout grows them between and within chunks and gives the
+    # rollout of a model whose sizes hold every particle.
+    q, v = _state(8)
+    v = 3.0 * v  # atoms move: the later states need other sizes than the first
+    small = sn.LocalParticleNetwork(
+        module, width=8, cell_capacity=2, max_neighbours=2, key=jax.random.key(0)
+    )
+    with pytest.raises(eqx.EquinoxRuntimeError, match="raise it"):
+        jax.block_until_ready(sn.integrate(small, q, v, dt=0.01, steps=8))
+    full = sn.LocalParticleNetwork(
+        module, width=8, cell_capacity=8, max_neighbours=7, key=jax.random.key(0)
+    )
+    qf, vf = sn.integrate(full, q, v, dt=0.01, steps=24, save_every=4)
+    (result, last) = small.rollout(
+        q, v, dt=0.01, steps=24, save_every=4, chunk=8, margin=1.0, full_output=True,
+        return_model=True,
+    )  # fmt: skip
+    assert result.qs.shape == qf.shape and result.ts.shape == (7,)
+    np.testing.assert_allclose(result.ts, 0.04 * np.arange(7), atol=1e-12)
+    np.testing.assert_allclose(result.qs, qf, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(result.qdots, vf, rtol=0, atol=1e-9)
+    assert last.sizes.cell_capacity > 2 and last.sizes.max_neighbours > 2
+    with pytest.raises(ValueError, match="multiple of save_every"):
+        small.rollout(q, v, dt=0.01, steps=10, save_every=4)
