@@ -16,6 +16,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
+from typing import ClassVar
 
 from .errors import ConfigError, RunFolderError
 from .files import atomic_write, import_file
@@ -48,6 +49,7 @@ class LocalConfig:
     velocity_noise: float = 0.3
     t_final: float = 2.0
     seed: int = 0
+    WHAT: ClassVar[str] = "local run"  # in the error messages
 
     def __post_init__(self):
         problems = []
@@ -67,7 +69,7 @@ class LocalConfig:
             ):
                 problems.append(f"{f.name} must be a positive {kind.__name__}, got {value!r}")
         if problems:
-            raise ConfigError("invalid local run settings:\n  " + "\n  ".join(problems))
+            raise ConfigError(f"invalid {self.WHAT} settings:\n  " + "\n  ".join(problems))
 
     @classmethod
     def load(cls, path) -> "LocalConfig":
@@ -79,7 +81,7 @@ class LocalConfig:
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(
-                f"{path}: unknown local run setting(s) {unknown}; the settings are {sorted(names)}"
+                f"{path}: unknown {cls.WHAT} setting(s) {unknown}; the settings are {sorted(names)}"
             )
         return cls(**data)
 
