@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import ConfigError, RunFolderError
 from .files import atomic_write, import_file
-from .local_run import LocalConfig
+from .local_run import RunSettings
 
 __all__ = [
     "LatticeConfig",
@@ -38,7 +38,7 @@ METHODS = ("rk4", "variational")
 
 
 @dataclasses.dataclass(frozen=True)
-class LatticeConfig(LocalConfig):
+class LatticeConfig(RunSettings):
     """Settings of a lattice run (a JSON object with any of these keys; unknown keys are an
     error naming these).
 
