@@ -384,7 +384,7 @@ def evaluate_lattice_run(run_dir, *, system=None, t_final=None, dt=None, methods
         folder / "field.png",
         dt=save * dt,
         reference=None if reference is None else np.asarray(reference),
-        title=f"{system.name}, {label} lattice ({last[0]}), model trained on {trained}",
+        title=f"{system.name}, lattice {label} ({last[0]}), model trained on {trained}",
     )
     metrics["folder"] = str(folder)
     return metrics
@@ -394,7 +394,7 @@ def print_lattice_metrics(metrics: dict) -> None:
     """The evaluation of a lattice run as a short table."""
     shape = "x".join(map(str, metrics["shape"]))
     trained = "x".join(map(str, metrics["trained_shape"]))
-    print(f"{metrics['system']}: {shape} lattice, {metrics['sites']} sites (trained on {trained})")
+    print(f"{metrics['system']}: lattice {shape}, {metrics['sites']} sites (trained on {trained})")
     if metrics["acceleration_error"] is not None:
         print(
             "  acceleration error (relative RMS on true states) "

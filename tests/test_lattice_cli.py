@@ -58,7 +58,7 @@ def test_evaluate_on_a_bigger_lattice(run, capsys, monkeypatch):
     monkeypatch.setenv("SYMNOETHER_SITES", "12")
     assert main(["evaluate", str(run), "--system", str(XY)]) == 0
     out = capsys.readouterr().out
-    assert "12 lattice, 12 sites (trained on 5)" in out
+    assert "lattice 12, 12 sites (trained on 5)" in out
     folder = run / "evaluate_xy_chain_local_12"
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["sites"] == 12 and np.isfinite(metrics["acceleration_error"])
