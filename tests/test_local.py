@@ -1,6 +1,7 @@
 """Local Lagrangians of identical particles (issue 25), at small sizes."""
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import equinox as eqx
@@ -11,6 +12,7 @@ import pytest
 
 import symnoether as sn
 from symnoether.files import import_file
+from symnoether.local_run import LocalConfig
 from symnoether.numeric.dynamics import autodiff_terms, solve_mass_matrix
 from symnoether.numeric.neighbours import (
     NeighbourSizes,
@@ -200,6 +202,25 @@ def test_local_config_errors(tmp_path):
     path.write_text('{"stepz": 3}')
     with pytest.raises(ConfigError, match=r"unknown local run setting\(s\) \['stepz'\]"):
         LocalConfig.load(path)
+    with pytest.raises(ConfigError, match="expansion must be >= 1"):
+        LocalConfig(expansion=0.9)
+
+
+def test_expansion_spreads_the_training_states(module):
+    # expansion scales the initial positions about their centre: the 8-atom cube's pairs
+    # then reach towards the cutoff 2.5 (about 2 unexpanded), the momentum stays 0.
+    from symnoether.local_run import _states
+
+    system = sn.load_local_spec(SPEC)
+    config = LocalConfig(trajectories=6, t_data=0.05, sample_every=10, position_noise=0.0)
+    spread = {}
+    for expansion in (1.0, 1.35):
+        q, v, _ = _states(module, system, replace(config, expansion=expansion), seed=0)
+        x = np.asarray(q).reshape(len(q), -1, 3)
+        r = np.linalg.norm(x[:, :, None] - x[:, None], axis=-1)
+        spread[expansion] = r.max()
+        np.testing.assert_allclose(np.asarray(v).reshape(len(v), -1, 3).sum(1), 0, atol=1e-12)
+    assert spread[1.0] < 2.1 and spread[1.35] > 2.4
 
 
 def test_evaluate_system_needs_local_run(tmp_path, capsys):
