@@ -229,7 +229,7 @@ class LocalParticleNetwork(AbstractLagrangian):
 
         **Arguments:** as [`integrate`][] (`method`, `tol`, `max_iter`, `t0` pass through),
         plus `chunk` (steps per chunk; rounded down to a multiple of `save_every`, at least
-        one `save_every`) and `margin` (of [`with_neighbour_sizes`][]).
+        one `save_every`) and `margin` (of `with_neighbour_sizes`).
 
         **Returns:** as `integrate`, `(qs, qdots)` or an `IntegrationResult`; with
         `return_model`, `(that, model)`, the model (its `sizes`) that ran the last chunk.
@@ -238,7 +238,9 @@ class LocalParticleNetwork(AbstractLagrangian):
 
         if not (isinstance(chunk, int) and chunk >= 1):
             raise ValueError(f"chunk must be a positive int (steps per chunk), got {chunk!r}")
-        if not (isinstance(steps, int) and isinstance(save_every, int) and save_every >= 1):
+        if not (
+            isinstance(steps, int) and isinstance(save_every, int) and min(steps, save_every) >= 1
+        ):
             raise ValueError(
                 f"steps and save_every must be positive ints, got {steps!r}, {save_every!r}"
             )
