@@ -139,7 +139,9 @@ def main() -> None:
         full_output=True,
         return_model=True,
     )
-    charges = jax.vmap(fitted.charges)(result.qs, result.qdots)
+    # The charges with the sizes the last chunk ran with (those fitted to the first state
+    # would overflow on the later states).
+    charges = jax.vmap(last.charges)(result.qs, result.qdots)
     drift = jnp.max(jnp.abs(charges - charges[0]), axis=0)
     names = module.CHARGE_NAMES
     print(

@@ -257,8 +257,10 @@ def _rollout_metrics(model, module, q0, v0, *, dt, steps, method):
     save = max(1, steps // 100)
     steps -= steps % save
     # In chunks, the neighbour list refitted between them: atoms move over a long rollout.
-    qs, vs = model.rollout(q0, v0, dt=dt, steps=steps, save_every=save, method=method)
-    charges = jax.vmap(model.charges)(qs, vs)
+    (qs, vs), model = model.rollout(
+        q0, v0, dt=dt, steps=steps, save_every=save, method=method, return_model=True
+    )
+    charges = jax.vmap(model.charges)(qs, vs)  # with the sizes the rollout ended with
     true = jax.vmap(module.true_charges)(qs, vs)
     true_e = jax.vmap(module.true_energy)(qs, vs)
     finite = bool(jnp.all(jnp.isfinite(qs)))
