@@ -93,6 +93,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RayleighDissipation": ("numeric.forces", "RayleighDissipation"),
     "ZeroForce": ("numeric.forces", "ZeroForce"),
     "ForcedLagrangian": ("numeric.forced", "ForcedLagrangian"),
+    "AbstractTimeLagrangian": ("numeric.timed", "AbstractTimeLagrangian"),
+    "TimeFunctionLagrangian": ("numeric.timed", "TimeFunctionLagrangian"),
+    "TimeLagrangianNetwork": ("numeric.timed", "TimeLagrangianNetwork"),
     "true_model": ("numeric.forced", "true_model"),
     "forced_trajectory_data": ("numeric.forced", "forced_trajectory_data"),
     "balance_residuals": ("numeric.balance", "balance_residuals"),
@@ -196,6 +199,11 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         kepler_orbit_sampler as kepler_orbit_sampler,
         state_stream as state_stream,
         trajectory_stream as trajectory_stream,
+    )
+    from .numeric.timed import (
+        AbstractTimeLagrangian as AbstractTimeLagrangian,
+        TimeFunctionLagrangian as TimeFunctionLagrangian,
+        TimeLagrangianNetwork as TimeLagrangianNetwork,
     )
     from .numeric.train import TrainingDivergedError as TrainingDivergedError, train as train
     from .symbolic.balance import (

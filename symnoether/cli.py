@@ -40,13 +40,14 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as the shell reports a process a closed
 
 def _load(spec: str, minimal: bool = False):
     """The spec's system; `minimal` (the `--minimal` switch) asks for a minimal invariant set.
-    A local spec's `sn.ParticleSystem` is returned as it is (the commands hand it to
-    `local_run.py`)."""
+    A local spec's `sn.ParticleSystem` or `sn.LatticeSystem` is returned as it is (the
+    commands hand it to `local_run.py` or `lattice_run.py`)."""
+    from .symbolic.lattice import LatticeSystem
     from .symbolic.local import ParticleSystem
     from .symbolic.system import as_system, load_declaration
 
     declared = load_declaration(spec)
-    if isinstance(declared, ParticleSystem):
+    if isinstance(declared, (ParticleSystem, LatticeSystem)):
         return declared
     system = as_system(declared, spec)
     return dataclasses.replace(system, minimal_invariants=True) if minimal else system
@@ -56,6 +57,12 @@ def _is_local(system) -> bool:
     from .symbolic.local import ParticleSystem
 
     return isinstance(system, ParticleSystem)
+
+
+def _is_lattice(system) -> bool:
+    from .symbolic.lattice import LatticeSystem
+
+    return isinstance(system, LatticeSystem)
 
 
 def _print_system(system) -> None:
@@ -79,6 +86,11 @@ def cmd_derive(args) -> int:
         from .local_run import print_local_derivation
 
         print_local_derivation(system)
+        return EXIT_OK
+    if _is_lattice(system):
+        from .lattice_run import print_lattice_derivation
+
+        print_lattice_derivation(system)
         return EXIT_OK
     _print_system(system)
     inv = derive_invariants(system)
@@ -133,10 +145,11 @@ def cmd_verify(args) -> int:
     from .symbolic.verify import verify
 
     system = _load(args.spec, args.minimal)
-    if _is_local(system):
+    if _is_local(system) or _is_lattice(system):
+        from .symbolic.lattice import verify_lattice
         from .symbolic.local import verify_local
 
-        report = verify_local(system)
+        report = (verify_local if _is_local(system) else verify_lattice)(system)
         for check in report.checks:
             print(f"{'PASS' if check.passed else 'FAIL'}  {check.name}: {check.detail}")
         return EXIT_OK if report.ok else EXIT_FAILED
@@ -226,6 +239,12 @@ def cmd_generate(args) -> int:
         generate_local(system, args.output)
         print(f"wrote {args.output} (a local module: any number of particles)")
         return EXIT_OK
+    if _is_lattice(system):
+        from .codegen.lattice import generate_lattice
+
+        generate_lattice(system, args.output)
+        print(f"wrote {args.output} (a lattice module: any lattice size)")
+        return EXIT_OK
     generate(system, args.output, force=args.force, overwrite=args.force)
     print(f"wrote {args.output}")
     return EXIT_OK
@@ -275,6 +294,8 @@ def cmd_train(args) -> int:
                             progress=not args.quiet)
         print(f"run folder: {args.out}")
         return EXIT_OK
+    if _is_lattice(system):
+        return _train_lattice(args, system)
     seeds = _seeds_of(args)
     if seeds is not None:
         return _train_seeds(args, system, seeds)
@@ -289,6 +310,32 @@ def cmd_train(args) -> int:
             return _refused_unverified(error)
         train_models(run, variants=_variants(args, system, run.config), resume=args.resume,
                      progress=not args.quiet)
+    print(f"run folder: {args.out}")
+    return EXIT_OK
+
+
+def _train_lattice(args, system) -> int:
+    from .lattice_run import LatticeConfig, train_lattice_run
+    from .lock import run_lock
+    from .symbolic.lattice import verify_lattice
+
+    if args.seed is not None or getattr(args, "seeds", None) is not None:
+        raise ConfigError("--seed and --seeds are not supported for a lattice spec; "
+                          "set \"seed\" in the --config file instead")
+    if args.resume:
+        raise ConfigError("--resume is not supported for a lattice spec; train again "
+                          "with more \"steps\" in the --config file")
+    config = LatticeConfig.load(args.config)
+    report = verify_lattice(system)
+    failed = [c.name for c in report.checks if not c.passed]
+    if failed and not args.force:
+        print(f"error: the spec failed verification ({', '.join(failed)} not proved), so "
+              "nothing was trained; see `symnoether verify SPEC`, or pass --force to train "
+              "anyway", file=sys.stderr)
+        return EXIT_FAILED
+    with run_lock(args.out):
+        train_lattice_run(system, args.out, spec_path=args.spec, config=config,
+                          data_path=args.data, progress=not args.quiet)
     print(f"run folder: {args.out}")
     return EXIT_OK
 
@@ -355,14 +402,18 @@ def _join_processes(args) -> None:
 
 def cmd_evaluate(args) -> int:
     """Roll out the trained models, write metrics.json and plots; print the table."""
+    from .lattice_run import is_lattice_run
     from .local_run import is_local_run
     from .pipeline import evaluate_run_folder
 
     if is_local_run(args.run_dir):
         return _evaluate_local(args)
+    if is_lattice_run(args.run_dir):
+        return _evaluate_lattice(args)
     if args.system is not None:
         raise ConfigError(f"--system needs the run folder of a local model (trained on an "
-                          f"sn.ParticleSystem spec); {args.run_dir!r} is not one")
+                          f"sn.ParticleSystem or sn.LatticeSystem spec); {args.run_dir!r} "
+                          "is not one")
 
     print_table(evaluate_run_folder(args.run_dir, t_final=args.t_final, dt=args.dt,
                                     method=args.method, dtype=args.dtype,
@@ -378,6 +429,24 @@ def _evaluate_local(args) -> int:
     methods = args.method or ("rk4", "variational")
     print_local_metrics(evaluate_local_run(args.run_dir, system=system, t_final=args.t_final,
                                            dt=args.dt, methods=methods))
+    return EXIT_OK
+
+
+def _evaluate_lattice(args) -> int:
+    from .lattice_run import METHODS, evaluate_lattice_run, print_lattice_metrics
+    from .symbolic.lattice import load_lattice_spec
+
+    unused = [flag for flag, value in (("--data", args.data), ("--dtype", args.dtype))
+              if value is not None]
+    if unused:
+        raise ConfigError(f"{' and '.join(unused)}: not supported for a lattice run (its "
+                          "rollouts are float64 from the spec's initial state); evaluate "
+                          "another lattice size with --system SPEC")
+    system = None if args.system is None else load_lattice_spec(args.system)
+    methods = args.method or METHODS
+    print_lattice_metrics(evaluate_lattice_run(args.run_dir, system=system,
+                                               t_final=args.t_final, dt=args.dt,
+                                               methods=methods))
     return EXIT_OK
 
 
@@ -444,8 +513,9 @@ def print_table(metrics: dict) -> None:
                   + (f"{_cell(worst):>10}" if balance else "")
                   + (f"{_cell(against):>14}" if data else ""))
     if balance:
+        explicit = " + dL/dt" if "t0" in settings else ""  # (a system driven in time)
         print("balance: the largest |dI/dt - xi . Phi| over the charges and |dE/dt - qdot . "
-              "Phi| along the rollout (metrics.json has each charge)")
+              f"Phi{explicit}| along the rollout (metrics.json has each charge)")
     _print_friction(metrics.get("friction"))
     if data:
         print(f"|q - q_data|: mean over {settings['data_trajectories']} trajectories of the "
@@ -760,7 +830,8 @@ def _parser() -> argparse.ArgumentParser:
                         "with times t, or positions; as train --data)")
     p.add_argument("--system", default=None, metavar="SPEC",
                    help="a local run only: evaluate the trained model on the system of this "
-                        "sn.ParticleSystem spec (another number of particles)")
+                        "sn.ParticleSystem spec (another number of particles) or "
+                        "sn.LatticeSystem spec (another lattice size)")
     _trust_flag(p)
     _cache_flags(p)
     p.set_defaults(func=cmd_evaluate)

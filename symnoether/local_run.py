@@ -16,6 +16,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
+from typing import ClassVar
 
 from .errors import ConfigError, RunFolderError
 from .files import atomic_write, import_file
@@ -26,28 +27,11 @@ RUN_FILE = "local.json"
 
 
 @dataclasses.dataclass(frozen=True)
-class LocalConfig:
-    """Settings of a local run (a JSON object with any of these keys).
+class RunSettings:
+    """The checks and the JSON loading shared by `LocalConfig` and the lattice runs'
+    `LatticeConfig`: every field a positive number (`seed` and the noises may be 0)."""
 
-    **Fields:** `steps`, `batch_size`, `learning_rate` (training, float32 on accelerations);
-    `width`, `depth` (the pair network); `trajectories`, `t_data`, `dt`, `sample_every`
-    (the training data: true RK4 trajectories from the spec's initial state with
-    `position_noise` and `velocity_noise` added, zero total momentum); `t_final`, `seed`.
-    """
-
-    steps: int = 3000
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    width: int = 64
-    depth: int = 2
-    trajectories: int = 16
-    t_data: float = 2.0
-    dt: float = 0.005
-    sample_every: int = 10
-    position_noise: float = 0.03
-    velocity_noise: float = 0.3
-    t_final: float = 2.0
-    seed: int = 0
+    WHAT: ClassVar[str] = "run"  # in the error messages
 
     def __post_init__(self):
         problems = []
@@ -66,11 +50,16 @@ class LocalConfig:
                 )
             ):
                 problems.append(f"{f.name} must be a positive {kind.__name__}, got {value!r}")
+        expansion = getattr(self, "expansion", 1.0)
+        if "expansion" not in [p.split()[0] for p in problems] and expansion < 1:
+            problems.append(
+                f"expansion must be >= 1 (a factor on the initial positions), got {expansion!r}"
+            )
         if problems:
-            raise ConfigError("invalid local run settings:\n  " + "\n  ".join(problems))
+            raise ConfigError(f"invalid {self.WHAT} settings:\n  " + "\n  ".join(problems))
 
     @classmethod
-    def load(cls, path) -> "LocalConfig":
+    def load(cls, path) -> "RunSettings":
         """The settings of a JSON file (`None`: the defaults)."""
         if path is None:
             return cls()
@@ -79,9 +68,40 @@ class LocalConfig:
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(
-                f"{path}: unknown local run setting(s) {unknown}; the settings are {sorted(names)}"
+                f"{path}: unknown {cls.WHAT} setting(s) {unknown}; the settings are {sorted(names)}"
             )
         return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalConfig(RunSettings):
+    """Settings of a local run (a JSON object with any of these keys).
+
+    **Fields:** `steps`, `batch_size`, `learning_rate` (training, float32 on accelerations);
+    `width`, `depth` (the pair network); `trajectories`, `t_data`, `dt`, `sample_every`
+    (the training data: true RK4 trajectories from the spec's initial state with
+    `position_noise` and `velocity_noise` added, zero total momentum); `expansion` (>= 1:
+    each training trajectory starts from the initial state's positions scaled about their
+    centre by a factor drawn uniformly from [1, expansion], so that a small cluster's data
+    also hold pairs out to the cutoff; evaluation states are never expanded); `t_final`,
+    `seed`.
+    """
+
+    steps: int = 3000
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    width: int = 64
+    depth: int = 2
+    trajectories: int = 16
+    t_data: float = 2.0
+    dt: float = 0.005
+    sample_every: int = 10
+    position_noise: float = 0.03
+    velocity_noise: float = 0.3
+    expansion: float = 1.0
+    t_final: float = 2.0
+    seed: int = 0
+    WHAT: ClassVar[str] = "local run"
 
 
 def is_local_run(run_dir) -> bool:
@@ -106,8 +126,12 @@ def _states(module, system, config: LocalConfig, *, seed: int):
     rng = np.random.default_rng(seed)
     q0, v0 = (np.asarray(s, dtype=np.float64) for s in system.initial_state)
     qs, vs = [], []
+    x0 = q0.reshape(-1, system.dim)
+    centre = x0.mean(axis=0)
     for _ in range(config.trajectories):
-        q = q0 + config.position_noise * rng.normal(size=q0.shape)
+        factor = rng.uniform(1.0, config.expansion) if config.expansion > 1 else 1.0
+        q = (centre + factor * (x0 - centre)).ravel()
+        q = q + config.position_noise * rng.normal(size=q0.shape)
         v = (v0 + config.velocity_noise * rng.normal(size=v0.shape)).reshape(-1, system.dim)
         qs.append(q)
         vs.append((v - v.mean(axis=0)).ravel())
@@ -230,12 +254,13 @@ def _rollout_metrics(model, module, q0, v0, *, dt, steps, method):
     import jax
     import jax.numpy as jnp
 
-    from .numeric.integrate import integrate
-
     save = max(1, steps // 100)
     steps -= steps % save
-    qs, vs = integrate(model, q0, v0, dt=dt, steps=steps, save_every=save, method=method)
-    charges = jax.vmap(model.charges)(qs, vs)
+    # In chunks, the neighbour list refitted between them: atoms move over a long rollout.
+    (qs, vs), model = model.rollout(
+        q0, v0, dt=dt, steps=steps, save_every=save, method=method, return_model=True
+    )
+    charges = jax.vmap(model.charges)(qs, vs)  # with the sizes the rollout ended with
     true = jax.vmap(module.true_charges)(qs, vs)
     true_e = jax.vmap(module.true_energy)(qs, vs)
     finite = bool(jnp.all(jnp.isfinite(qs)))
@@ -300,9 +325,10 @@ def evaluate_local_run(
         model = model.resized(module)
     except ValueError as error:
         raise ConfigError(f"--system: {error}") from error
-    q, v, a = _states(
-        module, system, dataclasses.replace(config, trajectories=4), seed=config.seed + 1000
-    )
+    # The spec's own state with noise, never expanded: the same test states whatever the
+    # training data were.
+    test = dataclasses.replace(config, trajectories=4, expansion=1.0)
+    q, v, a = _states(module, system, test, seed=config.seed + 1000)
     model = model.with_neighbour_sizes(q)
     force, energy, unit = _force_and_energy_errors(model, module, q, v, a)
     dt = dt or config.dt

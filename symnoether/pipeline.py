@@ -164,6 +164,24 @@ def _data(system, module, config, run_dir: Path, data_path, resume: bool):
         raise SpecError(error.problems, what="training data") from error
 
 
+def _check_timed(system, module, data, data_path) -> None:
+    # A Lagrangian L(q, qdot, t) trains on states with their times (`AbstractSource.timed`);
+    # say so before training rather than inside it.
+    if not module.__dict__.get("LAGRANGIAN_EXPLICIT_TIME", False):
+        return
+    try:
+        data.timed()
+    except ValueError as error:
+        where = f"the data {data_path}" if data_path else "the training data"
+        raise DataError(
+            f"system {system.name!r} has a Lagrangian that depends on the time explicitly, so "
+            f"its networks need each sample's time, but {where} carry none. Give a "
+            ".npz with q, qdot, qddot and t (examples/caldirola_kanai/make_data.py), or leave "
+            "--data out to sample the spec's initial_state with data 'fixed'; positions-only "
+            "training of such a system is not supported yet"
+        ) from error
+
+
 def prepare_run(
     spec, run_dir, *, config_path=None, data_path=None, resume: bool = False,
     overrides: dict | None = None, invariants=None, force: bool = False, config=None,
@@ -200,15 +218,6 @@ def prepare_run(
     from .symbolic.system import System, load_spec
 
     system = spec if isinstance(spec, System) else load_spec(spec)
-    if system.lagrangian_explicit_time:
-        raise SpecError(
-            f"system {system.name!r} has a Lagrangian that depends on the time explicitly "
-            "(c.time in lagrangian= or known_lagrangian=): derive, verify and generate "
-            "handle it, but the networks are autonomous, so `train` cannot learn it yet. "
-            "A time-dependent drive belongs in forces=[...], which training supports "
-            "(examples/duffing/)",
-            what="training",
-        )
     run_dir = Path(run_dir)
     if config is None:
         config = load_config(config_path, run_dir, resume=resume, overrides=overrides)
@@ -230,6 +239,7 @@ def _prepare(system, run_dir: Path, config, data_path, resume: bool, invariants,
         if problems:
             raise ConfigError(problems)
         data = _data(system, module, config, run_dir, data_path, resume)
+        _check_timed(system, module, data, data_path)
     return PreparedRun(run_dir, system, module, config, data, tuple(trusted))
 
 

@@ -211,6 +211,8 @@ def test_minimal_switch_reaches_every_symbolic_stage(tmp_path, capsys, monkeypat
     assert main(["verify", spec, "--minimal"]) == 0
 
 
+@pytest.mark.slow  # about 18 s CPU; the same train/evaluate path as the other end-to-end
+# runs here, with the flat lattice's known kinetic part (tests/test_known.py covers that part)
 def test_lattice_example_runs_end_to_end_with_few_sites(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SYMNOETHER_SITES", "4")
     spec = str(ROOT / "examples/lattice/spec.py")

@@ -1,6 +1,7 @@
 """Local Lagrangians of identical particles (issue 25), at small sizes."""
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import equinox as eqx
@@ -11,6 +12,7 @@ import pytest
 
 import symnoether as sn
 from symnoether.files import import_file
+from symnoether.local_run import LocalConfig
 from symnoether.numeric.dynamics import autodiff_terms, solve_mass_matrix
 from symnoether.numeric.neighbours import (
     NeighbourSizes,
@@ -200,6 +202,25 @@ def test_local_config_errors(tmp_path):
     path.write_text('{"stepz": 3}')
     with pytest.raises(ConfigError, match=r"unknown local run setting\(s\) \['stepz'\]"):
         LocalConfig.load(path)
+    with pytest.raises(ConfigError, match="expansion must be >= 1"):
+        LocalConfig(expansion=0.9)
+
+
+def test_expansion_spreads_the_training_states(module):
+    # expansion scales the initial positions about their centre: the 8-atom cube's pairs
+    # then reach towards the cutoff 2.5 (about 2 unexpanded), the momentum stays 0.
+    from symnoether.local_run import _states
+
+    system = sn.load_local_spec(SPEC)
+    config = LocalConfig(trajectories=6, t_data=0.05, sample_every=10, position_noise=0.0)
+    spread = {}
+    for expansion in (1.0, 1.35):
+        q, v, _ = _states(module, system, replace(config, expansion=expansion), seed=0)
+        x = np.asarray(q).reshape(len(q), -1, 3)
+        r = np.linalg.norm(x[:, :, None] - x[:, None], axis=-1)
+        spread[expansion] = r.max()
+        np.testing.assert_allclose(np.asarray(v).reshape(len(v), -1, 3).sum(1), 0, atol=1e-12)
+    assert spread[1.0] < 2.1 and spread[1.35] > 2.4
 
 
 def test_evaluate_system_needs_local_run(tmp_path, capsys):
@@ -229,3 +250,31 @@ def test_cli_train_small_evaluate_large(tmp_path, monkeypatch, capsys):
     metrics = json.loads((run / "evaluate_lennard_jones_local_27" / "metrics.json").read_text())
     assert max(metrics["rollouts"]["variational"]["charge_drift"]) < 1e-12
     assert (run / "evaluate_lennard_jones_local_27" / "charges.png").is_file()
+
+
+def test_rollout_refits_neighbour_sizes(module):
+    # Sizes far too small for the state: integrate stops on the overflow check (a clear
+    # error naming the size); rollout grows them between and within chunks and gives the
+    # rollout of a model whose sizes hold every particle.
+    q, v = _state(8)
+    v = 3.0 * v  # atoms move: the later states need other sizes than the first
+    small = sn.LocalParticleNetwork(
+        module, width=8, cell_capacity=2, max_neighbours=2, key=jax.random.key(0)
+    )
+    with pytest.raises(eqx.EquinoxRuntimeError, match="raise it"):
+        jax.block_until_ready(sn.integrate(small, q, v, dt=0.01, steps=8))
+    full = sn.LocalParticleNetwork(
+        module, width=8, cell_capacity=8, max_neighbours=7, key=jax.random.key(0)
+    )
+    qf, vf = sn.integrate(full, q, v, dt=0.01, steps=24, save_every=4)
+    (result, last) = small.rollout(
+        q, v, dt=0.01, steps=24, save_every=4, chunk=8, margin=1.0, full_output=True,
+        return_model=True,
+    )  # fmt: skip
+    assert result.qs.shape == qf.shape and result.ts.shape == (7,)
+    np.testing.assert_allclose(result.ts, 0.04 * np.arange(7), atol=1e-12)
+    np.testing.assert_allclose(result.qs, qf, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(result.qdots, vf, rtol=0, atol=1e-9)
+    assert last.sizes.cell_capacity > 2 and last.sizes.max_neighbours > 2
+    with pytest.raises(ValueError, match="multiple of save_every"):
+        small.rollout(q, v, dt=0.01, steps=10, save_every=4)

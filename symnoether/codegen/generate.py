@@ -238,6 +238,7 @@ def _module_context(system: System, invariants, report, force: bool) -> dict:
         "has_known": system.known_lagrangian is not None,
         "has_boundary": system.has_boundary,
         "time_dependent": system.time_dependent,
+        "lagrangian_explicit_time": system.lagrangian_explicit_time,
         "functions": functions,
         "true_functions": true_functions,
         **balance_context(system, invariants),

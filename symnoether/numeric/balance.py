@@ -3,9 +3,10 @@
 forces predict.
 
 Continuous: along a model's own flow, $dI_a/dt = \\xi_a \\cdot \\Phi$ and
-$dE/dt = \\dot q \\cdot \\Phi$ (the Lagrangians of the numeric half do not depend on the time
-explicitly); [`balance_residuals`][] returns $dI/dt$ (forward mode, along the model's
-acceleration) minus the module's `charge_rates`, and the same for the energy. For an invariant
+$dE/dt = \\dot q \\cdot \\Phi$, minus $\\partial L/\\partial t$ for a Lagrangian that
+depends on the time explicitly (an [`AbstractTimeLagrangian`][]);
+[`balance_residuals`][] returns $dI/dt$ (forward mode, along the model's acceleration)
+minus the module's `charge_rates`, and the same for the energy. For an invariant
 network with a force this vanishes to rounding whatever the weights (`network_balance` in
 `verify`); for an unconstrained model it does not.
 
@@ -43,9 +44,15 @@ def _one(model: AbstractLagrangian, q, qdot, t):
         return model.charges(q, qdot, t=t)
 
     _, charge_rate = jax.jvp(charges, (q, qdot, t), tangent)
-    _, energy_rate = jax.jvp(lambda q, qdot: model.energy(q, qdot), (q, qdot), tangent[:2])
     predicted = module.charge_rates(force, q, qdot, t=t)
-    return charge_rate - predicted, energy_rate - qdot @ force
+    if not model.lagrangian_explicit_time:
+        _, energy_rate = jax.jvp(lambda q, qdot: model.energy(q, qdot), (q, qdot), tangent[:2])
+        return charge_rate - predicted, energy_rate - qdot @ force
+    # L(q, qdot, t): dE/dt = qdot . force - dL/dt, the time derivative of E included.
+    _, energy_rate = jax.jvp(lambda q, qdot, t: model.energy(q, qdot, t=t), (q, qdot, t),
+                             tangent)  # fmt: skip
+    return (charge_rate - predicted,
+            energy_rate - (qdot @ force - model.time_derivative(q, qdot, t=t)))  # fmt: skip
 
 
 def balance_residuals(

@@ -34,6 +34,7 @@ from .position_loss import PositionLoss
 from .positions import position_trajectories
 from .source import AbstractSource
 from .stream import kepler_orbit_sampler, state_stream, trajectory_stream
+from .timed import TimeLagrangianNetwork
 
 __all__ = [
     "DATA_KINDS",
@@ -66,7 +67,7 @@ FRICTIONS = ("none", "known", "learned")
 _INTS = ("width", "depth", "epochs", "steps_per_epoch", "batch_size", "seed", "checkpoint_every",
          "stream_window", "rollout_steps")  # fmt: skip
 _FLOATS = ("learning_rate", "final_learning_rate", "adam_eps", "dt", "sample_every", "t_final",
-           "noise")  # fmt: skip
+           "noise", "time_scale")  # fmt: skip
 _CHOICES = {
     "activation": tuple(ACTIVATIONS),
     "init": INITS,
@@ -136,6 +137,12 @@ class TrainConfig:
     network rescaled to mean mass +1, `ForcedLagrangian.normalized`). A System's known
     drive (`forces=`) is part of every model of it (`sn.DrivingForce`).
 
+    A system whose Lagrangian depends on the time explicitly (`LAGRANGIAN_EXPLICIT_TIME`,
+    e.g. Caldirola-Kanai) trains `sn.TimeLagrangianNetwork`s, $e^{a t} f(S, t/T) + K$, on
+    fixed data with their sample times: `time_scale` is $T$ (about the data's span) and
+    `time_input` whether $f$ sees $t/T$ at all. Streams, positions only, the natural model,
+    `standardize` and a friction or drive are refused for such a system (`force_problems`).
+
     `activation` takes a name of `ACTIVATIONS` or one of its functions (`jax.nn.softplus`),
     held as the name: a configuration is written as JSON. `mass_solve` is how d2L/dqdot2 is
     solved (`"solve"`, `"cholesky"`, `"pinv"`); `solver=` is its deprecated spelling.
@@ -170,6 +177,8 @@ class TrainConfig:
     schedule_epochs: int | None = None
     validation_fraction: float = 0.0
     patience: int = 0
+    time_scale: float = 10.0
+    time_input: bool = True
     solver: InitVar[str | None] = None
 
     def __post_init__(self, solver):
@@ -203,6 +212,8 @@ class TrainConfig:
                          "validation_fraction, e.g. 0.1")
         if not isinstance(self.standardize, bool):
             types.append(f"standardize must be true or false, got {self.standardize!r}")
+        if not isinstance(self.time_input, bool):
+            types.append(f"time_input must be true or false, got {self.time_input!r}")
         if not (isinstance(self.negative, list | tuple)
                 and all(isinstance(name, str) for name in self.negative)):  # fmt: skip
             types.append(f"negative must be a list of coordinate names, got {self.negative!r}")
@@ -364,6 +375,15 @@ class TrainConfig:
         """The model for `module` with this configuration's architecture: the invariant
         variant of family `model`, or the unconstrained `LagrangianNetwork` baseline; a
         `ForcedLagrangian` of it and `make_force`'s force when there is one."""
+        if _flag(module, "LAGRANGIAN_EXPLICIT_TIME"):
+            problems = self.force_problems(module)
+            if problems:
+                raise ConfigError(problems)
+            return TimeLagrangianNetwork(
+                module, invariant=invariant, width=self.width, depth=self.depth,
+                activation=self.activation, time_scale=self.time_scale,
+                time_input=self.time_input, dtype=self.dtype, key=key,
+            )  # fmt: skip
         force = self.make_force(module, key=jax.random.fold_in(key, 1))
         if invariant and self.model == "natural":
             network = NaturalLagrangianNetwork(
@@ -382,6 +402,8 @@ class TrainConfig:
         """What `friction` needs of the generated module that `module` lacks (empty when
         nothing): a dissipation basis for `"learned"`, a Rayleigh function for `"known"`."""
         name = module.SYSTEM_NAME
+        if _flag(module, "LAGRANGIAN_EXPLICIT_TIME"):
+            return self._explicit_time_problems(module)
         if self.friction == "learned" and not _flag(module, "LEARNED_DISSIPATION"):
             return [f"friction 'learned' needs a dissipation basis, but system {name!r} has "
                     "none: declare learn_dissipation=True in its System "
@@ -391,6 +413,28 @@ class TrainConfig:
                     "declares none: add dissipation=R to its System, or set friction to "
                     "'none' or 'learned'"]
         return []
+
+    def _explicit_time_problems(self, module: ModuleType) -> list[str]:
+        # What a model of an explicitly time-dependent Lagrangian (TimeLagrangianNetwork)
+        # cannot do yet, each with the way that works.
+        name, works = module.SYSTEM_NAME, "examples/caldirola_kanai/ shows what works"
+        unsupported = {
+            "friction": (self.friction != "none", f"friction {self.friction!r}",
+                         "set friction to 'none'"),
+            "forces": (_flag(module, "HAS_FORCES") or _flag(module, "HAS_DISSIPATION")
+                       or _flag(module, "LEARNED_DISSIPATION"), "forces or a dissipation",
+                       "drop forces=/dissipation= from the System, or make its Lagrangian "
+                       "autonomous and the time dependence a drive forces=[...] "
+                       "(examples/duffing/)"),
+            "data": (self.data != "fixed", f"data {self.data!r}",
+                     "use data 'fixed' (samples with their times t), or --data FILE.npz "
+                     "with q, qdot, qddot and t"),
+            "model": (self.model != "mlp", f"model {self.model!r}", "use model 'mlp'"),
+            "standardize": (self.standardize, "standardize", "leave standardize out"),
+        }  # fmt: skip
+        return [f"system {name!r} has a Lagrangian that depends on the time explicitly; its "
+                f"networks (TimeLagrangianNetwork) do not support {what} yet: {fix} ({works})"
+                for refused, what, fix in unsupported.values() if refused]  # fmt: skip
 
     def make_force(self, module: ModuleType, *, key: PRNGKeyArray) -> AbstractForce | None:
         """The non-conservative force of this configuration's models: the system's known

@@ -45,6 +45,7 @@ from .source import (
     sample_rows,
     uniform_step,
 )
+from .timed import TimeFunctionLagrangian
 
 __all__ = ["Dataset", "load_data", "random_data", "save_data", "trajectory_data"]
 
@@ -122,7 +123,7 @@ class Dataset(AbstractStateSource):
         cuts = [0, *(np.flatnonzero(np.diff(t) <= 0) + 1), len(t)]
         runs = [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b - a >= 2]
         return [Observed(t[a:b] - t[a], q[a:b], q[a], qdot[a],
-                         uniform_step(t[a:b], f"trajectory {k} of the data"))
+                         uniform_step(t[a:b], f"trajectory {k} of the data"), float(t[a]))
                 for k, (a, b) in enumerate(runs)]  # fmt: skip
 
     def coordinate_count(self) -> int:
@@ -159,6 +160,14 @@ def _noisy(arrays: tuple[Array, ...], noise: Array, key: PRNGKeyArray) -> tuple[
 # operations one by one, which JAX would compile one at a time.
 @eqx.filter_jit
 def _sample_trajectory(module, q0, qdot0, dt, substeps, n_samples, noise, key):
+    if module.__dict__.get("EXPLICIT_TIME", False):
+        # Dynamics that depend on the time (an L(q, qdot, t) or a drive): the closed-form
+        # acceleration at each stage's and each sample's time, from t = 0.
+        true = TimeFunctionLagrangian(module.lagrangian, module.acceleration, module)
+        result = integrate(true, q0, qdot0, dt=dt, steps=substeps * (n_samples - 1),
+                           method=RK4(), save_every=substeps, full_output=True)  # fmt: skip
+        qddot = true.batched_acceleration(result.qs, result.qdots, t=result.ts)
+        return _noisy((result.qs, result.qdots, qddot), noise, key)
     qs, qdots = integrate(
         module.lagrangian, q0, qdot0, dt=dt, steps=substeps * (n_samples - 1),
         method=RK4(), save_every=substeps, acceleration=module.acceleration,

@@ -11,7 +11,8 @@ import numpy as np
 
 __all__ = ["energy_decay", "warn_if_energy_decays"]
 
-_FLAGS = ("HAS_DISSIPATION", "LEARNED_DISSIPATION", "HAS_FORCES")
+# (A Lagrangian that depends on the time explicitly may lose energy too: Caldirola-Kanai.)
+_FLAGS = ("HAS_DISSIPATION", "LEARNED_DISSIPATION", "HAS_FORCES", "LAGRANGIAN_EXPLICIT_TIME")
 # A fall of the energy by more than this fraction of the kinetic term counts as decay; the
 # model-free proxy (no true energy) needs more, as short conservative data move it too.
 _DECAY = 0.5
@@ -63,7 +64,7 @@ def energy_decay(module: ModuleType, q, qdot, t) -> float | None:
 def warn_if_energy_decays(module: ModuleType, q, qdot, t, *, stacklevel: int = 3) -> None:
     """Warn when the data lose energy ([`energy_decay`][] above 0.5 with a true energy,
     above 0.9 from the kinetic proxy) and the module declares no dissipation, learned
-    friction or forces."""
+    friction or forces, and its Lagrangian does not depend on the time."""
     if _declares_forces(module):
         return
     decay = energy_decay(module, q, qdot, t)

@@ -127,26 +127,34 @@ def _mass_matrix_metrics(eigenvalues: np.ndarray) -> dict:
 
 @eqx.filter_jit
 def _along(module: ModuleType, lagrangian, qs, qdots, ts):
+    # An explicitly time-dependent L (and the true one of such a module) at each state's time.
+    explicit = bool(module.__dict__.get("LAGRANGIAN_EXPLICIT_TIME", False))
+
     def one(q, qdot, t):
         at = time_keywords(module, t)
+        model = lagrangian.lagrangian_at(t)
+        timed = {"t": t} if lagrangian.lagrangian_explicit_time else {}
         values = {
-            "charges": module.noether_charges(lagrangian, q, qdot, **at),
-            "energy": module.energy(lagrangian, q, qdot),
-            "energy_scale": _energy_scale(lagrangian, q, qdot),
-            "mass_eigenvalues": jnp.linalg.eigvalsh(lagrangian.mass_matrix(q, qdot)),
+            "charges": module.noether_charges(model, q, qdot, **at),
+            "energy": module.energy(model, q, qdot),
+            "energy_scale": _energy_scale(model, q, qdot),
+            "mass_eigenvalues": jnp.linalg.eigvalsh(lagrangian.mass_matrix(q, qdot, **timed)),
         }
         if module.HAS_LAGRANGIAN:
+            true_timed = {"t": t} if explicit else {}
             values["true_charges"] = module.true_charges(q, qdot, **at)
-            values["true_energy"] = module.true_energy(q, qdot)
-            values["true_energy_scale"] = _energy_scale(module.lagrangian, q, qdot)
+            values["true_energy"] = module.true_energy(q, qdot, **true_timed)
+            values["true_energy_scale"] = _energy_scale(
+                lambda q, v: module.lagrangian(q, v, **true_timed), q, qdot)
         return values
 
     return jax.vmap(one)(qs, qdots, ts)
 
 
-def _roll(lagrangian: AbstractLagrangian, q0, qdot0, *, dt, steps, method):
+def _roll(lagrangian: AbstractLagrangian, q0, qdot0, *, dt, steps, method, t0=0.0):
     start = time.perf_counter()
-    result = integrate(lagrangian, q0, qdot0, dt=dt, steps=steps, method=method, full_output=True)
+    result = integrate(lagrangian, q0, qdot0, dt=dt, steps=steps, method=method,
+                       full_output=True, t0=t0)  # fmt: skip
     jax.block_until_ready(result.qs)
     seconds = time.perf_counter() - start
     newton = None
@@ -349,7 +357,8 @@ def _settings(module, q0, qdot0, dt, steps, methods, dtype) -> dict:
     }
 
 
-def _rollouts(module, models, q0, qdot0, dt, steps, integrators) -> dict[str, dict[str, Curves]]:
+def _rollouts(module, models, q0, qdot0, dt, steps, integrators, t0=0.0
+              ) -> dict[str, dict[str, Curves]]:  # fmt: skip
     systems: dict[str, AbstractLagrangian] = dict(models)
     runs = {}
     if module.HAS_LAGRANGIAN:
@@ -358,7 +367,7 @@ def _rollouts(module, models, q0, qdot0, dt, steps, integrators) -> dict[str, di
         true = true_system(module)
         systems = {TRUE: true, **systems}
         runs[TRUE, REFERENCE_METHOD] = _roll(true, q0, qdot0, dt=dt, steps=steps,
-                                             method=REFERENCE)  # fmt: skip
+                                             method=REFERENCE, t0=t0)  # fmt: skip
     reference = np.asarray(runs[TRUE, REFERENCE_METHOD][0].qs) if runs else None
     curves: dict[str, dict[str, Curves]] = {}
     for name, lagrangian in systems.items():
@@ -366,7 +375,7 @@ def _rollouts(module, models, q0, qdot0, dt, steps, integrators) -> dict[str, di
         for method, integrator in integrators.items():
             if (name, method) not in runs:
                 runs[name, method] = _roll(
-                    lagrangian, q0, qdot0, dt=dt, steps=steps, method=integrator
+                    lagrangian, q0, qdot0, dt=dt, steps=steps, method=integrator, t0=t0
                 )
             curves[name][method] = _curves(module, lagrangian, *runs[name, method], reference)
     # Models first, the true system last (the order of the figures' columns).
@@ -384,7 +393,7 @@ def _against(module, lagrangian, observed, dt: float, integrator, dtype) -> np.n
     qs, _ = integrate(lagrangian, jnp.asarray(observed.q0, dtype),
                       jnp.asarray(observed.qdot0, dtype), dt=observed.dt / substeps,
                       steps=substeps * (len(observed.t) - 1), method=integrator,
-                      save_every=substeps)  # fmt: skip
+                      save_every=substeps, t0=observed.t0)  # fmt: skip
     return position_error(module, qs, observed.q)
 
 
@@ -426,6 +435,7 @@ def evaluate_models(
     plots: bool = True,
     warnings: Sequence[str] = (),
     data=None,
+    t0: float = 0.0,
 ) -> dict[str, Any]:
     """Roll out models and the true system from one state; measure conservation and error.
 
@@ -456,6 +466,8 @@ def evaluate_models(
         own initial state to its last sample (`dt` rounded to divide its spacing), and
         `"data_error"` (mean final, max and RMS of $|q(t_k) - q_{data}(t_k)|$) is added
         to each model's and method's metrics. This works without a true system.
+    - `t0`: the time of the initial state, for a system that depends on the time (a drive
+        or an explicitly time-dependent Lagrangian); every rollout starts there.
 
     **Returns:**
 
@@ -476,13 +488,18 @@ def evaluate_models(
     dtype = np.dtype(np.float64 if mixed else dtype)
     losses = {name: np.asarray(values, np.float64) for name, values in (losses or {}).items()}
     models = {name: as_lagrangian(m, module=module) for name, m in models.items()}
+    timed = [name for name, m in models.items() if m.lagrangian_explicit_time]
+    if mixed and timed:
+        raise ConfigError(f"dtype 'mixed' does not cover a Lagrangian that depends on the time "
+                          f"explicitly (models {timed}) yet; evaluate in float64 (the default) "
+                          "or float32")  # fmt: skip
     with _precision(dtype):
         if mixed:
             cast = {name: MixedPrecision(_cast(m, np.float32)) for name, m in models.items()}
         else:
             cast = {name: _cast(model, dtype) for name, model in models.items()}
         q0, qdot0 = jnp.asarray(q0, dtype), jnp.asarray(qdot0, dtype)
-        curves = _rollouts(module, cast, q0, qdot0, dt, steps, integrators)
+        curves = _rollouts(module, cast, q0, qdot0, dt, steps, integrators, float(t0))
         against, data_qs = None, None
         if data is not None:
             observed = data.trajectories()[:MAX_DATA_TRAJECTORIES]
@@ -493,6 +510,8 @@ def evaluate_models(
             against = _data_errors(module, systems, observed, dt, integrators, dtype)
         forced = _force_metrics(module, cast, curves)
     settings = _settings(module, q0, qdot0, dt, steps, integrators, MIXED if mixed else dtype)
+    if module.__dict__.get("EXPLICIT_TIME", False):
+        settings["t0"] = float(t0)  # where the rollouts of a system driven in time start
     metrics = _metrics(module, curves, losses, settings)
     balances, friction = forced
     for name, by_method in balances.items():
@@ -577,6 +596,20 @@ def _initial_state(run) -> tuple[np.ndarray, np.ndarray]:
         return _first_position_state(data, path)
 
 
+def _initial_time(run) -> float:
+    # The spec's initial state is at t = 0 (training data made from it start there); the
+    # first state of a data file is at the file's first time, where it records one.
+    if run.initial_state is not None:
+        return 0.0
+    path = RunFolder(run.run_dir).data
+    if not path.is_file():
+        return 0.0
+    with np.load(path) as data:
+        if "t" in data and "qdot" in data and np.size(data["t"]):
+            return float(np.ravel(data["t"])[0])
+    return 0.0
+
+
 def _first_position_state(data, path: Path) -> tuple[np.ndarray, np.ndarray]:
     # Positions only (trajectories, T, n) sampled every dt (or at times t): the first
     # position and its velocity by the second-order one-sided difference
@@ -605,6 +638,7 @@ def evaluate_run(
     dtype: str = "float64",
     trust_module: bool = False,
     data: str | os.PathLike | None = None,
+    t0: float | None = None,
 ) -> dict[str, Any]:
     """Evaluate the trained models of a run folder (`symnoether evaluate RUN_DIR`).
 
@@ -623,6 +657,9 @@ def evaluate_run(
         (see `load_run`); the override is recorded among the metrics' warnings.
     - `data`: a data file (states with times `t`, or positions; what `load_data` reads)
         whose trajectories the models are also compared with (`evaluate_models`' `data`).
+    - `t0`: the time of the initial state, for a system that depends on the time; default
+        the run's initial time: 0 for the spec's `initial_state`, else the first time `t`
+        of the run's training data.
 
     **Returns:**
 
@@ -639,6 +676,7 @@ def evaluate_run(
         raise ValueError("pass both q0 and qdot0, or neither (to start from the training data)")
     if q0 is None:
         q0, qdot0 = _initial_state(run)
+    t0 = _initial_time(run) if t0 is None else float(t0)
     steps = round(t_final / dt)
     methods = (method,) if isinstance(method, str | AbstractIntegrator) else tuple(method)
     out_dir = RunFolder(run_dir).evaluation if out_dir is None else out_dir
@@ -651,6 +689,7 @@ def evaluate_run(
     return evaluate_models(
         run.module, run.models, q0, qdot0, dt=dt, steps=steps, losses=run.losses,
         out_dir=out_dir, methods=methods, dtype=dtype, warnings=run.overrides, data=observed,
+        t0=t0,
     )  # fmt: skip
 
 

@@ -46,7 +46,11 @@ def _functions(model: LagrangianNetwork) -> dict:
         acceleration = jax.vmap(lambda q, qdot, t: model.acceleration(q, qdot, t=t))
     else:
         acceleration = jax.vmap(lambda q, qdot: model.acceleration(q, qdot))
-    return {"lagrangian": jax.vmap(lambda q, qdot: model(q, qdot)), "acceleration": acceleration}
+    if model.lagrangian_explicit_time:  # L(q, qdot, t) takes each state's time too
+        lagrangian = jax.vmap(lambda q, qdot, t: model.lagrangian_at(t)(q, qdot))
+    else:
+        lagrangian = jax.vmap(lambda q, qdot: model(q, qdot))
+    return {"lagrangian": lagrangian, "acceleration": acceleration}
 
 
 def export_model(
@@ -70,9 +74,11 @@ def export_model(
 
     The folder. A forced model's acceleration includes its force (a learned friction, a
     known drive); for a model driven in time (`explicit_time`) it takes `(q, qdot, t)`,
-    `t` of shape `(batch,)`. Each program takes `(q, qdot)`, arrays of shape `(batch, n)` in the
-    model's dtype for any batch size, and returns `L` of shape `(batch,)` or `qddot` of
-    shape `(batch, n)`; see the module docstring for how plain JAX loads them. Raises
+    `t` of shape `(batch,)`, and so does the Lagrangian of one that depends on the time
+    explicitly (`lagrangian_explicit_time`, an `sn.TimeLagrangianNetwork`). Each program
+    takes `(q, qdot)`, arrays of shape `(batch, n)` in the model's dtype for any batch
+    size, and returns `L` of shape `(batch,)` or `qddot` of shape `(batch, n)`; see the
+    module docstring for how plain JAX loads them. Raises
     `ValueError` for a model whose programs call back to Python (a `max_condition` check).
     """
     out = Path(out_dir)
@@ -85,7 +91,8 @@ def export_model(
     record = {}
     times = jax.ShapeDtypeStruct((batch,), dtype)
     for name, function in _functions(model).items():
-        timed = name == "acceleration" and model.explicit_time
+        timed = (name == "acceleration" and model.explicit_time) or (
+            name == "lagrangian" and model.lagrangian_explicit_time)
         inputs = (state, state, times) if timed else (state, state)
         try:
             exported = jax.export.export(jax.jit(function), platforms=platforms)(*inputs)

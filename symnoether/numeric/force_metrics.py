@@ -52,7 +52,7 @@ def true_system(module: ModuleType) -> AbstractLagrangian:
     """The true system of a module with a true Lagrangian as an evaluation model: with its
     known force (`true_model`) when it has forces or friction, so that every integrator
     steps the force too; else the Lagrangian with its closed-form acceleration."""
-    if _any(module, _FORCE_FLAGS):
+    if _any(module, _FORCE_FLAGS) or module.__dict__.get("LAGRANGIAN_EXPLICIT_TIME", False):
         return true_model(module)
     return FunctionLagrangian(module.lagrangian, module.acceleration, module)
 
@@ -80,9 +80,16 @@ def balance_entry(module: ModuleType, model: AbstractLagrangian | None, qs, qdot
     balance law (`"charges"`, by name) and of the energy's, over up to `MAX_STATES` of the
     rollout's states (`"states"`), and `"max"` over all of them. `model=None`: the true system
     (the module's closed forms). `{}` when there is nothing to check: a true system without
-    known forces or friction (an explicit time alone has no closed-form rates there)."""
-    if model is None and not (module.HAS_LAGRANGIAN and _any(module, _FORCE_FLAGS)):
+    known forces or friction (a drive's explicit time alone has no closed-form rates there;
+    a true Lagrangian that depends on the time is measured along its own flow, by
+    autodiff)."""
+    time_lagrangian = module.__dict__.get("LAGRANGIAN_EXPLICIT_TIME", False)
+    if model is None and not (module.HAS_LAGRANGIAN and (_any(module, _FORCE_FLAGS)
+                                                         or time_lagrangian)):  # fmt: skip
         return {}
+    if model is None and time_lagrangian:
+        # No closed-form rates of the charges there: the true L's own, by autodiff.
+        model = true_model(module)
     pick = _every(qs)
     q, qdot = jnp.asarray(qs[pick]), jnp.asarray(qdots[pick])
     t = jnp.asarray(ts[pick], q.dtype)

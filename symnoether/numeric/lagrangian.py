@@ -137,6 +137,18 @@ class AbstractLagrangian(eqx.Module):
         return False
 
     @property
+    def lagrangian_explicit_time(self) -> bool:
+        """Whether the Lagrangian itself depends on the time, $L(q, \\dot q, t)$ (not only a
+        force): then `__call__` takes a keyword `t`, and the variational method steps
+        `lagrangian_at(t)` ([`AbstractTimeLagrangian`][]). Default `False`."""
+        return False
+
+    def lagrangian_at(self, t) -> "Function":
+        """The Lagrangian at the time `t` as a function `L(q, qdot)`. Default: `self` (an
+        autonomous Lagrangian has no time to fix)."""
+        return self
+
+    @property
     def fixed_scale(self) -> bool:
         """Whether a known part fixes the scale of $L$ (then the position loss needs no
         scale term). Default `False`."""
@@ -265,6 +277,14 @@ class MixedPrecision(AbstractLagrangian):
     @property
     def explicit_time(self) -> bool:
         return self.model.explicit_time
+
+    def __check_init__(self):
+        if self.model.lagrangian_explicit_time:
+            raise ValueError(
+                "MixedPrecision does not cover a Lagrangian that depends on the time "
+                f"explicitly ({type(self.model).__name__}); evaluate it in float64 or float32 "
+                "(evaluate's dtype=)"
+            )
 
 
 class _Float32Force(AbstractForce):

@@ -19,6 +19,7 @@ neighbour list's static sizes to a state).
 """
 
 import copy
+import math
 from types import ModuleType
 
 import equinox as eqx
@@ -200,3 +201,111 @@ class LocalParticleNetwork(AbstractLagrangian):
         object.__setattr__(new, "module", module)
         object.__setattr__(new, "cutoff", module.CUTOFF)
         return new
+
+    def rollout(
+        self,
+        q0: Float[ArrayLike, "*batch n"],
+        qdot0: Float[ArrayLike, "*batch n"],
+        *,
+        dt: float,
+        steps: int,
+        save_every: int = 1,
+        chunk: int = 50,
+        margin: float = 1.5,
+        full_output: bool = False,
+        return_model: bool = False,
+        **kwargs,
+    ):
+        """[`integrate`][] in chunks of `chunk` steps, refitting the neighbour list between
+        chunks: for long rollouts, where atoms move far from where the sizes were fitted.
+
+        Before each chunk the sizes are fitted (times `margin`) to the chunk's start and
+        the previous chunk's saved states, and kept if larger (they only grow: a chunk
+        length compiles once per size). A chunk that still overflows is rerun from its
+        start with both sizes 1.5x larger (at most 6 times; at N every slot fits, so a
+        true overflow cannot survive). Restarting a chunk from its last (q, qdot) is exact
+        for the variational method: its returned velocity carries the discrete momentum.
+        Without a cutoff this is `integrate` in pieces.
+
+        **Arguments:** as [`integrate`][] (`method`, `tol`, `max_iter`, `t0` pass through),
+        plus `chunk` (steps per chunk; rounded down to a multiple of `save_every`, at least
+        one `save_every`) and `margin` (of `with_neighbour_sizes`).
+
+        **Returns:** as `integrate`, `(qs, qdots)` or an `IntegrationResult`; with
+        `return_model`, `(that, model)`, the model (its `sizes`) that ran the last chunk.
+        """
+        from .integrate import IntegrationResult, integrate
+
+        if not (isinstance(chunk, int) and chunk >= 1):
+            raise ValueError(f"chunk must be a positive int (steps per chunk), got {chunk!r}")
+        if not (
+            isinstance(steps, int) and isinstance(save_every, int) and min(steps, save_every) >= 1
+        ):
+            raise ValueError(
+                f"steps and save_every must be positive ints, got {steps!r}, {save_every!r}"
+            )
+        if steps % save_every:
+            raise ValueError(f"steps ({steps}) must be a multiple of save_every ({save_every})")
+        chunk = max(save_every, chunk - chunk % save_every)
+        t0 = float(kwargs.pop("t0", 0.0))
+        q, v = jnp.asarray(q0), jnp.asarray(qdot0)
+        n = q.shape[-1] // self.module.DIM
+        model, seen, pieces, done = self, q, [], 0
+        while done < steps:
+            k = min(chunk, steps - done)
+            model = model._grown(model.with_neighbour_sizes(seen, margin=margin).sizes, n)
+            for attempt in range(7):
+                try:
+                    piece = integrate(
+                        model, q, v, dt=dt, steps=k, save_every=save_every,
+                        full_output=True, t0=t0 + done * dt, **kwargs,
+                    )  # fmt: skip
+                    jax.block_until_ready(piece.qs)
+                    break
+                except Exception as error:  # eqx.error_if: a runtime error naming the size
+                    if "neighbour list:" not in str(error) or attempt == 6:
+                        raise
+                    cell, most = model.sizes
+                    model = model._grown(
+                        NeighbourSizes(math.ceil(1.5 * cell), math.ceil(1.5 * most)), n
+                    )
+            pieces.append(piece if not pieces else _drop_first(piece))
+            q, v = piece.qs[..., -1, :], piece.qdots[..., -1, :]
+            seen = piece.qs
+            done += k
+        result = _join(IntegrationResult, pieces)
+        out = result if full_output else (result.qs, result.qdots)
+        return (out, model) if return_model else out
+
+    def _grown(self, sizes: NeighbourSizes, n: int) -> "LocalParticleNetwork":
+        # The larger of each size, capped where every one of the n particles fits (no
+        # overflow is possible there).
+        if self.cutoff is None:
+            return self
+        cell = min(n, max(self.sizes.cell_capacity, sizes.cell_capacity))
+        most = min(n - 1, max(self.sizes.max_neighbours, sizes.max_neighbours))
+        new = copy.copy(self)
+        object.__setattr__(new, "sizes", NeighbourSizes(cell, most))
+        return new
+
+
+def _drop_first(result):
+    # A later chunk starts at the previous chunk's last saved point: drop the repeat.
+    def drop(name, a):
+        if a is None:
+            return None
+        return a[..., 1:, :] if name in ("qs", "qdots") else a[..., 1:]
+
+    names = ("ts", "qs", "qdots", "residuals", "iterations", "failures", "converged")
+    return type(result)(*(drop(name, getattr(result, name)) for name in names))
+
+
+def _join(kind, pieces):
+    def cat(name, axis):
+        parts = [getattr(p, name) for p in pieces]
+        return None if parts[0] is None else jnp.concatenate(parts, axis=axis)
+
+    return kind(
+        cat("ts", 0), cat("qs", -2), cat("qdots", -2), cat("residuals", -1),
+        cat("iterations", -1), cat("failures", -1), cat("converged", -1),
+    )  # fmt: skip

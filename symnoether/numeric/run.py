@@ -331,6 +331,9 @@ def describe_model(variant: str, model, config: TrainConfig) -> str:
     family = config.model if VARIANTS[variant] else "mlp"
     family = {"mlp": "MLP family", "natural": "natural family (T - V)"}[family]
     sees = "the invariants" if VARIANTS[variant] else "q and qdot"
+    if model.module.__dict__.get("LAGRANGIAN_EXPLICIT_TIME", False):  # TimeLagrangianNetwork
+        family = "time-dependent family exp(a t) f"
+        sees += f" and t/{config.time_scale:g}" if config.time_input else ""
     count = sum(int(np.size(x)) for x in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array)))
     return (f"{variant}: {family} of {sees}, width {config.width}, depth {config.depth}, "
             f"{count:,} parameters{config.describe_force(model.module)}")

@@ -129,9 +129,10 @@ class AbstractSource(eqx.Module):
         """Batches `(q, qdot, qddot, t)` with the samples' times, for a model driven in time
         (`AbstractLagrangian.explicit_time`). Default: a `ValueError`, these data have none."""
         raise ValueError(
-            f"the model's force depends on the time (explicit_time), but {type(self).__name__} "
-            "data carry no sample times; train it on a Dataset with times t (e.g. "
-            "sn.forced_trajectory_data, or a data file with the array 't')"
+            f"the model depends on the time (a drive, or a Lagrangian L(q, qdot, t): "
+            f"explicit_time), but {type(self).__name__} data carry no sample times of states "
+            "and accelerations; train it on a Dataset with times t (sn.trajectory_data, "
+            "sn.forced_trajectory_data, or a data file with q, qdot, qddot and the array 't')"
         )
 
     def split(self, fraction: float, *, seed: int = 0) -> tuple["AbstractSource", "AbstractSource"]:
@@ -169,13 +170,15 @@ class AbstractSource(eqx.Module):
 
 class Observed(NamedTuple):
     """One observed trajectory (NumPy): sample times `t` `(T,)` spaced by `dt`, positions
-    `q` `(T, n)`, and the initial state `(q0, qdot0)` a rollout starts from."""
+    `q` `(T, n)`, and the initial state `(q0, qdot0)` a rollout starts from, at the
+    absolute time `t0` (where the data record one; a system driven in time starts there)."""
 
     t: np.ndarray
     q: np.ndarray
     q0: np.ndarray
     qdot0: np.ndarray
     dt: float
+    t0: float = 0.0
 
 
 class AbstractStateSource(AbstractSource, AbstractBatches):

@@ -65,6 +65,8 @@ class LagrangianTerm(eqx.Module):
     - `linear_solver`: the linear solver of implicit methods' Newton steps, from the
         Lagrangian's `linear_solver()`: `None` for a dense Jacobian, a lineax solver for a
         matrix-free one (static).
+    - `lagrangian_time`: whether `lagrangian` itself depends on the time (an
+        [`AbstractTimeLagrangian`][]; static): then `lagrangian_at(t)` fixes it.
     - `t`: the time of the state being stepped or read out (`integrate` sets it with
         [`LagrangianTerm.at`][] before each call; an integrator that ignores it, as every
         method for autonomous systems may, works unchanged).
@@ -76,6 +78,7 @@ class LagrangianTerm(eqx.Module):
     explicit_time: bool = eqx.field(default=False, static=True)
     linear_solver: lx.AbstractLinearSolver | None = eqx.field(default=None, static=True)
     t: Float[Array, ""] | float = 0.0
+    lagrangian_time: bool = eqx.field(default=False, static=True)
 
     def at(self, t) -> "LagrangianTerm":
         """This term at time `t`."""
@@ -86,6 +89,12 @@ class LagrangianTerm(eqx.Module):
         if self.explicit_time:
             return self.acceleration(q, qdot, t=t)
         return self.acceleration(q, qdot)
+
+    def lagrangian_at(self, t) -> Lagrangian:
+        """The Lagrangian `L(q, qdot)` at time `t` (itself for an autonomous one)."""
+        if self.lagrangian_time:
+            return self.lagrangian.lagrangian_at(t)
+        return self.lagrangian
 
     def force_at(self, q, qdot, t):
         """The force $\\Phi$ of one state at time `t`."""

@@ -156,7 +156,8 @@ def _term(lagrangian: AbstractLagrangian, integrator: AbstractIntegrator) -> Lag
         lagrangian.batched_acceleration if integrator.batch_first else lagrangian.acceleration
     )
     return LagrangianTerm(lagrangian, acceleration, lagrangian.forcing(),
-                          lagrangian.explicit_time, lagrangian.linear_solver())  # fmt: skip
+                          lagrangian.explicit_time, lagrangian.linear_solver(),
+                          lagrangian_time=lagrangian.lagrangian_explicit_time)  # fmt: skip
 
 
 def _warn(failed, worst, *, integrator: AbstractImplicitIntegrator, tol: float) -> None:
