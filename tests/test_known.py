@@ -1,5 +1,6 @@
 """A known part of the model's Lagrangian, L = K + f(S); contractions for many features."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -30,11 +31,14 @@ def test_network_adds_the_known_part_to_value_and_dynamics(module):
     q, v = jnp.array([0.3, -0.7]), jnp.array([0.2, 0.5])
     f = net._f(net.features(q, v))
     assert net(q, v) == pytest.approx(float(f + (0.2**2 + 0.5**2) / 2), rel=1e-12)
-    expected = autodiff_acceleration(net, q, v)  # autodiff of the whole K + f
-    np.testing.assert_allclose(net.acceleration(q, v), expected, rtol=1e-10)
+    # (Jitted: op by op, the autodiff of the whole network takes most of this test's time.)
+    expected = eqx.filter_jit(autodiff_acceleration)(net, q, v)  # autodiff of the whole K + f
+    acceleration = eqx.filter_jit(lambda m, q, v: m.acceleration(q, v))
+    np.testing.assert_allclose(acceleration(net, q, v), expected, rtol=1e-10)
     Q, V = jnp.stack([q, 2 * q]), jnp.stack([v, -v])
-    np.testing.assert_allclose(net.batched_acceleration(Q, V),
-                               jax.vmap(net.acceleration)(Q, V), rtol=1e-10)
+    batched = eqx.filter_jit(lambda m, q, v: m.batched_acceleration(q, v))
+    np.testing.assert_allclose(batched(net, Q, V),
+                               jax.vmap(acceleration, (None, 0, 0))(net, Q, V), rtol=1e-10)
 
 
 def test_known_part_keeps_charges_exact_with_the_variational_integrator(module):
