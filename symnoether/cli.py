@@ -283,6 +283,7 @@ def cmd_train(args) -> int:
     _join_processes(args)  # before anything makes a JAX array
     system = _load(args.spec, args.minimal)
     if _is_local(system):
+        _refuse_unused_train_flags(args, "local", data=True)
         if args.seed is not None or getattr(args, "seeds", None) is not None:
             raise ConfigError("--seed and --seeds are not supported for a local spec; "
                               "set \"seed\" in the --config file instead")
@@ -314,11 +315,27 @@ def cmd_train(args) -> int:
     return EXIT_OK
 
 
+def _refuse_unused_train_flags(args, kind: str, *, data: bool = False) -> None:
+    # The local and lattice runs take their settings from --config alone: a flag of the
+    # MLP runs' `train` would otherwise be ignored without a word.
+    flags = [("--models", args.models), ("--epochs", args.epochs)]
+    if data:
+        flags += [("--data", args.data), ("--resume", args.resume)]
+    used = [flag for flag, value in flags if value]
+    if used:
+        raise ConfigError(
+            f"{', '.join(used)} {'is' if len(used) == 1 else 'are'} not supported for a "
+            f"{kind} spec (one model, trained from the --config settings: \"steps\" for "
+            "its length); leave the flag out"
+        )
+
+
 def _train_lattice(args, system) -> int:
     from .lattice_run import LatticeConfig, train_lattice_run
     from .lock import run_lock
     from .symbolic.lattice import verify_lattice
 
+    _refuse_unused_train_flags(args, "lattice")
     if args.seed is not None or getattr(args, "seeds", None) is not None:
         raise ConfigError("--seed and --seeds are not supported for a lattice spec; "
                           "set \"seed\" in the --config file instead")

@@ -101,3 +101,21 @@ def test_bad_input_is_explained(tmp_path, capsys, monkeypatch):
     np.savez(data, q=np.zeros((4, 5)))
     assert main(args + ["--data", str(data)]) == 2
     assert "qdot, qddot missing" in capsys.readouterr().err
+
+
+def test_flags_a_lattice_or_particle_run_would_ignore_are_refused(tmp_path, capsys,
+                                                                  monkeypatch):  # fmt: skip
+    # --models and --epochs belong to the MLP runs; a lattice or particle run takes its
+    # settings from --config, so each is refused before anything is made.
+    monkeypatch.setenv("SYMNOETHER_SITES", "5")
+    out = tmp_path / "r"
+    assert main(["train", str(XY), "--out", str(out), "--epochs", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "--epochs is not supported for a lattice spec" in err and "leave the flag out" in err
+    assert main(["train", str(XY), "--out", str(out), "--models", "invariant"]) == 2
+    assert "--models is not supported" in capsys.readouterr().err
+    particles = ROOT / "examples" / "lennard_jones_local" / "spec.py"
+    assert main(["train", str(particles), "--out", str(out), "--resume",
+                 "--data", str(tmp_path / "d.npz")]) == 2  # fmt: skip
+    assert "--data, --resume are not supported for a local spec" in capsys.readouterr().err
+    assert not out.exists()
