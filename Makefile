@@ -37,7 +37,8 @@ test: $(STAMP)
 	$(MAKE) docs
 
 # The two halves have about the same CPU time (per-file times measured on the 2-core
-# machine, December 2026: about 570 s each, side by side); a new test file goes to the second half.
+# machine, December 2026: 552 s and 565 s side by side); a new test file goes to the
+# second half.
 TESTS_A := $(addprefix tests/,test_batched.py test_contract.py test_data.py test_docs.py \
 	test_dynamics.py test_evaluate_data.py test_exit_codes.py test_forced.py test_forces.py \
 	test_forces_module.py test_lagrangian.py test_lattice_cli.py test_mechanics.py \
