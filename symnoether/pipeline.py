@@ -176,7 +176,7 @@ def _check_timed(system, module, data, data_path) -> None:
         raise DataError(
             f"system {system.name!r} has a Lagrangian that depends on the time explicitly, so "
             f"its networks need each sample's time, but {where} carry none. Give a "
-            ".npz with q, qdot, qddot and t (examples/caldirola_kanai/make_data.py), or leave "
+            ".npz with q, qdot, qddot and t (one time per sample), or leave "
             "--data out to sample the spec's initial_state with data 'fixed'; positions-only "
             "training of such a system is not supported yet"
         ) from error

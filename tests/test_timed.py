@@ -173,7 +173,7 @@ def test_data_without_times_are_refused_for_a_time_dependent_lagrangian(tmp_path
     config = TrainConfig(width=8, epochs=1, steps_per_epoch=1)
     with pytest.raises(DataError, match="need each sample's time") as raised:
         prepare_run(CK / "spec.py", tmp_path / "run", config=config, data_path=data)
-    assert "make_data.py" in str(raised.value) and "positions-only" in str(raised.value)
+    assert "q, qdot, qddot and t" in str(raised.value) and "positions-only" in str(raised.value)
 
 
 def test_mixed_precision_evaluation_is_refused_for_a_time_dependent_lagrangian():
