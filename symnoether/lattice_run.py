@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import ConfigError, RunFolderError
 from .files import atomic_write, import_file
-from .local_run import RunSettings
+from .local_run import RunSettings, charges_plot
 
 __all__ = [
     "LatticeConfig",
@@ -279,20 +279,6 @@ def _drift(values):
     ]
 
 
-def _charges_plot(path, curves, names):
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(5 * len(curves), 3.5))
-    axes = figure.subplots(1, len(curves), squeeze=False)[0]
-    for ax, (method, (ts, drift)) in zip(axes, curves.items()):
-        for k, name in enumerate(names):  # one line per charge, whatever the lattice size
-            ax.semilogy(ts, np.abs(np.asarray(drift[:, k])) + 1e-18, label=name)
-        ax.set(title=f"{method}: |I(t) - I(0)|", xlabel="t")
-        ax.legend(fontsize=7)
-    figure.tight_layout()
-    atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=120))
-
-
 def evaluate_lattice_run(run_dir, *, system=None, t_final=None, dt=None, methods=METHODS) -> dict:
     """Evaluate a lattice run on its own spec or on `system` (another lattice size, the
     same site and stencil); returns the metrics, also written with the plots to
@@ -375,7 +361,7 @@ def evaluate_lattice_run(run_dir, *, system=None, t_final=None, dt=None, methods
         last = (method, qs)
     text = json.dumps(metrics, indent=2).encode()
     atomic_write(folder / "metrics.json", lambda f: f.write(text))
-    _charges_plot(folder / "charges.png", curves, module.CHARGE_NAMES)
+    charges_plot(folder / "charges.png", curves, module.CHARGE_NAMES)
     trained = "x".join(map(str, record["shape"]))
     plot_lattice_field(
         module,

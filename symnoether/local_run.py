@@ -272,23 +272,30 @@ def _rollout_metrics(model, module, q0, v0, *, dt, steps, method):
     }, (jnp.arange(qs.shape[0]) * save * dt, charges - charges[0])
 
 
+def charges_plot(path, curves, names) -> None:
+    """`|I(t) - I(0)|` of every charge, one panel per method and one line per charge
+    (whatever the number of bodies or sites); written atomically. `curves` maps a method to
+    `(ts, drift)` with `drift` of shape `(times, charges)`. Shared with `lattice_run.py`."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(5 * len(curves), 3.5))
+    axes = figure.subplots(1, len(curves), squeeze=False)[0]
+    for ax, (method, (ts, drift)) in zip(axes, curves.items()):
+        for k, name in enumerate(names):
+            ax.semilogy(ts, np.abs(np.asarray(drift[:, k])) + 1e-18, label=name)
+        ax.set(title=f"{method}: |I(t) - I(0)|", xlabel="t")
+        ax.legend(fontsize=7)
+    figure.tight_layout()
+    atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=120))
+
+
 def _plots(folder, model, module, curves, names):
     import jax
     import jax.numpy as jnp
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.5), squeeze=False)
-    for ax, (method, (ts, drift)) in zip(axes[0], curves.items()):
-        for k, name in enumerate(names):  # one line per charge, whatever N
-            ax.semilogy(ts, jnp.abs(drift[:, k]) + 1e-18, label=name)
-        ax.set(title=f"{method}: |I(t) - I(0)|", xlabel="t")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(folder / "charges.png", dpi=120)
-    plt.close(fig)
+    charges_plot(folder / "charges.png", curves, names)
     # The learned pair term against the true one, as a function of the distance.
     r = jnp.linspace(0.9, model.cutoff or 3.0, 200)
     x0 = jnp.zeros(module.DIM)
@@ -296,14 +303,15 @@ def _plots(folder, model, module, curves, names):
     learned = jax.vmap(lambda x: model.pair_energy(x0, x))(points) / (model.scale * model.mass)
     zero = jnp.zeros(module.DIM)
     true = -jax.vmap(lambda x: module.pair_lagrangian(x0, zero, x, zero)[0])(points)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    figure = Figure(figsize=(5, 3.5))
+    ax = figure.subplots()
     ax.plot(r, true, "k", label="true")
     ax.plot(r, learned, "--", label="learned")
     ax.set(xlabel="r", ylabel="pair energy", ylim=(float(jnp.min(true)) - 0.5, 2.0))
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(folder / "pair_potential.png", dpi=120)
-    plt.close(fig)
+    figure.tight_layout()
+    atomic_write(folder / "pair_potential.png",
+                 lambda f: figure.savefig(f, format="png", dpi=120))  # fmt: skip
 
 
 def evaluate_local_run(
