@@ -43,6 +43,7 @@ SUPPORTING = (
     "symnoether.numeric.position_loss.implicit_newton",
     "symnoether.numeric.newton.newton",
     "symnoether.numeric.newton.NewtonResult",
+    "symnoether.numeric.matrix_free.BlockSweeps",
 )
 
 

@@ -32,6 +32,7 @@ from .dynamics import (
     velocity_hessian,
 )
 from .forces import AbstractForce, ZeroForce
+from .matrix_free import BlockSweeps
 
 __all__ = ["AbstractLagrangian", "FunctionLagrangian", "MixedPrecision", "as_lagrangian"]
 
@@ -116,12 +117,13 @@ class AbstractLagrangian(eqx.Module):
         scale term alone."""
         return self
 
-    def linear_solver(self) -> lx.AbstractLinearSolver | None:
+    def linear_solver(self) -> lx.AbstractLinearSolver | BlockSweeps | None:
         """The linear solver of the Newton steps of implicit integrators (the variational
         method). Default `None`: the dense Jacobian (`jax.jacfwd`) and LU, right for small
-        n. A family whose Jacobian is large and sparse (a local model of many particles)
-        returns a lineax solver such as `lx.GMRES`: the Newton step is then matrix-free,
-        Jacobian-vector products only."""
+        n. A family whose Jacobian is large and sparse returns a lineax solver such as
+        `lx.GMRES`, or a [`BlockSweeps`][] where the block diagonal of
+        $\\partial^2 L/\\partial\\dot q^2$ is (nearly) all of it (a local model of many
+        particles): the Newton step is then matrix-free, Jacobian-vector products only."""
         return None
 
     def forcing(self) -> AbstractForce:

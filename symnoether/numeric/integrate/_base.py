@@ -13,6 +13,7 @@ from jaxtyping import Array, Float, Int
 
 from ...errors import format_problems
 from ..forces import AbstractForce, ZeroForce
+from ..matrix_free import BlockSweeps
 from ..newton import default_tol as default_tol, newton_setting_problems
 
 State = Any
@@ -63,8 +64,8 @@ class LagrangianTerm(eqx.Module):
         \\partial_q L = \\Phi$, an [`AbstractForce`][]; default [`ZeroForce`][].
     - `explicit_time`: whether `acceleration` takes the time (static).
     - `linear_solver`: the linear solver of implicit methods' Newton steps, from the
-        Lagrangian's `linear_solver()`: `None` for a dense Jacobian, a lineax solver for a
-        matrix-free one (static).
+        Lagrangian's `linear_solver()`: `None` for a dense Jacobian, a lineax solver or a
+        [`BlockSweeps`][] for a matrix-free one (static).
     - `lagrangian_time`: whether `lagrangian` itself depends on the time (an
         [`AbstractTimeLagrangian`][]; static): then `lagrangian_at(t)` fixes it.
     - `t`: the time of the state being stepped or read out (`integrate` sets it with
@@ -76,7 +77,9 @@ class LagrangianTerm(eqx.Module):
     acceleration: Acceleration
     force: AbstractForce = ZeroForce()
     explicit_time: bool = eqx.field(default=False, static=True)
-    linear_solver: lx.AbstractLinearSolver | None = eqx.field(default=None, static=True)
+    linear_solver: lx.AbstractLinearSolver | BlockSweeps | None = eqx.field(
+        default=None, static=True
+    )
     t: Float[Array, ""] | float = 0.0
     lagrangian_time: bool = eqx.field(default=False, static=True)
 

@@ -2,12 +2,10 @@
 """The midpoint variational integrator with a matrix-free Newton solve, for lattice fields."""
 
 import equinox as eqx
-import jax
 
-from ..discrete import increment_residual, residual_scale
-from ..matrix_free import block_diagonal_hessian, block_inverse, newton_matrix_free
-from ._base import AbstractImplicitIntegrator, StepInfo
-from ._variational import _State, _two_sum
+from ..matrix_free import BlockSweeps
+from ._base import AbstractImplicitIntegrator
+from ._variational import midpoint_init, midpoint_readout, midpoint_step
 
 
 class MatrixFreeVariational(AbstractImplicitIntegrator):
@@ -44,61 +42,15 @@ class MatrixFreeVariational(AbstractImplicitIntegrator):
                 f"components per site), got {self.block!r}"
             )
 
-    def init(self, term, q0, qdot0, dt):
-        p0 = jax.grad(term.lagrangian, argnums=1)(q0, qdot0)
-        zero = q0 * 0
-        dq = dt * qdot0
-        return _State(q0, zero, p0, zero, dq, dq)
+    def _newton(self, dtype) -> dict:
+        solver = BlockSweeps(block=self.block, sweeps=self.sweeps)
+        return {"tol": self.tolerance(dtype), "max_iter": self.max_iter, "solver": solver}
 
-    def _mass_inverse(self, term, q, qdot):
-        grad_v = jax.grad(term.lagrangian, argnums=1)
-        return block_inverse(block_diagonal_hessian(lambda v: grad_v(q, v), qdot, self.block))
+    def init(self, term, q0, qdot0, dt):
+        return midpoint_init(term, q0, qdot0, dt)
 
     def step(self, term, state, dt):
-        def force(m, v):
-            return term.force_at(m, v, term.t + 0.5 * dt)
-
-        def residual(dq):
-            return increment_residual(
-                term.lagrangian,
-                state.q,
-                dq,
-                state.p,
-                dt,
-                q_lo=state.q_lo,
-                p_lo=state.p_lo,
-                force=force,
-            )
-
-        guess = 2 * state.dq - state.dq_prev
-        inverse = self._mass_inverse(term, state.q + 0.5 * guess, guess / dt)
-        sol = newton_matrix_free(
-            residual,
-            guess,
-            precondition=lambda r: dt * inverse(r),
-            tol=self.tolerance(state.q.dtype),
-            max_iter=self.max_iter,
-            sweeps=self.sweeps,
-        )
-        dq, l_q = sol.x, sol.aux
-        p, p_lo = _two_sum(state.p, state.p_lo, dt * l_q)
-        q, q_lo = _two_sum(state.q, state.q_lo, dq)
-        info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype("int32"))
-        return _State(q, q_lo, p, p_lo, dq, state.dq), info
+        return midpoint_step(term, state, dt, **self._newton(state.q.dtype))
 
     def readout(self, term, state, dt):
-        def residual(qdot):
-            l_v = jax.grad(term.lagrangian, argnums=1)(state.q, qdot)
-            return (l_v - state.p) - state.p_lo, residual_scale(l_v, state.p), None
-
-        guess = (3 * state.dq - state.dq_prev) / (2 * dt)
-        sol = newton_matrix_free(
-            residual,
-            guess,
-            precondition=self._mass_inverse(term, state.q, guess),
-            tol=self.tolerance(state.q.dtype),
-            max_iter=self.max_iter,
-            sweeps=self.sweeps,
-        )
-        info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype("int32"))
-        return state.q, sol.x, info
+        return midpoint_readout(term, state, dt, **self._newton(state.q.dtype))

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ..discrete import increment_residual, residual_scale
+from ..matrix_free import BlockSweeps, newton_matrix_free
 from ..newton import NewtonResult, newton
 from ._base import AbstractImplicitIntegrator, LagrangianTerm, StepInfo
 
@@ -25,6 +26,18 @@ class _State(NamedTuple):
     # the velocity at read-out.
     dq: Float[Array, " n"]
     dq_prev: Float[Array, " n"]
+
+
+def solve_update(residual, guess, *, lagrangian, q, qdot, h, tol, max_iter, solver):
+    """Newton on `residual` from `guess` with `solver` (a [`BlockSweeps`][], a lineax
+    solver, or `None` for the dense Jacobian). The Jacobian of the residual is about
+    $\\partial^2 L/\\partial\\dot q^2 / h$ at `(q, qdot)` (`h` = 1 for the read-out, whose
+    unknown is the velocity itself), which is what block sweeps precondition with."""
+    if isinstance(solver, BlockSweeps):
+        inverse = solver.preconditioner(lagrangian, q, qdot)
+        return newton_matrix_free(residual, guess, precondition=lambda r: h * inverse(r),
+                                  tol=tol, max_iter=max_iter, sweeps=solver.sweeps)  # fmt: skip
+    return newton(residual, guess, tol=tol, max_iter=max_iter, linear_solver=solver)
 
 
 def _two_sum(hi, lo, x):
@@ -102,47 +115,69 @@ class MidpointVariational(AbstractImplicitIntegrator):
     batch_first = False
 
     def init(self, term, q0, qdot0, dt):
-        p0 = jax.grad(term.lagrangian_at(term.t), argnums=1)(q0, qdot0)
-        zero = jnp.zeros_like(q0)
-        dq = dt * qdot0
-        return _State(q0, zero, p0, zero, dq, dq)
-
-    def _solve_increment(self, term: LagrangianTerm, state: _State, dt) -> NewtonResult:
-        def force(m, v):
-            # The force at the midpoint of the step, in space and in time.
-            return term.force_at(m, v, term.t + 0.5 * dt)
-
-        # An explicitly time-dependent L enters the discrete Lagrangian at the midpoint
-        # time, as the force does: L_d = h L(m, v, t_k + h/2).
-        lagrangian = term.lagrangian_at(term.t + 0.5 * dt)
-
-        def residual(dq):
-            return increment_residual(
-                lagrangian, state.q, dq, state.p, dt, q_lo=state.q_lo, p_lo=state.p_lo,
-                force=force,
-            )  # fmt: skip
-
-        guess = 2 * state.dq - state.dq_prev
-        tol = self.tolerance(state.q.dtype)
-        return newton(residual, guess, tol=tol, max_iter=self.max_iter,
-                      linear_solver=term.linear_solver)
+        return midpoint_init(term, q0, qdot0, dt)
 
     def step(self, term, state, dt):
-        sol = self._solve_increment(term, state, dt)
-        dq, l_q = sol.x, sol.aux
-        p, p_lo = _two_sum(state.p, state.p_lo, dt * l_q)
-        q, q_lo = _two_sum(state.q, state.q_lo, dq)
-        info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype(jnp.int32))
-        return _State(q, q_lo, p, p_lo, dq, state.dq), info
+        return midpoint_step(term, state, dt, tol=self.tolerance(state.q.dtype),
+                             max_iter=self.max_iter, solver=term.linear_solver)  # fmt: skip
 
     def readout(self, term, state, dt):
-        def residual(qdot):
-            l_v = jax.grad(term.lagrangian_at(term.t), argnums=1)(state.q, qdot)
-            return (l_v - state.p) - state.p_lo, residual_scale(l_v, state.p), None
+        return midpoint_readout(term, state, dt, tol=self.tolerance(state.q.dtype),
+                                max_iter=self.max_iter, solver=term.linear_solver)  # fmt: skip
 
-        # Velocity at t_k extrapolated from the two last midpoint velocities.
-        guess = (3 * state.dq - state.dq_prev) / (2 * dt)
-        sol = newton(residual, guess, tol=self.tolerance(state.q.dtype), max_iter=self.max_iter,
-                     linear_solver=term.linear_solver)
-        info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype(jnp.int32))
-        return state.q, sol.x, info
+
+# The midpoint method's init, step and read-out, shared with `MatrixFreeVariational`, which
+# differs only in the linear solver of its Newton updates.
+
+
+def midpoint_init(term: LagrangianTerm, q0, qdot0, dt) -> _State:
+    p0 = jax.grad(term.lagrangian_at(term.t), argnums=1)(q0, qdot0)
+    zero = jnp.zeros_like(q0)
+    dq = dt * qdot0
+    return _State(q0, zero, p0, zero, dq, dq)
+
+
+def _solve_increment(term: LagrangianTerm, state: _State, dt, **newton) -> NewtonResult:
+    def force(m, v):
+        # The force at the midpoint of the step, in space and in time.
+        return term.force_at(m, v, term.t + 0.5 * dt)
+
+    # An explicitly time-dependent L enters the discrete Lagrangian at the midpoint
+    # time, as the force does: L_d = h L(m, v, t_k + h/2).
+    lagrangian = term.lagrangian_at(term.t + 0.5 * dt)
+
+    def residual(dq):
+        return increment_residual(
+            lagrangian, state.q, dq, state.p, dt, q_lo=state.q_lo, p_lo=state.p_lo,
+            force=force,
+        )  # fmt: skip
+
+    guess = 2 * state.dq - state.dq_prev
+    return solve_update(residual, guess, lagrangian=lagrangian, q=state.q + 0.5 * guess,
+                        qdot=guess / dt, h=dt, **newton)  # fmt: skip
+
+
+def midpoint_step(term: LagrangianTerm, state: _State, dt, **newton):
+    """One step; `newton`: `tol`, `max_iter` and `solver` of [`solve_update`][]."""
+    sol = _solve_increment(term, state, dt, **newton)
+    dq, l_q = sol.x, sol.aux
+    p, p_lo = _two_sum(state.p, state.p_lo, dt * l_q)
+    q, q_lo = _two_sum(state.q, state.q_lo, dq)
+    info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype(jnp.int32))
+    return _State(q, q_lo, p, p_lo, dq, state.dq), info
+
+
+def midpoint_readout(term: LagrangianTerm, state: _State, dt, **newton):
+    """The velocity at a saved point, from $\\partial_{\\dot q} L(q_k, \\dot q_k) = p_k$."""
+    lagrangian = term.lagrangian_at(term.t)
+
+    def residual(qdot):
+        l_v = jax.grad(lagrangian, argnums=1)(state.q, qdot)
+        return (l_v - state.p) - state.p_lo, residual_scale(l_v, state.p), None
+
+    # Velocity at t_k extrapolated from the two last midpoint velocities.
+    guess = (3 * state.dq - state.dq_prev) / (2 * dt)
+    sol = solve_update(residual, guess, lagrangian=lagrangian, q=state.q, qdot=guess, h=1.0,
+                       **newton)  # fmt: skip
+    info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype(jnp.int32))
+    return state.q, sol.x, info
