@@ -124,6 +124,11 @@ class TrainConfig:
     N`, `extended`) keeps its schedule, and the epochs beyond it train at
     `final_learning_rate`.
 
+    `average_epochs` > 0 makes the model the mean of the parameters after every step of the
+    last `average_epochs` epochs (tail averaging, `numeric/averaging.py`; not the
+    reference's): on noisy data the last iterate wanders about the minimum, and the mean
+    does not. The checkpoint keeps the last iterate, from which a resume continues.
+
     `validation_fraction` > 0 holds that part of fixed data out of training
     (`AbstractSource.split`: random rows of a `Dataset`, whole trajectories of
     `PositionData`, or the tail of a single one) and scores it after every epoch; the model
@@ -177,6 +182,7 @@ class TrainConfig:
     schedule_epochs: int | None = None
     validation_fraction: float = 0.0
     patience: int = 0
+    average_epochs: int = 0
     time_scale: float = 10.0
     time_input: bool = True
     solver: InitVar[str | None] = None
@@ -210,6 +216,14 @@ class TrainConfig:
         elif self.patience and self.validation_fraction == 0:
             types.append("patience (early stopping) needs a validation split: set "
                          "validation_fraction, e.g. 0.1")
+        if not _is_int(self.average_epochs) or not (
+                0 <= self.average_epochs <= (self.epochs if _is_int(self.epochs) else 0)):
+            types.append(f"average_epochs must be a whole number of epochs from 0 (no "
+                         f"averaging) to epochs ({self.epochs}), got {self.average_epochs!r}")
+        elif self.average_epochs and self.validation_fraction:
+            types.append("average_epochs (the model is the mean of the last iterates) and "
+                         "validation_fraction (the model is the epoch of the lowest "
+                         "validation loss) each choose the model: set one of them")
         if not isinstance(self.standardize, bool):
             types.append(f"standardize must be true or false, got {self.standardize!r}")
         if not isinstance(self.time_input, bool):
@@ -284,6 +298,15 @@ class TrainConfig:
     def schedule_steps(self) -> int:
         """The optimiser steps the learning-rate schedule spans."""
         return (self.schedule_epochs or self.epochs) * self.steps_per_epoch
+
+    @property
+    def average_start(self) -> int | None:
+        """The first step whose parameters enter the model's mean with `average_epochs`
+        (the last `average_epochs` epochs of the schedule, and every epoch of an extension
+        beyond it), or None without averaging."""
+        if not self.average_epochs:
+            return None
+        return max(self.schedule_steps - self.average_epochs * self.steps_per_epoch, 0)
 
     def extended(self, epochs: int) -> "TrainConfig":
         """This configuration trained for `epochs` epochs in all, more than `self.epochs`,

@@ -24,6 +24,7 @@ from .epoch_line import EpochLine
 from .source import AbstractSource
 from .train import (
     TrainResult,
+    _averaged_or,
     _diverged,
     _host,
     _prepare,
@@ -150,6 +151,7 @@ def train_ensemble(
             losses[k].append(means[k])
         if progress is True or isinstance(progress, str):
             line.update(epoch + 1, float(means.mean()), lengths[epoch] / seconds)
-    return [TrainResult(eqx.combine(_member(params, k), loop.static),
+    return [TrainResult(eqx.combine(_averaged_or(*_member((params, opt_state), k)),
+                                    loop.static),
                         np.asarray(losses[k], dtype=loop.model.dtype))
             for k, loop in enumerate(loops)]  # fmt: skip

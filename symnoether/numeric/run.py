@@ -30,6 +30,7 @@ from ..errors import ConfigError, RunFolderError, format_problems
 from ..lock import run_lock
 from ..processes import is_writer
 from ..run_folder import BEST, RunFolder
+from .averaging import averaged_parameters
 from .checkpoint import load_checkpoint, read_json, read_losses, write_json
 from .config import (
     DATA_KINDS,
@@ -335,8 +336,10 @@ def describe_model(variant: str, model, config: TrainConfig) -> str:
         family = "time-dependent family exp(a t) f"
         sees += f" and t/{config.time_scale:g}" if config.time_input else ""
     count = sum(int(np.size(x)) for x in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array)))
+    averaged = (f"; the model is the mean of the iterates of the last "
+                f"{config.average_epochs} epochs" if config.average_epochs else "")  # fmt: skip
     return (f"{variant}: {family} of {sees}, width {config.width}, depth {config.depth}, "
-            f"{count:,} parameters{config.describe_force(model.module)}")
+            f"{count:,} parameters{config.describe_force(model.module)}{averaged}")
 
 
 def _say(line: str) -> None:
@@ -351,14 +354,21 @@ def _optimizer_arguments(config: TrainConfig) -> dict[str, Any]:
     # as they always have, so older run folders resume. Another epsilon (the reference's)
     # is the same Adam and schedule passed built; the checkpoint then records a custom
     # optimiser, and run.json's configuration is what a resume must match.
+    # Tail averaging (`average_epochs`) is the same Adam with the mean in its state, passed
+    # built too.
     schedule = None if config.schedule_epochs is None else config.schedule_steps
-    if config.adam_eps == OPTAX_EPS:
+    if config.adam_eps == OPTAX_EPS and not config.average_epochs:
         return {"learning_rate": config.learning_rate, "schedule_steps": schedule,
                 "final_learning_rate": config.final_learning_rate}  # fmt: skip
-    total = config.schedule_steps
-    return {"optimizer": make_optimizer(config.learning_rate, config.final_learning_rate, total,
-                                        eps=config.adam_eps),
-            "schedule_steps": schedule}  # fmt: skip
+    return {"optimizer": config_optimizer(config), "schedule_steps": schedule}
+
+
+def config_optimizer(config: TrainConfig):
+    """The optimiser a configuration trains with: `make_optimizer` of its rates, schedule,
+    Adam epsilon and tail averaging."""
+    return make_optimizer(config.learning_rate, config.final_learning_rate,
+                          config.schedule_steps, eps=config.adam_eps,
+                          average_from=config.average_start)  # fmt: skip
 
 
 def _check_resume(run_dir, module, data, config, initial_state, metadata, trust_module,
@@ -414,14 +424,15 @@ def _load_model(folder: RunFolder, variant: str,
     skeleton = config.make_network(
         module, invariant=VARIANTS[settings["variant"]], key=jax.random.key(0)
     )
-    total = config.schedule_steps
-    optimizer = make_optimizer(config.learning_rate, config.final_learning_rate, total,
-                               eps=config.adam_eps)
-    opt_state = optimizer.init(eqx.filter(skeleton, eqx.is_inexact_array))
-    model = load_checkpoint(folder.model(variant), skeleton, opt_state).model
+    opt_state = config_optimizer(config).init(eqx.filter(skeleton, eqx.is_inexact_array))
+    saved = load_checkpoint(folder.model(variant), skeleton, opt_state)
+    model = saved.model
     best = folder.model(variant) / BEST
     if best.exists():  # trained with a validation split: the model of the lowest loss
         model = eqx.tree_deserialise_leaves(best, model)
+    mean = averaged_parameters(saved.opt_state)
+    if mean is not None:  # trained with tail averaging: the mean of the last iterates
+        model = eqx.combine(mean, eqx.filter(model, eqx.is_inexact_array, inverse=True))
     return model, config
 
 

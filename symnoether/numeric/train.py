@@ -29,6 +29,7 @@ from jaxtyping import Array, PRNGKeyArray, PyTree
 from ..errors import CheckFailed, ConfigError, RunFolderError, format_problems
 from ..files import atomic_write
 from ..run_folder import BEST
+from .averaging import averaged_parameters, tail_average
 from .checkpoint import (
     CHECKPOINT,
     Checkpoint,
@@ -80,18 +81,26 @@ class TrainResult(NamedTuple):
 
 @functools.lru_cache(maxsize=16)
 def make_optimizer(
-    learning_rate: float, final_learning_rate: float, total_steps: int, *, eps: float = 1e-8
+    learning_rate: float,
+    final_learning_rate: float,
+    total_steps: int,
+    *,
+    eps: float = 1e-8,
+    average_from: int | None = None,
 ) -> optax.GradientTransformation:
     """Adam whose learning rate decays along a cosine from `learning_rate` to
     `final_learning_rate` over `total_steps` steps (the reference's schedule); `eps` is
-    Adam's epsilon (optax's default; the reference's Keras Adam has 1e-7).
+    Adam's epsilon (optax's default; the reference's Keras Adam has 1e-7). With
+    `average_from`, its state also holds the mean of the parameters from that step on
+    ([`tail_average`][]), which `train` returns as the model.
 
     Cached: the same settings give the same optimiser, so compiled epochs are reused.
     """
     schedule = optax.cosine_decay_schedule(
         learning_rate, max(total_steps, 1), alpha=final_learning_rate / learning_rate
     )
-    return optax.adam(schedule, eps=eps)
+    adam = optax.adam(schedule, eps=eps)
+    return adam if average_from is None else tail_average(adam, average_from)
 
 
 def _check_arguments(sizes: dict, rates: dict) -> None:
@@ -416,8 +425,11 @@ def train(
     - `optimizer`: any `optax.GradientTransformation` (e.g. `optax.sgd(1e-2)`,
         `optax.chain(optax.clip_by_global_norm(1.0), optax.adam(1e-3))`), applied to the
         model's floating-point arrays; then leave `learning_rate` and
-        `final_learning_rate` out. `None`: cosine-decayed Adam from those two rates. To
-        resume, pass an optimiser built the same way: its state's structure is checked,
+        `final_learning_rate` out. A [`tail_average`][] optimiser (`make_optimizer(...,
+        average_from=)`) makes the returned model the mean of its iterates from that step
+        on (without `validation`; the checkpoint keeps the last iterate, to resume from).
+        `None`: cosine-decayed Adam from those two rates. To resume, pass an optimiser
+        built the same way: its state's structure is checked,
         its hyperparameters cannot be.
     - `checkpoint_dir`: if given, write `losses.csv` each epoch and a checkpoint every
         `checkpoint_every` epochs (and after the last) into this folder.
@@ -483,7 +495,16 @@ def train(
         if callback is not None:
             callback(epoch + 1, float(loss), eqx.combine(params, loop.static))
     final = params if loop.validate is None else best.params
+    if loop.validate is None:  # a tail-averaging optimiser's mean, once it has one
+        final = _averaged_or(params, opt_state)
     return TrainResult(eqx.combine(final, loop.static), np.asarray(losses, dtype=model.dtype))
+
+
+def _averaged_or(params, opt_state):
+    # The mean of a `tail_average` optimiser's iterates (in the parameters' sharding and
+    # dtypes), else the last iterate.
+    mean = averaged_parameters(opt_state)
+    return params if mean is None else mean
 
 
 class _Best:
