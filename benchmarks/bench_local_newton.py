@@ -6,8 +6,9 @@ Run: `XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads
 The untrained `LocalParticleNetwork` of `bench_local_scale.py` (pair network 2 x 16,
 Lennard-Jones block, neighbour sizes fitted to the initial state), two float64
 variational steps of dt = 0.005 with `full_output=True`: prints, per saved point, the
-largest number of Newton updates of a solve and the worst relative residual. Explains why
-the variational step's cost per particle grows faster with N than RK4's.
+largest number of Newton updates of a solve and the worst relative residual. With GMRES
+the updates grew from 2 to 3 between N = 64 and 4,096; with the block sweeps
+(`LocalParticleNetwork.linear_solver`) both take 3.
 """
 
 import argparse

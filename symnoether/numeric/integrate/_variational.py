@@ -137,7 +137,7 @@ def midpoint_init(term: LagrangianTerm, q0, qdot0, dt) -> _State:
     return _State(q0, zero, p0, zero, dq, dq)
 
 
-def _solve_increment(term: LagrangianTerm, state: _State, dt, **newton) -> NewtonResult:
+def _solve_increment(term: LagrangianTerm, state: _State, dt, **settings) -> NewtonResult:
     def force(m, v):
         # The force at the midpoint of the step, in space and in time.
         return term.force_at(m, v, term.t + 0.5 * dt)
@@ -154,12 +154,13 @@ def _solve_increment(term: LagrangianTerm, state: _State, dt, **newton) -> Newto
 
     guess = 2 * state.dq - state.dq_prev
     return solve_update(residual, guess, lagrangian=lagrangian, q=state.q + 0.5 * guess,
-                        qdot=guess / dt, h=dt, **newton)  # fmt: skip
+                        qdot=guess / dt, h=dt, **settings)  # fmt: skip
 
 
-def midpoint_step(term: LagrangianTerm, state: _State, dt, **newton):
-    """One step; `newton`: `tol`, `max_iter` and `solver` of [`solve_update`][]."""
-    sol = _solve_increment(term, state, dt, **newton)
+def midpoint_step(term: LagrangianTerm, state: _State, dt, **settings):
+    """One step; `settings`: the Newton `tol`, `max_iter` and `solver` of
+    [`solve_update`][]."""
+    sol = _solve_increment(term, state, dt, **settings)
     dq, l_q = sol.x, sol.aux
     p, p_lo = _two_sum(state.p, state.p_lo, dt * l_q)
     q, q_lo = _two_sum(state.q, state.q_lo, dq)
@@ -167,7 +168,7 @@ def midpoint_step(term: LagrangianTerm, state: _State, dt, **newton):
     return _State(q, q_lo, p, p_lo, dq, state.dq), info
 
 
-def midpoint_readout(term: LagrangianTerm, state: _State, dt, **newton):
+def midpoint_readout(term: LagrangianTerm, state: _State, dt, **settings):
     """The velocity at a saved point, from $\\partial_{\\dot q} L(q_k, \\dot q_k) = p_k$."""
     lagrangian = term.lagrangian_at(term.t)
 
@@ -178,6 +179,6 @@ def midpoint_readout(term: LagrangianTerm, state: _State, dt, **newton):
     # Velocity at t_k extrapolated from the two last midpoint velocities.
     guess = (3 * state.dq - state.dq_prev) / (2 * dt)
     sol = solve_update(residual, guess, lagrangian=lagrangian, q=state.q, qdot=guess, h=1.0,
-                       **newton)  # fmt: skip
+                       **settings)  # fmt: skip
     info = StepInfo(sol.residual, sol.iterations, (~sol.converged).astype(jnp.int32))
     return state.q, sol.x, info
