@@ -494,9 +494,8 @@ def train(
                 line.stop(epoch + 1)
         if callback is not None:
             callback(epoch + 1, float(loss), eqx.combine(params, loop.static))
-    final = params if loop.validate is None else best.params
-    if loop.validate is None:  # a tail-averaging optimiser's mean, once it has one
-        final = _averaged_or(params, opt_state)
+    # The validation's best epoch, else a tail-averaging optimiser's mean, else the last.
+    final = best.params if loop.validate is not None else _averaged_or(params, opt_state)
     return TrainResult(eqx.combine(final, loop.static), np.asarray(losses, dtype=model.dtype))
 
 
