@@ -3,9 +3,14 @@
 Run: `.venv/bin/python benchmarks/bench_positions.py [--steps 20000] [--width 32]
 [--model mlp|natural] [--seeds 0:10] [--smooth 11] [--floors]`
 
-`--smooth W` replaces the noisy positions by local polynomial fits (Savitzky-Golay, degree
-`--smooth-degree`) over W samples before training; `--floors` only prints the floor of the
-one-step loss that the noise sets, with and without smoothing.
+`--smooth W` has the positions loss smooth the noisy positions by local polynomial fits
+(Savitzky-Golay, degree `--smooth-degree`) over W samples (`PositionLoss(smooth_window=W)`);
+`--average-last S` makes both models the mean of their last S iterates; `--floors` only
+prints the floor of the one-step loss that the noise sets, with and without smoothing.
+
+The configuration that meets issue 24's target (docs/MODELS.md): `--problems kepler --model
+natural --seeds 0:10 --steps 4000 --width 128 --t-final 50 --smooth 21 --smooth-degree 6
+--average-last 1000`.
 
 For Kepler (3D, SO(3)) and two particles in 2D (translations x SO(2)): B true
 trajectories from random initial states (drawn around a base state), sampled every 0.1 up
@@ -19,7 +24,8 @@ integrator (dt = 0.01) from the base state, which no training trajectory starts 
 truth is RK4 at dt = 0.001 on the closed-form acceleration. Reported: trajectory error
 |q - q_true| at t = 10 and t = 64, the relative drift of the model's own Noether charges
 (max_t |I(t) - I(0)| / max |I(0)|) and the training cost per step (after the compiling
-epoch). Targets: positions error within 3x of the acceleration model's, charges <= 1e-12.
+epoch). Target: the positions model's largest error up to t = 10 within 3x of the
+acceleration model's, its charges <= 1e-12 and every Newton solve converged.
 The machine may be shared: timings vary with its load, the rest is deterministic.
 """
 
@@ -48,7 +54,8 @@ from symnoether.numeric.natural import NaturalLagrangianNetwork  # noqa: E402
 from symnoether.numeric.network import LagrangianNetwork  # noqa: E402
 from symnoether.numeric.position_loss import PositionLoss  # noqa: E402
 from symnoether.numeric.positions import position_data  # noqa: E402
-from symnoether.numeric.train import train  # noqa: E402
+from symnoether.numeric.smoothing import local_polynomials  # noqa: E402
+from symnoether.numeric.train import make_optimizer, train  # noqa: E402
 
 # Base states: the example specs' initial states (Kepler: a bound orbit of period ~16).
 PROBLEMS = {
@@ -60,23 +67,11 @@ SAMPLE_EVERY, EVAL_DT, TIMES = 0.1, 0.01, (10.0, 64.0)
 
 
 def smoothed(q: np.ndarray, window: int, degree: int) -> np.ndarray:
-    """Local least-squares polynomials (Savitzky-Golay) of `degree` over `window` samples
-    along axis -2 of `q` (trajectories `(B, T, n)`): each sample is replaced by the value
-    at its time of the polynomial fitted to the `window` samples around it (the first and
-    last `window // 2` samples by the polynomial of the first or last window)."""
+    """`q` `(B, T, n)` smoothed as `PositionLoss(smooth_window=window, smooth_degree=degree)`
+    smooths its data (`local_polynomials`)."""
     if window <= 1:
         return q
-    half = window // 2
-    offsets = np.arange(-half, half + 1, dtype=np.float64)
-    fit = np.linalg.pinv(np.vander(offsets, degree + 1, increasing=True))  # (deg+1, window)
-    out = np.empty_like(q)
-    T = q.shape[-2]
-    for k in range(T):
-        start = min(max(k - half, 0), T - window)
-        x = k - (start + half)  # where k sits in its window, relative to the centre
-        weights = np.vander([float(x)], degree + 1, increasing=True)[0] @ fit
-        out[..., k, :] = np.einsum("w,...wn->...n", weights, q[..., start:start + window, :])
-    return out
+    return local_polynomials(q, np.full(q.shape[0], q.shape[1]), window, degree)
 
 
 def _training_states(q0, qdot0, n_trajectories: int, spread: float, seed: int):
@@ -98,7 +93,6 @@ def _true_samples(module, q0s, qdot0s, t_final: float):
 
 def _datasets(module, qs, qdots, seed: int, args):
     noisy = qs + args.noise * np.random.default_rng(seed + 1).normal(size=qs.shape)
-    noisy = smoothed(noisy, args.smooth, args.smooth_degree)
     positions = position_data(noisy.astype(np.float32), dt=SAMPLE_EVERY)
     q, qdot = qs.reshape(-1, qs.shape[-1]), qdots.reshape(-1, qs.shape[-1])
     qddot = np.asarray(jax.vmap(module.acceleration)(q, qdot))
@@ -108,12 +102,20 @@ def _datasets(module, qs, qdots, seed: int, args):
 
 def _train(module, data, args, loss=None):
     stamps = []
+    rate = args.learning_rate
+    if loss is not None and args.positions_learning_rate is not None:
+        rate = args.positions_learning_rate
     family = NaturalLagrangianNetwork if args.model == "natural" else LagrangianNetwork
     model = family(module, width=args.width, dtype=jnp.float32, key=jax.random.key(args.seed))
+    optimizer = None
+    if args.average_last:
+        optimizer = make_optimizer(rate, 1e-5, args.steps,
+                                   average_from=args.steps - args.average_last)  # fmt: skip
     result = train(
-        model, data, steps=args.steps, steps_per_epoch=args.steps_per_epoch, batch_size=128,
-        loss=loss, progress=False, callback=lambda *_: stamps.append(time.perf_counter()),
-        key=jax.random.key(args.seed + 1),
+        model, data, steps=args.steps, steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size, loss=loss, learning_rate=None if optimizer else rate,
+        optimizer=optimizer, progress=False,
+        callback=lambda *_: stamps.append(time.perf_counter()), key=jax.random.key(args.seed + 1),
     )  # fmt: skip
     seconds = stamps[-1] - stamps[0] if len(stamps) > 1 else float("nan")
     return result, 1e3 * seconds / (args.steps - args.steps_per_epoch)
@@ -144,7 +146,9 @@ def _problem(name: str, args) -> dict:
     rows = {}
     for label, data, loss in (
         ("accelerations", accelerations, None),
-        ("positions", positions, PositionLoss(steps=args.rollout_steps)),
+        ("positions", positions, PositionLoss(steps=args.rollout_steps,
+                                              smooth_window=args.smooth,
+                                              smooth_degree=args.smooth_degree)),
     ):
         result, ms = _train(module, data, args, loss)
         rows[label] = {"final_loss": float(result.losses[-1]), "ms_per_step": ms,
@@ -173,7 +177,8 @@ def _floors(args) -> None:
             return (x[:, 2:] - 2 * x[:, 1:-1] + x[:, :-2]) / SAMPLE_EVERY**2
 
         print(f"\n{name}: floor of the one-step loss (noise {args.noise}), and the bias alone")
-        for window, degree in ((1, 4), (7, 4), (11, 4), (15, 4), (21, 4), (21, 6)):
+        for window, degree in ((1, 4), (7, 4), (11, 4), (15, 4), (21, 4), (21, 6), (31, 6),
+                               (31, 8), (41, 8)):
             floor = np.mean((second(smoothed(noisy, window, degree)) - second(qs)) ** 2)
             bias = np.mean((second(smoothed(qs, window, degree)) - second(qs)) ** 2)
             print(f"  window {window:2d}, degree {degree}: {floor:.2e}  bias {bias:.2e}")
@@ -188,12 +193,16 @@ def _report(name: str, rows: dict) -> bool:
         print(f"  {label:<15}{row['final_loss']:>11.3e}{row['error_t10']:>11.3e}"
               f"{row['error_t64']:>11.3e}{row['charge_drift']:>10.1e}{row['ms_per_step']:>9.2f}")
     ratios = [pos[f"error_t{t:g}"] / acc[f"error_t{t:g}"] for t in TIMES]
-    exact = pos["charge_drift"] <= 1e-12
-    met = all(r <= 3 for r in ratios) and exact
-    print(f"  positions / accelerations error: {ratios[0]:.2f}x (t=10), {ratios[1]:.2f}x (t=64); "
-          f"cost {pos['ms_per_step'] / acc['ms_per_step']:.1f}x per step; charges "
-          f"{'exact' if exact else 'NOT exact'}; target (<= 3x, <= 1e-12): "
-          f"{'met' if met else 'NOT met'}")  # fmt: skip
+    # The target (issue 24): the largest error up to t = 10 within 3x of the acceleration
+    # model's, the charges exact, every Newton solve converged; t = 64 is reported.
+    ratio = pos["max_error_to_t10"] / acc["max_error_to_t10"]
+    exact = pos["charge_drift"] <= 1e-12 and pos["failed_solves"] == 0 and pos["finite"]
+    met = ratio <= 3 and exact
+    print(f"  positions / accelerations: largest error to t = 10 {ratio:.2f}x; at t = 10 "
+          f"{ratios[0]:.2f}x, at t = 64 {ratios[1]:.2f}x; cost "
+          f"{pos['ms_per_step'] / acc['ms_per_step']:.1f}x per step; charges "
+          f"{'exact' if exact else 'NOT exact'}, {pos['failed_solves']} failed solves; target "
+          f"(<= 3x to t = 10, <= 1e-12, no failed solve): {'met' if met else 'NOT met'}")
     return met
 
 
@@ -203,6 +212,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20000, help="optimiser steps per model")
     parser.add_argument("--steps-per-epoch", type=int, default=500)
     parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3,
+                        help="of both models, decayed along a cosine to 1e-5")
+    parser.add_argument("--positions-learning-rate", type=float,
+                        help="the positions model's, if not --learning-rate")
+    parser.add_argument("--batch-size", type=int, default=128, help="of both models")
+    parser.add_argument("--average-last", type=int, default=0,
+                        help="both models: the mean of the iterates of the last this many "
+                        "steps (tail averaging); 0: the last iterate")  # fmt: skip
     parser.add_argument("--rollout-steps", type=int, default=1, help="K of PositionLoss")
     parser.add_argument("--trajectories", type=int, default=8)
     parser.add_argument("--spread", type=float, default=0.05)
@@ -226,7 +243,7 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"{args.trajectories} trajectories of t = {args.t_final:g} every {SAMPLE_EVERY}, "
           f"noise {args.noise} on positions, smoothing window {args.smooth}; "
-          f"width {args.width}, {args.steps} steps of batch 128, "
+          f"width {args.width}, {args.steps} steps of batch {args.batch_size}, "
           f"float32; positions loss K = {args.rollout_steps}")  # fmt: skip
     seeds = [args.seed] if args.seeds is None else range(*map(int, args.seeds.split(":")))
     results, ok = {}, True

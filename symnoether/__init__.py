@@ -108,6 +108,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "position_data": ("numeric.positions", "position_data"),
     "position_trajectories": ("numeric.positions", "position_trajectories"),
     "save_positions": ("numeric.positions", "save_positions"),
+    "smoothed_positions": ("numeric.positions", "smoothed_positions"),
     "AbstractSource": ("numeric.source", "AbstractSource"),
     "AbstractStream": ("numeric.stream", "AbstractStream"),
     "kepler_orbit_sampler": ("numeric.stream", "kepler_orbit_sampler"),
@@ -186,6 +187,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; tests/test_layering.py kee
         position_data as position_data,
         position_trajectories as position_trajectories,
         save_positions as save_positions,
+        smoothed_positions as smoothed_positions,
     )
     from .numeric.run import (
         TrainConfig as TrainConfig,

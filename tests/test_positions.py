@@ -13,6 +13,7 @@ from handwritten import kepler_contract
 
 from symnoether.numeric.data import Dataset, load_data
 from symnoether.numeric.integrate import integrate
+from symnoether.numeric.natural import NaturalLagrangianNetwork
 from symnoether.numeric.network import LagrangianNetwork
 from symnoether.numeric.position_loss import (
     PositionLoss,
@@ -28,6 +29,7 @@ from symnoether.numeric.positions import (
     position_data,
     position_trajectories,
     save_positions,
+    smoothed_positions,
 )
 from symnoether.numeric.train import train
 
@@ -160,6 +162,31 @@ def test_a_file_with_some_but_not_all_of_the_state_arrays_is_not_positions(tmp_p
 # -- the discrete Euler-Lagrange rollout -------------------------------------------------
 
 
+def test_smoothing_keeps_polynomials_lowers_noise_and_refuses_short_data():
+    # Savitzky-Golay of degree 4 reproduces a quartic exactly (ends included), padding
+    # included; on noise it lowers the second differences' spread, which the loss sees.
+    t = np.arange(40) * 0.1
+    quartic = np.stack([1 + t - 0.3 * t**2 + 0.05 * t**4, 0.2 * t**3], -1)
+    data = position_data([quartic, quartic[:25]], dt=0.1)
+    smooth = smoothed_positions(data, 11, 4)
+    np.testing.assert_allclose(smooth.q, data.q, atol=1e-10)
+    noise = np.random.default_rng(0).normal(size=(1, 200, 2))
+    rough = position_data(list(noise), dt=0.1)
+    second = [np.diff(np.asarray(d.q)[0], 2, axis=0).std()
+              for d in (rough, smoothed_positions(rough, 21, 6))]  # fmt: skip
+    assert second[1] < 0.2 * second[0]  # (about 0.1)
+    assert smoothed_positions(rough, 1) is rough
+    with pytest.raises(ValueError, match="shorter than the smoothing window"):
+        smoothed_positions(data, 31, 4)
+    with pytest.raises(ValueError, match="odd int"):
+        PositionLoss(smooth_window=4)
+    # The loss smooths what it draws, and a resumed run must match its smoothing.
+    loss = PositionLoss(smooth_window=11, smooth_degree=4)
+    np.testing.assert_allclose(loss.batches(data).arrays[0], smooth.windows(3), atol=1e-12)
+    assert loss.settings(data)["smooth"] == [11, 4]
+    assert "smooth" not in PositionLoss().settings(data)
+
+
 def test_rollout_from_two_positions_is_the_variational_integrator():
     # From (q0, qdot0) the integrator gives q1, q2, ...; from (q0, q1) the rollout must
     # give the same q2, q3, ...: one residual, two uses.
@@ -228,6 +255,26 @@ def test_fit_is_scale_invariant_and_the_scale_term_fixes_the_scale(clean):
     # to c L.
     np.testing.assert_allclose(loss(1.0, 1.0), base, rtol=1e-12)
     np.testing.assert_allclose(loss(3.0, 1.0) - base, 4.0, rtol=1e-8)
+
+
+def test_projection_holds_the_scale_and_leaves_the_fit(clean):
+    # A model that can rescale itself has its scale reset after every step (`project`):
+    # mean mass 1 on the batch, the same fit; it has no scale term, which would pull on the
+    # shape of M(q).
+    windows = jnp.asarray(clean.windows(3))
+    for model in (NaturalLagrangianNetwork(kepler_contract, width=8, key=jax.random.key(2)),
+                  _net(key=2)):  # fmt: skip
+        model = model.rescaled(1.7 / float(mean_mass_trace(model, windows, clean.dt)))
+        full, fit = PositionLoss(steps=1), PositionLoss(steps=1, scale_weight=0.0)
+        projected = full.project(model, windows, clean.dt)
+        np.testing.assert_allclose(mean_mass_trace(projected, windows, clean.dt), 1.0, rtol=1e-6)
+        np.testing.assert_allclose(fit(projected, windows, clean.dt),
+                                   fit(model, windows, clean.dt), rtol=1e-5)  # fmt: skip
+        # No scale term: the same loss as without one.
+        np.testing.assert_array_equal(full(model, windows, clean.dt), fit(model, windows, clean.dt))
+    # A plain function cannot rescale: the term is differentiated, `project` is the identity.
+    true = kepler_contract.lagrangian
+    assert PositionLoss().project(true, windows, clean.dt) is true
 
 
 def test_normalize_scale_sets_mean_mass_one_and_a_positive_sign(clean):

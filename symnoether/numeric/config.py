@@ -32,6 +32,7 @@ from .natural import NaturalLagrangianNetwork
 from .network import ACTIVATIONS, INITS, LagrangianNetwork, activation_name
 from .position_loss import PositionLoss
 from .positions import position_trajectories
+from .smoothing import smoothing_problems
 from .source import AbstractSource
 from .stream import kepler_orbit_sampler, state_stream, trajectory_stream
 from .timed import TimeLagrangianNetwork
@@ -106,7 +107,10 @@ class TrainConfig:
 
     Position data train with the loss `position_loss` picks: `"one_step"` (default; predict
     each position from the two before it) or `"rollout"` (predict `rollout_steps` positions
-    from two), through the discrete Euler-Lagrange equations (docs/POSITIONS.md).
+    from two), through the discrete Euler-Lagrange equations (docs/POSITIONS.md). Noisy
+    positions are first smoothed when `smooth_window` > 1: local polynomials of
+    `smooth_degree` over that many samples (`smoothed_positions`; e.g. 21 and 6 for noise
+    1e-3 at 0.1 on an orbit of period ~16).
 
     `standardize=True` (not the reference's) standardises the MLP's inputs with the training
     data's mean and standard deviation, which the unconstrained baseline needs when raw
@@ -176,6 +180,8 @@ class TrainConfig:
     stream_window: int = 16384
     position_loss: str = "one_step"
     rollout_steps: int = 8
+    smooth_window: int = 1
+    smooth_degree: int = 4
     model: str = "mlp"
     negative: tuple[str, ...] = ()
     friction: str = "none"
@@ -274,6 +280,7 @@ class TrainConfig:
         if self.model == "natural" and self.standardize:
             problems.append("standardize applies to the MLP's inputs: the natural model "
                             "takes none; leave standardize out with model 'natural'")
+        problems += smoothing_problems(self.smooth_window, self.smooth_degree)
         if self.negative and self.model != "natural":
             problems.append("negative (coordinates with negative kinetic energy) is a setting "
                             "of model 'natural'")

@@ -30,6 +30,7 @@ from .contract import check_module
 from .dynamics import check_float_dtype
 from .integrate import RK4, integrate
 from .position_loss import PositionLoss
+from .smoothing import local_polynomials, smoothing_problems
 from .source import AbstractPositionSource, Observed, array_hash
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "position_data",
     "position_trajectories",
     "save_positions",
+    "smoothed_positions",
 ]
 
 # Three positions make one discrete Euler-Lagrange equation.
@@ -133,6 +135,10 @@ class PositionData(AbstractPositionSource):
         train, validation = (position_data(p, dt=self.dt) for p in parts)
         return train.astype(self.q.dtype), validation.astype(self.q.dtype)
 
+    def smoothed(self, window: int, degree: int) -> "PositionData":
+        """[`smoothed_positions`][] of this data."""
+        return smoothed_positions(self, window, degree)
+
     def trajectories(self) -> list[Observed]:
         """Each trajectory from its first position, with the velocity of the second-order
         one-sided difference $(-3 q_0 + 4 q_1 - q_2) / (2\\,dt)$."""
@@ -155,6 +161,31 @@ class PositionData(AbstractPositionSource):
             )
         b, k = np.asarray(starts).T
         return q[b[:, None], k[:, None] + np.arange(length)]
+
+
+def smoothed_positions(data: PositionData, window: int, degree: int = 4) -> PositionData:
+    """`data` with each trajectory replaced by local least-squares polynomials
+    (Savitzky-Golay): each sample by the value at its time of the polynomial of `degree`
+    fitted to the `window` samples around it (the first and last `window // 2` samples of a
+    trajectory by the polynomial of its first or last window).
+
+    Position noise of standard deviation sigma becomes acceleration noise of about
+    sqrt(6) sigma / dt^2 in the one-step loss, and it also enters the model's inputs (the
+    velocity of two noisy positions), which biases the fit; averaging it over a window
+    first lowers both (docs/POSITIONS.md, "Noisy positions"). The window trades noise for
+    bias: choose it well below the shortest time scale of the motion (a quarter of a
+    period or less). `window = 1` returns `data` unchanged.
+
+    Raises a `DataError` (a `ValueError`) when a trajectory is shorter than the window.
+    """
+    problems = smoothing_problems(window, degree)
+    if problems:
+        raise ValueError(format_problems("smoothed_positions", problems))
+    if window == 1:
+        return data
+    out = local_polynomials(np.asarray(data.q, np.float64), np.asarray(data.lengths), window,
+                            degree)  # fmt: skip
+    return eqx.tree_at(lambda d: d.q, data, jnp.asarray(out, data.q.dtype))
 
 
 def _structure_problems(shape: tuple, dt, lengths: np.ndarray) -> list[str]:

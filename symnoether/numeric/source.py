@@ -197,6 +197,11 @@ class AbstractPositionSource(AbstractSource):
     def windows(self, length: int) -> np.ndarray:
         """Every run of `length` consecutive valid samples, shape `(W, length, n)` (NumPy)."""
 
+    def smoothed(self, window: int, degree: int) -> "AbstractPositionSource":
+        """These positions smoothed by local polynomials of `degree` over `window` samples
+        (`PositionData` does; a source that cannot says so)."""
+        raise TypeError(f"{type(self).__name__} cannot be smoothed")
+
     def windowed(self, length: int) -> "Windows":
         """Batches of windows of `length` consecutive positions, drawn with replacement."""
         windows = jnp.asarray(self.windows(length))

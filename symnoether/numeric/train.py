@@ -163,7 +163,11 @@ def _run_epoch(params, opt_state, source, source_state, key, *, static, optimize
         batch = [jax.lax.with_sharding_constraint(x, sharding) for x in batch]
         loss, grads = jax.value_and_grad(_loss)(params, static, objective, *batch)
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state, source_state), loss
+        params = optax.apply_updates(params, updates)
+        project = getattr(objective, "project", None)  # e.g. PositionLoss: the scale
+        if project is not None:
+            params = eqx.filter(project(eqx.combine(params, static), *batch), eqx.is_inexact_array)
+        return (params, opt_state, source_state), loss
 
     keys = jax.random.split(key, n_steps)
     noise = None
