@@ -256,7 +256,20 @@ def main() -> None:
             if args.json:  # after every problem: a long run keeps what it finished
                 args.json.write_text(json.dumps({"settings": vars(args) | {
                     "json": str(args.json)}, "results": results}, indent=2))  # fmt: skip
+    _summary(results)
     sys.exit(0 if ok else 1)
+
+
+def _summary(results: dict) -> None:
+    # One row per seed and problem: the figures the target is about.
+    print(f"\n{'run':<24}{'loss (pos.)':>12}{'err<=10 pos.':>14}{'err<=10 acc.':>14}"
+          f"{'ratio':>8}{'charges':>10}{'failed':>8}")  # fmt: skip
+    for name, rows in results.items():
+        pos, acc = rows["positions"], rows["accelerations"]
+        ratio = pos["max_error_to_t10"] / acc["max_error_to_t10"]
+        print(f"{name:<24}{pos['final_loss']:>12.2e}{pos['max_error_to_t10']:>14.3g}"
+              f"{acc['max_error_to_t10']:>14.3g}{ratio:>7.2f}x{pos['charge_drift']:>10.1e}"
+              f"{pos['failed_solves']:>8d}")  # fmt: skip
 
 
 if __name__ == "__main__":
