@@ -278,3 +278,26 @@ def test_rollout_refits_neighbour_sizes(module):
     assert last.sizes.cell_capacity > 2 and last.sizes.max_neighbours > 2
     with pytest.raises(ValueError, match="multiple of save_every"):
         small.rollout(q, v, dt=0.01, steps=10, save_every=4)
+
+
+def test_blocked_pair_sum_matches_one_block(module, monkeypatch):
+    # Above _BLOCK particles the pair sum runs in rematerialised blocks (a padded last
+    # one): the same energy, forces and parameter gradient of the forces as in one block.
+    import symnoether.numeric.local as local  # noqa: PLC0415
+
+    model = sn.LocalParticleNetwork(module, width=8, key=jax.random.key(1))
+    q, v = _state(100)
+    model = model.with_neighbour_sizes(q)
+
+    def figures():  # a new function each time: traced (and _BLOCK read) afresh
+        def run(m):
+            grad = eqx.filter_grad(lambda m: jnp.sum(jax.grad(m.potential_energy)(q) ** 2))(m)
+            force = jax.grad(m.potential_energy)(q)
+            return m.potential_energy(q), force, grad.potential.layers[0].weight
+
+        return eqx.filter_jit(run)(model)
+
+    blocked = figures()
+    monkeypatch.setattr(local, "_BLOCK", 128)
+    for a, b in zip(blocked, figures()):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)

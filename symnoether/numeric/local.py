@@ -11,7 +11,8 @@ so the total momentum and angular momentum are conserved exactly (`symbolic/loca
 
 The mass matrix is $m I$ (block diagonal, one $d \\times d$ block per particle), so the
 acceleration is $-\\nabla V / m$, block by block: no dense matrix is formed, and with the
-neighbour list of `neighbours.py` the cost is linear in N. The variational integrator's
+neighbour list of `neighbours.py` the cost is linear in N (the pair sum runs over blocks
+of particles, so its arrays stay in the cache whatever N). The variational integrator's
 Newton step is matrix-free (`linear_solver`: Richardson sweeps on Jacobian-vector products,
 preconditioned by the exact mass blocks, each one gradient's cost), so it is linear in N
 too. Nothing in the weights depends on N: the same model runs on any number of particles
@@ -32,6 +33,9 @@ from .matrix_free import BlockSweeps
 from .neighbours import NeighbourSizes, all_pairs, neighbour_list, neighbour_sizes
 
 __all__ = ["LocalParticleNetwork"]
+
+# Particles whose pair terms are evaluated at once (see `potential_energy`).
+_BLOCK = 64
 
 
 class LocalParticleNetwork(AbstractLagrangian):
@@ -133,14 +137,40 @@ class LocalParticleNetwork(AbstractLagrangian):
         """$V(q)$, the learned pair sum (before `scale`)."""
         x = self.module.bodies(q)
         j, mask = self.neighbours(jax.lax.stop_gradient(x))
+        n = x.shape[0]
+        if n <= _BLOCK:
+            return 0.5 * self._pair_sum(x, jnp.arange(n), j, mask)
+        # Blocks of _BLOCK particles, each rematerialised in the backward pass: the pair
+        # network's activations of one block, not of all N * K pairs, are alive at once,
+        # so they stay in the cache (the train step differentiates this twice).
+        pad = -n % _BLOCK
+        rows = jnp.arange(n + pad)
+        mask = jnp.concatenate([mask, jnp.zeros((pad, mask.shape[1]), bool)])
+        j = jnp.concatenate([j, jnp.zeros((pad, j.shape[1]), j.dtype)])
+        rows = jnp.minimum(rows, n - 1)
+
+        @jax.checkpoint
+        def block(args):
+            return self._pair_sum(x, *args)
+
+        shape = (-1, _BLOCK)
+        sums = jax.lax.map(
+            block, (rows.reshape(shape), j.reshape(shape + j.shape[1:]),
+                    mask.reshape(shape + mask.shape[1:]))
+        )  # fmt: skip
+        return 0.5 * jnp.sum(sums)
+
+    def _pair_sum(self, x, rows, j, mask):
+        # Sum of the pair energies of the particles `rows` with their neighbours `j`.
         far = 2.0 * (self.cutoff or 1.0)
-        xj = jnp.where(mask[..., None], x[j], x[:, None, :] + far)  # safe masked pairs
-        xi = jnp.broadcast_to(x[:, None, :], xj.shape)
+        xr = x[rows]
+        xj = jnp.where(mask[..., None], x[j], xr[:, None, :] + far)  # safe masked pairs
+        xi = jnp.broadcast_to(xr[:, None, :], xj.shape)
         phi = jax.vmap(jax.vmap(self._phi))(xi, xj)
         if self.cutoff is not None:
             r2 = jnp.sum((xj - xi) ** 2, axis=-1)
             phi = phi * (1.0 - r2 / self.cutoff**2) ** 2
-        return 0.5 * jnp.sum(jnp.where(mask, phi, 0.0))
+        return jnp.sum(jnp.where(mask, phi, 0.0))
 
     def __call__(self, q, qdot):
         kinetic = 0.5 * self.mass * jnp.sum(qdot**2)
