@@ -11,6 +11,11 @@ batched acceleration into the mass-matrix assembly (chain rule) and the n x n so
 LU and with Cholesky. `--minimal` uses the minimal invariant sets (exactly the rank).
 Steady times are the best of `--repeats`. The networks are untrained (random weights), which
 is what the cost per step depends on.
+
+This is the flat model of one MLP over all invariants. The local family (issue 25: one pair
+network summed over a neighbour list, cost linear in N) has its own scripts:
+`bench_local_scale.py` (Lennard-Jones, N = 64 to 4,096, and the charges' drift at N = 512)
+and `bench_lattice.py` (lattice fields).
 """
 
 import argparse

@@ -203,7 +203,9 @@ class PositionLoss(AbstractLoss):
         $q_{k+1}$ from $q_{k-1}, q_k$); larger K is a rollout loss, which averages the
         position noise over the window and matches how the model is used.
     - `scale_weight`: $w$; `None` (default) is 1, or 0 when the model has a known part
-        (`HAS_KNOWN_LAGRANGIAN`), which fixes the scale itself.
+        (`HAS_KNOWN_LAGRANGIAN`), which fixes the scale itself. For a model that can
+        rescale itself, any $w > 0$ means `project` after every step (no term); 0 leaves
+        its scale free.
     - `tol`, `max_iter`: Newton settings of the solves (default `default_tol(dtype)`, 20).
     - `smooth_window`, `smooth_degree`: the positions are first smoothed by local
         polynomials of `smooth_degree` over `smooth_window` samples
@@ -306,15 +308,16 @@ class PositionLoss(AbstractLoss):
             # A model that rescales itself has its scale set by `project` after every step
             # instead. Differentiated, each batch's term also pulled on the shape of M(q)
             # (a batch's mean mass is never exactly 1): on exact Kepler positions, 4,000
-            # steps of the natural family reached a fit of 1.1e-3 with it, 1.4e-6 without.
+            # steps of the natural family reached a fit of 1.1e-3 with it, 5.0e-7 with
+            # `project` (docs/POSITIONS.md, "The degeneracy").
             return fit
         return fit + weight * (mean_mass_trace(model, windows, dt) - 1) ** 2
 
     def project(self, model, windows: Float[Array, "batch window n"], dt):
-        """`model` with its scale reset so that its mean mass on `windows` is 1 (the scale
-        term's minimum), when the scale term is on and the model can rescale itself; else
-        `model`. `train` applies it after every optimiser step: the fit cannot see the
-        scale, so this fixes it exactly without touching anything the fit depends on."""
+        """`model` with its scale reset so that its mean mass on `windows` is 1, when
+        `scale_weight` is not 0 and the model can rescale itself; else `model`. `train`
+        applies it after every optimiser step, in place of the scale term: the fit cannot
+        see the scale, so this fixes it without touching anything the fit depends on."""
         if self.weight(model) == 0 or not _rescalable(model):
             return model
         trace = mean_mass_trace(model, windows, dt)
