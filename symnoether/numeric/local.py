@@ -138,39 +138,23 @@ class LocalParticleNetwork(AbstractLagrangian):
         x = self.module.bodies(q)
         j, mask = self.neighbours(jax.lax.stop_gradient(x))
         n = x.shape[0]
-        if n <= _BLOCK:
-            return 0.5 * self._pair_sum(x, jnp.arange(n), j, mask)
-        # Blocks of _BLOCK particles, each rematerialised in the backward pass: the pair
-        # network's activations of one block, not of all N * K pairs, are alive at once,
-        # so they stay in the cache (the train step differentiates this twice).
-        pad = -n % _BLOCK
-        rows = jnp.arange(n + pad)
-        mask = jnp.concatenate([mask, jnp.zeros((pad, mask.shape[1]), bool)])
-        j = jnp.concatenate([j, jnp.zeros((pad, j.shape[1]), j.dtype)])
-        rows = jnp.minimum(rows, n - 1)
 
-        @jax.checkpoint
-        def block(args):
-            return self._pair_sum(x, *args)
+        def row(args):  # one particle's pair terms; lax.map vmaps it over blocks
+            i, ji, mi = args
+            far = 2.0 * (self.cutoff or 1.0)
+            xj = jnp.where(mi[:, None], x[ji], x[i] + far)  # safe masked pairs
+            xi = jnp.broadcast_to(x[i], xj.shape)
+            phi = jax.vmap(self._phi)(xi, xj)
+            if self.cutoff is not None:
+                phi = phi * (1.0 - jnp.sum((xj - xi) ** 2, axis=-1) / self.cutoff**2) ** 2
+            return jnp.sum(jnp.where(mi, phi, 0.0))
 
-        shape = (-1, _BLOCK)
-        sums = jax.lax.map(
-            block, (rows.reshape(shape), j.reshape(shape + j.shape[1:]),
-                    mask.reshape(shape + mask.shape[1:]))
-        )  # fmt: skip
-        return 0.5 * jnp.sum(sums)
-
-    def _pair_sum(self, x, rows, j, mask):
-        # Sum of the pair energies of the particles `rows` with their neighbours `j`.
-        far = 2.0 * (self.cutoff or 1.0)
-        xr = x[rows]
-        xj = jnp.where(mask[..., None], x[j], xr[:, None, :] + far)  # safe masked pairs
-        xi = jnp.broadcast_to(xr[:, None, :], xj.shape)
-        phi = jax.vmap(jax.vmap(self._phi))(xi, xj)
-        if self.cutoff is not None:
-            r2 = jnp.sum((xj - xi) ** 2, axis=-1)
-            phi = phi * (1.0 - r2 / self.cutoff**2) ** 2
-        return jnp.sum(jnp.where(mask, phi, 0.0))
+        # Above _BLOCK particles, blocks of _BLOCK rows, each rematerialised in the backward
+        # pass: the pair network's activations of one block, not of all N * K pairs, are
+        # alive at once, so they stay in the cache (the train step differentiates this
+        # twice).
+        row = jax.checkpoint(row) if n > _BLOCK else row
+        return 0.5 * jnp.sum(jax.lax.map(row, (jnp.arange(n), j, mask), batch_size=_BLOCK))
 
     def __call__(self, q, qdot):
         kinetic = 0.5 * self.mass * jnp.sum(qdot**2)

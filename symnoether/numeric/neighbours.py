@@ -109,16 +109,13 @@ def neighbour_list(
     table = _table(x, cutoff)
     occupancy = table[-1]
 
-    def block(rows):
-        j, mask, _ = _candidates(x, cutoff, cell_capacity, table, rows)
-        count = jnp.sum(mask, axis=1)  # before compaction, which keeps at most K
-        return *_compact(j, mask, max_neighbours), count
+    def row(i):  # one particle's list; lax.map vmaps it over blocks of _BLOCK rows
+        j, mask, _ = _candidates(x, cutoff, cell_capacity, table, i[None])
+        count = jnp.sum(mask)  # before compaction, which keeps at most K
+        j, mask = _compact(j, mask, max_neighbours)
+        return j[0], mask[0], count
 
-    n = x.shape[0]
-    pad = -n % _BLOCK if n > _BLOCK else 0
-    rows = jnp.arange(n + pad).reshape(-1, min(n, _BLOCK)) % n
-    j, mask, counts = jax.lax.map(block, rows)
-    j, mask = j.reshape(-1, max_neighbours)[:n], mask.reshape(-1, max_neighbours)[:n]
+    j, mask, counts = jax.lax.map(row, jnp.arange(x.shape[0]), batch_size=_BLOCK)
     count = jnp.max(counts)
     # The checks ride on a scalar (n, unchanged by the minimum below): on the (N, K)
     # index array itself, XLA constant-folds the error branch's N x K dummy for seconds
