@@ -39,7 +39,9 @@ class AbstractLoss(eqx.Module):
     @abc.abstractmethod
     def objective(self, source: AbstractSource) -> Callable[..., Array]:
         """`objective(model, *batch) -> scalar` for batches of `source`: an `eqx.Module`
-        compared by value, so that `train`'s compiled epoch is reused across calls."""
+        compared by value, so that `train`'s compiled epoch is reused across calls. It may
+        also have `project(model, *batch) -> model`, which `train` applies after every
+        optimiser step (`PositionLoss`'s sets the scale of L there)."""
 
     @abc.abstractmethod
     def from_config(self, config) -> "AbstractLoss":
